@@ -1,0 +1,185 @@
+//! EHLO replies <-> [`Capabilities`] (RFC 5321 §4.1.1.1).
+
+use super::Encode;
+use crate::types::capability::{Capabilities, Extension, LimitsExt, Word};
+use crate::types::command::Mechanism;
+use crate::types::reply::{Reply, ReplyCode};
+use crate::types::str::{Str, class};
+use crate::types::text::Text;
+use bytes::BytesMut;
+
+/// Reads the capabilities from an EHLO (or LHLO) reply. `None` unless the reply is a 250
+/// whose first line names the server.
+///
+/// Clients are liberal here: a line whose keyword is known but whose parameters do not
+/// parse is kept as [`Extension::Other`] rather than failing the session.
+pub fn decode_capabilities(reply: &Reply) -> Option<Capabilities> {
+    if reply.code() != ReplyCode::OK {
+        return None;
+    }
+    let mut lines = reply.lines().iter();
+    let first = lines.next()?.0.clone();
+    let fb = first.as_bytes();
+    let n = class::span(fb, &class::VCHAR);
+    if n == 0 {
+        return None;
+    }
+    let server = Word(sub(&first, 0, n));
+    let rest = fb[n..].iter().position(|&b| b != b' ').map(|i| n + i);
+    let greeting = rest.map(|i| Text(sub(&first, i, fb.len())));
+    let extensions = lines.filter_map(|l| extension(&l.0)).collect();
+    Some(Capabilities {
+        server,
+        greeting,
+        extensions,
+    })
+}
+
+fn sub(s: &Str, a: usize, b: usize) -> Str {
+    // Splits happen at ASCII bytes, so both halves stay UTF-8.
+    Str::from_utf8(bytes::Bytes::copy_from_slice(&s.as_bytes()[a..b])).unwrap_or_default()
+}
+
+fn words(line: &Str) -> Vec<Word> {
+    let b = line.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b' ' {
+            i += 1;
+            continue;
+        }
+        let n = class::span(&b[i..], &class::VCHAR);
+        if n == 0 {
+            // HT, controls or UTF-8: not `ehlo-param`, so the line is not understood.
+            return Vec::new();
+        }
+        out.push(Word(sub(line, i, i + n)));
+        i += n;
+    }
+    out
+}
+
+fn extension(line: &Str) -> Option<Extension> {
+    let mut w = words(line).into_iter();
+    let keyword = w.next()?;
+    let params: Vec<Word> = w.collect();
+    let k = keyword.as_str();
+    let is = |name: &str| k.eq_ignore_ascii_case(name);
+    let flag = |e: Extension| params.is_empty().then_some(e);
+    let typed = if is("SIZE") {
+        match params.as_slice() {
+            [] => Some(Extension::Size(None)),
+            [n] if n.as_str().len() <= 20 => {
+                n.as_str().parse().ok().map(|n| Extension::Size(Some(n)))
+            }
+            _ => None,
+        }
+    } else if is("PIPELINING") {
+        flag(Extension::Pipelining)
+    } else if is("8BITMIME") {
+        flag(Extension::EightBitMime)
+    } else if is("SMTPUTF8") {
+        flag(Extension::SmtpUtf8)
+    } else if is("STARTTLS") {
+        flag(Extension::StartTls)
+    } else if is("CHUNKING") {
+        flag(Extension::Chunking)
+    } else if is("BINARYMIME") {
+        flag(Extension::BinaryMime)
+    } else if is("DSN") {
+        flag(Extension::Dsn)
+    } else if is("ENHANCEDSTATUSCODES") {
+        flag(Extension::EnhancedStatusCodes)
+    } else if is("REQUIRETLS") {
+        flag(Extension::RequireTls)
+    } else if is("AUTH") {
+        params
+            .iter()
+            .map(|p| Mechanism::new(p.as_str()).ok())
+            .collect::<Option<Vec<_>>>()
+            .map(Extension::Auth)
+    } else if is("LIMITS") {
+        limits(&params).map(Extension::Limits)
+    } else {
+        None
+    };
+    Some(typed.unwrap_or(Extension::Other { keyword, params }))
+}
+
+/// `LIMITS` parameters `NAME=VALUE` (RFC 9422 §3); unknown names kept.
+fn limits(params: &[Word]) -> Option<LimitsExt> {
+    let mut l = LimitsExt::default();
+    for p in params {
+        let (name, value) = p.as_str().split_once('=')?;
+        let slot = if name.eq_ignore_ascii_case("MAILMAX") {
+            &mut l.mailmax
+        } else if name.eq_ignore_ascii_case("RCPTMAX") {
+            &mut l.rcptmax
+        } else if name.eq_ignore_ascii_case("RCPTDOMAINMAX") {
+            &mut l.rcptdomainmax
+        } else {
+            l.other.push(p.clone());
+            continue;
+        };
+        if slot.is_some() || value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        *slot = Some(value.parse().ok()?);
+    }
+    Some(l)
+}
+
+fn line(parts: &[&str]) -> Text {
+    Text(Str::from_string(parts.join(" ")))
+}
+
+/// The EHLO reply for these capabilities: `250-server greeting`, then one line per
+/// extension.
+pub fn encode_capabilities(caps: &Capabilities) -> Reply {
+    let mut lines = Vec::with_capacity(caps.extensions.len() + 1);
+    let mut first = caps.server.as_str().to_owned();
+    if let Some(g) = caps.greeting.as_ref().filter(|g| !g.is_empty()) {
+        first.push(' ');
+        first.push_str(g.as_str());
+    }
+    lines.push(Text(Str::from_string(first)));
+    for e in &caps.extensions {
+        let text = match e {
+            Extension::Size(Some(n)) => line(&["SIZE", &n.to_string()]),
+            Extension::Auth(m) => {
+                let mut v = vec!["AUTH"];
+                v.extend(m.iter().map(Mechanism::as_str));
+                line(&v)
+            }
+            Extension::Limits(l) => {
+                let mut v = vec!["LIMITS".to_owned()];
+                for (name, val) in [
+                    ("MAILMAX", l.mailmax),
+                    ("RCPTMAX", l.rcptmax),
+                    ("RCPTDOMAINMAX", l.rcptdomainmax),
+                ] {
+                    if let Some(n) = val {
+                        v.push(format!("{name}={n}"));
+                    }
+                }
+                v.extend(l.other.iter().map(|w| w.as_str().to_owned()));
+                Text(Str::from_string(v.join(" ")))
+            }
+            Extension::Other { keyword, params } => {
+                let mut v = vec![keyword.as_str()];
+                v.extend(params.iter().map(Word::as_str));
+                line(&v)
+            }
+            other => line(&[other.keyword()]),
+        };
+        lines.push(text);
+    }
+    Reply::from_parts(ReplyCode::OK, None, lines)
+}
+
+impl Encode for Capabilities {
+    fn encode(&self, out: &mut BytesMut) {
+        encode_capabilities(self).encode(out);
+    }
+}

@@ -1,0 +1,424 @@
+//! Commands: parse one line (RFC 5321 §4.1.1 and extensions) and emit.
+
+use super::{Cursor, Encode, PResult};
+use crate::error::{ParseError, ParseErrorKind as K};
+use crate::framing::line::{LineEndings, LineReader};
+use crate::limits::Limits;
+use crate::secret::Secret;
+use crate::types::command::{Command, Mechanism, SaslResponse};
+use crate::types::str::class;
+use crate::types::text::Text;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::{BufMut, Bytes, BytesMut};
+
+/// Session facts the command grammar depends on.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// UTF-8 addresses are allowed in RCPT (the transaction's MAIL carried `SMTPUTF8`,
+    /// RFC 6531 §3.4) and in MAIL without the parameter. Default off: a MAIL with a
+    /// non-ASCII path must carry `SMTPUTF8` itself.
+    pub smtputf8: bool,
+}
+
+impl ParseOptions {
+    /// Sets [`ParseOptions::smtputf8`].
+    pub const fn with_smtputf8(mut self, on: bool) -> Self {
+        self.smtputf8 = on;
+        self
+    }
+}
+
+/// Parses one complete command line, without its CRLF.
+///
+/// Values in the result are zero-copy slices of `line`.
+pub fn decode_command(line: &Bytes, opts: &ParseOptions) -> Result<Command, ParseError> {
+    let mut c = Cursor::new(line);
+    let verb_len = memchr::memchr(b' ', line).unwrap_or(line.len());
+    let v = &line[..verb_len];
+    c.advance(verb_len);
+    let cmd = match verb_len {
+        4 => {
+            // ASCII letters upper-cased by clearing bit 5; no other byte becomes a letter.
+            let key = [v[0] & 0xDF, v[1] & 0xDF, v[2] & 0xDF, v[3] & 0xDF];
+            match &key {
+                b"MAIL" => mail(&mut c, opts)?,
+                b"RCPT" => rcpt(&mut c, opts)?,
+                b"EHLO" => Command::Ehlo {
+                    host: hello(&mut c)?,
+                },
+                b"HELO" => Command::Helo {
+                    host: hello(&mut c)?,
+                },
+                b"LHLO" => Command::Lhlo {
+                    host: hello(&mut c)?,
+                },
+                b"DATA" => bare(&mut c, Command::Data)?,
+                b"BDAT" => bdat(&mut c)?,
+                b"RSET" => bare(&mut c, Command::Rset)?,
+                b"QUIT" => bare(&mut c, Command::Quit)?,
+                b"NOOP" => Command::Noop {
+                    text: optional_text(&mut c)?,
+                },
+                b"HELP" => Command::Help {
+                    topic: optional_text(&mut c)?,
+                },
+                b"VRFY" => {
+                    let (target, smtputf8) = lookup(&mut c)?;
+                    Command::Vrfy { target, smtputf8 }
+                }
+                b"EXPN" => {
+                    let (target, smtputf8) = lookup(&mut c)?;
+                    Command::Expn { target, smtputf8 }
+                }
+                b"AUTH" => auth(&mut c)?,
+                _ => return c.fail_at(0, K::UnknownCommand),
+            }
+        }
+        8 if v.eq_ignore_ascii_case(b"STARTTLS") => bare(&mut c, Command::StartTls)?,
+        _ => return c.fail_at(0, K::UnknownCommand),
+    };
+    Ok(cmd)
+}
+
+/// Requires one or more SP before an argument.
+fn sp(c: &mut Cursor<'_>, what: &'static str) -> PResult<()> {
+    if c.spaces() && !c.at_end() {
+        Ok(())
+    } else {
+        c.fail(K::Expected(what))
+    }
+}
+
+fn bare(c: &mut Cursor<'_>, cmd: Command) -> PResult<Command> {
+    c.end()?;
+    Ok(cmd)
+}
+
+fn hello(c: &mut Cursor<'_>) -> PResult<crate::types::domain::Host> {
+    sp(c, "a space and the client's domain")?;
+    let at = c.pos();
+    let host = c.host()?;
+    if !host.is_ascii() {
+        // RFC 6531 §3.7.1: the EHLO argument is an A-label domain, never a U-label.
+        return c.fail_at(at, K::InvalidHost("non-ASCII domain in HELO/EHLO"));
+    }
+    c.end()?;
+    Ok(host)
+}
+
+/// `"MAIL FROM:" Reverse-path [SP Mail-parameters]`. A space after the colon is tolerated
+/// (Postfix's default `strict_rfc821_envelopes = no`); the path itself is never guessed at.
+fn mail(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<Command> {
+    sp(c, "a space and FROM:")?;
+    if !c.eat_ci(b"FROM:") {
+        return c.fail(K::Expected("FROM:"));
+    }
+    c.spaces();
+    let at = c.pos();
+    let from = c.reverse_path()?;
+    let params = c.mail_params()?;
+    let ascii = from.mailbox().is_none_or(|m| m.is_ascii());
+    if !ascii && !(params.smtputf8 || opts.smtputf8) {
+        return c.fail_at(at, K::Utf8NotAllowed { in_mail: true });
+    }
+    Ok(Command::Mail { from, params })
+}
+
+/// `"RCPT TO:" ( "<Postmaster>" / Forward-path ) [SP Rcpt-parameters]`.
+fn rcpt(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<Command> {
+    sp(c, "a space and TO:")?;
+    if !c.eat_ci(b"TO:") {
+        return c.fail(K::Expected("TO:"));
+    }
+    c.spaces();
+    let at = c.pos();
+    let to = c.forward_path()?;
+    let params = c.rcpt_params()?;
+    if !to.mailbox().is_none_or(|m| m.is_ascii()) && !opts.smtputf8 {
+        return c.fail_at(at, K::Utf8NotAllowed { in_mail: false });
+    }
+    Ok(Command::Rcpt { to, params })
+}
+
+/// `"BDAT" SP chunk-size [ SP end-marker ]`, `chunk-size ::= 1*DIGIT`,
+/// `end-marker ::= "LAST"` (RFC 3030 §2).
+fn bdat(c: &mut Cursor<'_>) -> PResult<Command> {
+    sp(c, "a space and the chunk size")?;
+    let start = c.pos();
+    let n = c.span(&DIGIT);
+    if n == 0 {
+        return c.fail(K::Expected("the chunk size"));
+    }
+    let size = c.rest_digits(start, n)?;
+    let last = if c.spaces() && !c.at_end() {
+        if !c.eat_ci(b"LAST") {
+            return c.fail(K::Expected("LAST"));
+        }
+        true
+    } else {
+        false
+    };
+    c.end()?;
+    Ok(Command::Bdat { size, last })
+}
+
+static DIGIT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = b'0';
+    while i <= b'9' {
+        t[i as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+impl Cursor<'_> {
+    fn rest_digits(&self, start: usize, n: usize) -> PResult<u64> {
+        let mut v: u64 = 0;
+        for &d in &self.line_from(start)[..n] {
+            v = v
+                .checked_mul(10)
+                .and_then(|v| v.checked_add(u64::from(d - b'0')))
+                .ok_or_else(|| ParseError::new(K::NumberOutOfRange, start))?;
+        }
+        Ok(v)
+    }
+
+    /// The rest of the line as text, trailing spaces trimmed.
+    fn text_to_end(&mut self) -> PResult<Text> {
+        let start = self.pos();
+        let rest = self.rest();
+        if let Some(i) = class::first_not(rest, &class::TEXT) {
+            return self.fail_at(start + i, K::ControlCharacter);
+        }
+        let mut end = start + rest.len();
+        while end > start && self.line_from(end - 1)[0] == b' ' {
+            end -= 1;
+        }
+        self.set_pos(start + rest.len());
+        Ok(Text(self.str(start, end)?))
+    }
+}
+
+fn optional_text(c: &mut Cursor<'_>) -> PResult<Option<Text>> {
+    if c.spaces() && !c.at_end() {
+        return c.text_to_end().map(Some);
+    }
+    c.end()?;
+    Ok(None)
+}
+
+/// `String [SP "SMTPUTF8"]` of VRFY and EXPN (RFC 6531 §3.7.4.2).
+fn lookup(c: &mut Cursor<'_>) -> PResult<(Text, bool)> {
+    sp(c, "a space and the name")?;
+    let text = c.text_to_end()?;
+    let s = text.as_str();
+    let cut = s.len().saturating_sub(" SMTPUTF8".len());
+    if cut > 0 && s.is_char_boundary(cut) && s[cut..].eq_ignore_ascii_case(" SMTPUTF8") {
+        let target = s[..cut].trim_end_matches(' ');
+        if !target.is_empty() {
+            return Ok((Text::new(target).unwrap_or_default(), true));
+        }
+    }
+    Ok((text, false))
+}
+
+/// `"AUTH" SP sasl-mech [SP initial-response]`, `initial-response = base64 / "="`
+/// (RFC 4954 §4, §8).
+fn auth(c: &mut Cursor<'_>) -> PResult<Command> {
+    sp(c, "a space and the SASL mechanism")?;
+    let start = c.pos();
+    let n = c.span(&class::MECH);
+    if n == 0 || n > Mechanism::MAX_LEN || !(c.at_end() || c.peek() == Some(b' ')) {
+        return c.fail_at(
+            start,
+            K::Expected("a SASL mechanism name (1*20 of A-Z 0-9 - _)"),
+        );
+    }
+    let name = c.str(start, c.pos())?;
+    let mechanism = if name.as_bytes().iter().any(u8::is_ascii_lowercase) {
+        Mechanism(crate::types::str::Str::from_string(
+            name.as_str().to_ascii_uppercase(),
+        ))
+    } else {
+        Mechanism(name)
+    };
+    let initial = if c.spaces() && !c.at_end() {
+        let at = c.pos();
+        let n = c.span(&class::VCHAR);
+        let resp = base64_response(&c.line_from(at)[..n]).map_err(|k| ParseError::new(k, at))?;
+        Some(resp)
+    } else {
+        None
+    };
+    c.end()?;
+    Ok(Command::Auth { mechanism, initial })
+}
+
+/// `base64 / "="`: `=` is the empty response.
+fn base64_response(s: &[u8]) -> Result<Secret<Bytes>, K> {
+    if s == b"=" {
+        return Ok(Secret::new(Bytes::new()));
+    }
+    BASE64
+        .decode(s)
+        .map(|v| Secret::new(Bytes::from(v)))
+        .map_err(|_| K::InvalidBase64)
+}
+
+/// Parses a client line during an AUTH exchange (RFC 4954 §4): base64, or `*` to cancel.
+/// An empty line is an empty response.
+pub fn decode_sasl_response(line: &[u8]) -> Result<SaslResponse, ParseError> {
+    if line == b"*" {
+        return Ok(SaslResponse::Cancel);
+    }
+    if line.is_empty() {
+        return Ok(SaslResponse::Data(Secret::new(Bytes::new())));
+    }
+    BASE64
+        .decode(line)
+        .map(|v| SaslResponse::Data(Secret::new(Bytes::from(v))))
+        .map_err(|_| ParseError::new(K::InvalidBase64, 0))
+}
+
+impl Encode for SaslResponse {
+    fn encode(&self, out: &mut BytesMut) {
+        match self {
+            SaslResponse::Cancel => out.put_slice(b"*"),
+            SaslResponse::Data(d) => out.put_slice(BASE64.encode(d.expose()).as_bytes()),
+        }
+        out.put_slice(b"\r\n");
+    }
+}
+
+impl Encode for Command {
+    /// The command line with CRLF, e.g. `MAIL FROM:<a@b> SIZE=10\r\n`.
+    fn encode(&self, out: &mut BytesMut) {
+        out.put_slice(self.verb().as_bytes());
+        match self {
+            Command::Helo { host } | Command::Ehlo { host } | Command::Lhlo { host } => {
+                out.put_u8(b' ');
+                host.encode(out);
+            }
+            Command::Mail { from, params } => {
+                out.put_slice(b" FROM:");
+                from.encode(out);
+                params.encode(out);
+            }
+            Command::Rcpt { to, params } => {
+                out.put_slice(b" TO:");
+                to.encode(out);
+                params.encode(out);
+            }
+            Command::Bdat { size, last } => {
+                let _ = std::fmt::Write::write_fmt(out, format_args!(" {size}"));
+                if *last {
+                    out.put_slice(b" LAST");
+                }
+            }
+            Command::Vrfy { target, smtputf8 } | Command::Expn { target, smtputf8 } => {
+                out.put_u8(b' ');
+                out.put_slice(target.0.as_bytes());
+                if *smtputf8 {
+                    out.put_slice(b" SMTPUTF8");
+                }
+            }
+            Command::Help { topic: Some(t) } | Command::Noop { text: Some(t) } => {
+                if !t.is_empty() {
+                    out.put_u8(b' ');
+                    out.put_slice(t.0.as_bytes());
+                }
+            }
+            Command::Auth { mechanism, initial } => {
+                out.put_u8(b' ');
+                out.put_slice(mechanism.0.as_bytes());
+                if let Some(r) = initial {
+                    out.put_u8(b' ');
+                    if r.expose().is_empty() {
+                        out.put_u8(b'=');
+                    } else {
+                        out.put_slice(BASE64.encode(r.expose()).as_bytes());
+                    }
+                }
+            }
+            Command::Data
+            | Command::Rset
+            | Command::Quit
+            | Command::StartTls
+            | Command::Help { topic: None }
+            | Command::Noop { text: None } => {}
+        }
+        out.put_slice(b"\r\n");
+    }
+}
+
+/// Streaming command decoder: bytes in, commands out, `Ok(None)` for "need more input".
+///
+/// It frames lines with [`LineReader`] (CRLF-strict by default, length-capped by
+/// [`Limits::command_line`], `AUTH` lines by [`Limits::auth_line`]) and parses each with
+/// [`decode_command`]. After an error it stays usable: an over-long line is discarded
+/// through its end, so the next call starts at the next command.
+#[derive(Debug, Clone)]
+pub struct CommandDecoder {
+    lines: LineReader,
+    limits: Limits,
+    /// Options passed to [`decode_command`] for every line.
+    pub options: ParseOptions,
+}
+
+impl CommandDecoder {
+    /// A decoder with the given limits and strict line endings.
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            lines: LineReader::new(LineEndings::Strict),
+            limits,
+            options: ParseOptions::default(),
+        }
+    }
+
+    /// Sets the line-ending policy (see [`LineEndings`]).
+    pub fn with_line_endings(mut self, endings: LineEndings) -> Self {
+        self.lines = LineReader::new(endings);
+        self
+    }
+
+    /// Takes the next command from the front of `buf`, or `Ok(None)` if `buf` holds no
+    /// complete line yet. The consumed line is removed from `buf`; bytes after it stay.
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Command>, ParseError> {
+        match self.next_line(buf)? {
+            None => Ok(None),
+            Some(line) => decode_command(&line, &self.options).map(Some),
+        }
+    }
+
+    /// Takes the next complete line (without CRLF) without parsing it.
+    pub fn next_line(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, ParseError> {
+        let max = if buf.len() >= 5 && buf[..5].eq_ignore_ascii_case(b"AUTH ") {
+            self.limits.auth_line.max(self.limits.command_line)
+        } else {
+            self.limits.command_line
+        };
+        self.lines.next_line(buf, max)
+    }
+
+    /// Takes the next SASL response line (limit [`Limits::auth_line`]) and parses it.
+    pub fn decode_sasl(&mut self, buf: &mut BytesMut) -> Result<Option<SaslResponse>, ParseError> {
+        match self.lines.next_line(buf, self.limits.auth_line)? {
+            None => Ok(None),
+            Some(line) => decode_sasl_response(&line).map(Some),
+        }
+    }
+
+    /// Whether the decoder is skipping the rest of an over-long or malformed line.
+    pub fn is_discarding(&self) -> bool {
+        self.lines.is_discarding()
+    }
+}
+
+impl Default for CommandDecoder {
+    fn default() -> Self {
+        Self::new(Limits::default())
+    }
+}

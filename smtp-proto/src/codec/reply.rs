@@ -1,0 +1,229 @@
+//! Replies: streaming multiline decode (RFC 5321 §4.2) and emit.
+
+use super::Encode;
+use crate::error::{ParseError, ParseErrorKind as K};
+use crate::framing::line::{LineEndings, LineReader};
+use crate::limits::Limits;
+use crate::types::reply::{EnhancedCode, Reply, ReplyCode};
+use crate::types::str::{Str, class};
+use crate::types::text::Text;
+use bytes::{BufMut, Bytes, BytesMut};
+
+/// Streaming reply decoder: bytes in, whole replies out, `Ok(None)` for "need more input".
+///
+/// Every line goes through the same code: `Reply-code ("-" / SP / end) [textstring]`.
+/// Lines are capped by [`Limits::reply_line`], their number by [`Limits::reply_lines`], and
+/// all lines of one reply must carry the same code (RFC 5321 §4.2.1), so a hostile server
+/// cannot make a client buffer without bound.
+#[derive(Debug, Clone)]
+pub struct ReplyDecoder {
+    lines: LineReader,
+    limits: Limits,
+    code: Option<ReplyCode>,
+    texts: Vec<Bytes>,
+}
+
+impl ReplyDecoder {
+    /// A decoder with the given limits and strict line endings.
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            lines: LineReader::new(LineEndings::Strict),
+            limits,
+            code: None,
+            texts: Vec::new(),
+        }
+    }
+
+    /// Sets the line-ending policy (see [`LineEndings`]).
+    pub fn with_line_endings(mut self, endings: LineEndings) -> Self {
+        self.lines = LineReader::new(endings);
+        self
+    }
+
+    /// Whether part of a multiline reply has been read.
+    pub fn is_mid_reply(&self) -> bool {
+        self.code.is_some()
+    }
+
+    /// Takes the next complete reply from the front of `buf`. The consumed lines are
+    /// removed from `buf`; bytes after the reply stay.
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Reply>, ParseError> {
+        loop {
+            let Some(line) = self.lines.next_line(buf, self.limits.reply_line)? else {
+                return Ok(None);
+            };
+            let (code, last) = match parse_head(&line) {
+                Ok(head) => head,
+                Err(e) => {
+                    self.reset();
+                    return Err(e);
+                }
+            };
+            if self.code.is_some_and(|c| c != code) {
+                self.reset();
+                return Err(ParseError::new(K::MixedReplyCodes, 0));
+            }
+            self.code = Some(code);
+            if self.texts.len() >= self.limits.reply_lines {
+                self.reset();
+                return Err(ParseError::new(
+                    K::TooManyReplyLines {
+                        limit: self.limits.reply_lines,
+                    },
+                    0,
+                ));
+            }
+            self.texts.push(line.slice(4.min(line.len())..));
+            if last {
+                let texts = std::mem::take(&mut self.texts);
+                self.code = None;
+                return Ok(Some(build(code, texts)));
+            }
+        }
+    }
+
+    fn reset(&mut self) {
+        self.code = None;
+        self.texts.clear();
+    }
+}
+
+impl Default for ReplyDecoder {
+    fn default() -> Self {
+        Self::new(Limits::default())
+    }
+}
+
+/// `Reply-code` then `-` (more lines follow), SP or the end (last line); the text must be
+/// `textstring` (HT, SP, printable; UTF-8 tolerated).
+fn parse_head(line: &[u8]) -> Result<(ReplyCode, bool), ParseError> {
+    let digits = line.get(..3).filter(|d| d.iter().all(u8::is_ascii_digit));
+    let Some(d) = digits else {
+        return Err(ParseError::new(K::InvalidReplyCode, 0));
+    };
+    let n = d.iter().fold(0u16, |a, &b| a * 10 + u16::from(b - b'0'));
+    let code = ReplyCode::new(n).map_err(|_| ParseError::new(K::InvalidReplyCode, 0))?;
+    let last = match line.get(3) {
+        None | Some(b' ') => true,
+        Some(b'-') => false,
+        Some(_) => {
+            return Err(ParseError::new(
+                K::Expected("' ' or '-' after the reply code"),
+                3,
+            ));
+        }
+    };
+    if let Some(i) = class::first_not(line.get(4..).unwrap_or_default(), &class::TEXT) {
+        return Err(ParseError::new(K::ControlCharacter, 4 + i));
+    }
+    Ok((code, last))
+}
+
+/// `class "." subject "." detail` at the start of `t`, followed by SP or the end
+/// (RFC 3463 §2; RFC 2034 §4). Returns the code and its length.
+fn enhanced_prefix(t: &[u8]) -> Option<(EnhancedCode, usize)> {
+    let class = match t.first()? {
+        c @ (b'2' | b'4' | b'5') => c - b'0',
+        _ => return None,
+    };
+    if t.get(1) != Some(&b'.') {
+        return None;
+    }
+    let mut i = 2;
+    let num = |i: &mut usize| -> Option<u16> {
+        let start = *i;
+        while *i < t.len() && t[*i].is_ascii_digit() && *i - start < 3 {
+            *i += 1;
+        }
+        if *i == start {
+            return None;
+        }
+        Some(
+            t[start..*i]
+                .iter()
+                .fold(0u16, |a, &b| a * 10 + u16::from(b - b'0')),
+        )
+    };
+    let subject = num(&mut i)?;
+    if t.get(i) != Some(&b'.') {
+        return None;
+    }
+    i += 1;
+    let detail = num(&mut i)?;
+    match t.get(i) {
+        None | Some(b' ') => Some((EnhancedCode::new(class, subject, detail).ok()?, i)),
+        _ => None,
+    }
+}
+
+fn text(b: Bytes) -> Text {
+    match Str::from_utf8(b.clone()) {
+        Ok(s) => Text(s),
+        // Reply text is for humans: a server's stray Latin-1 must not fail a delivery.
+        Err(_) => Text(Str::from_string(String::from_utf8_lossy(&b).into_owned())),
+    }
+}
+
+/// Builds the reply; the enhanced code is taken from the first line when its class
+/// matches the reply code, and stripped from every line that starts with it.
+fn build(code: ReplyCode, texts: Vec<Bytes>) -> Reply {
+    let enhanced = texts
+        .first()
+        .and_then(|t| enhanced_prefix(t))
+        .filter(|(e, _)| e.class() == code.class());
+    let lines = texts
+        .into_iter()
+        .map(|t| match enhanced {
+            Some((e, _)) => match enhanced_prefix(&t) {
+                Some((e2, n)) if e2 == e => text(t.slice((n + 1).min(t.len())..)),
+                _ => text(t),
+            },
+            None => text(t),
+        })
+        .collect();
+    Reply::from_parts(code, enhanced.map(|(e, _)| e), lines)
+}
+
+impl Encode for Reply {
+    /// All lines in one buffer (one write: some clients read a reply with one `recv`).
+    fn encode(&self, out: &mut BytesMut) {
+        let code = self.code().get();
+        let digits = [
+            (code / 100) as u8 + b'0',
+            (code / 10 % 10) as u8 + b'0',
+            (code % 10) as u8 + b'0',
+        ];
+        let n = self.lines().len();
+        for (i, line) in self.lines().iter().enumerate() {
+            out.put_slice(&digits);
+            let sep = if i + 1 < n { b'-' } else { b' ' };
+            let mut first = true;
+            if let Some(e) = self.enhanced() {
+                out.put_u8(sep);
+                let _ = std::fmt::Write::write_fmt(out, format_args!("{e}"));
+                first = false;
+            }
+            if !line.is_empty() {
+                out.put_u8(if first { sep } else { b' ' });
+                out.put_slice(line.0.as_bytes());
+            } else if first && sep == b'-' {
+                out.put_u8(b'-');
+            }
+            out.put_slice(b"\r\n");
+        }
+    }
+}
+
+impl Reply {
+    /// Parses exactly one complete reply (with CRLFs) under the default limits.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Reply, ParseError> {
+        let mut buf = BytesMut::from(bytes);
+        match ReplyDecoder::default().decode(&mut buf)? {
+            None => Err(ParseError::new(K::Incomplete, bytes.len())),
+            Some(_) if !buf.is_empty() => {
+                Err(ParseError::new(K::TrailingBytes, bytes.len() - buf.len()))
+            }
+            Some(r) => Ok(r),
+        }
+    }
+}

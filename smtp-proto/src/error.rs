@@ -1,0 +1,196 @@
+//! Typed errors of the codec layer.
+//!
+//! Two kinds of failure exist at this layer, split by who is at fault (STYLE rule 9):
+//! - [`ParseError`]: the *peer* sent bytes that are not valid SMTP. It says what was wrong
+//!   ([`ParseErrorKind`]) and where (byte offset within the line), and suggests the reply a
+//!   server sends for it ([`ParseError::reply`]).
+//! - [`ValueError`]: the *local program* tried to build a wire value (domain, path, reply
+//!   text, parameter …) that the grammar does not allow. Values that could forge a protocol
+//!   line (CR, LF, NUL, other controls) are refused here, so encoding can never fail.
+
+use crate::types::reply::{EnhancedCode, Reply, ReplyCode};
+
+/// The peer's bytes are not valid SMTP.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind} (at byte {offset} of the line)")]
+pub struct ParseError {
+    kind: ParseErrorKind,
+    offset: usize,
+}
+
+impl ParseError {
+    pub(crate) fn new(kind: ParseErrorKind, offset: usize) -> Self {
+        Self { kind, offset }
+    }
+
+    /// What was wrong.
+    pub fn kind(&self) -> &ParseErrorKind {
+        &self.kind
+    }
+
+    /// Byte offset within the offending line (0 for framing errors at the line start).
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// The reply a server sends for this error (RFC 5321 §4.2.2, RFC 3463 enhanced codes).
+    ///
+    /// - over-long line: `500 5.5.6` (RFC 5321 §4.2.2 lists "command line too long" under
+    ///   500; RFC 4954 §4 gives X.5.6 for an over-long line)
+    /// - unknown verb, bare CR/LF: `500 5.5.2`
+    /// - unknown MAIL/RCPT parameter: `555 5.5.4` (RFC 5321 §4.1.1.11)
+    /// - duplicate or malformed parameter: `501 5.5.4` (RFC 3461 §4.5)
+    /// - non-ASCII address without SMTPUTF8: `550 5.6.7` in MAIL, `553 5.6.7` in RCPT
+    ///   (RFC 6531 §3.5)
+    /// - invalid base64 in AUTH: `501 5.5.2` (RFC 4954 §4)
+    /// - any other argument syntax error: `501 5.5.4`
+    pub fn reply(&self) -> Reply {
+        use ParseErrorKind as K;
+        let (code, (c, s, d), text) = match &self.kind {
+            K::LineTooLong { .. } => (500, (5, 5, 6), "Line too long"),
+            K::BareLf => (500, (5, 5, 2), "Bare LF received; lines must end with CRLF"),
+            K::BareCr => (500, (5, 5, 2), "Bare CR received; lines must end with CRLF"),
+            K::UnknownCommand => (500, (5, 5, 2), "Command not recognized"),
+            K::UnknownParameter(_) => (
+                555,
+                (5, 5, 4),
+                "MAIL FROM/RCPT TO parameters not recognized or not implemented",
+            ),
+            K::Utf8NotAllowed { in_mail: true } => {
+                (550, (5, 6, 7), "Non-ASCII sender address requires SMTPUTF8")
+            }
+            K::Utf8NotAllowed { in_mail: false } => (
+                553,
+                (5, 6, 7),
+                "Non-ASCII recipient address requires SMTPUTF8",
+            ),
+            K::InvalidBase64 => (501, (5, 5, 2), "Cannot decode base64"),
+            _ => (501, (5, 5, 4), "Syntax error in parameters or arguments"),
+        };
+        let code = ReplyCode::new(code).unwrap_or(ReplyCode::SYNTAX_ERROR_PARAMS);
+        let enhanced = EnhancedCode::new(c, s, d).ok();
+        Reply::from_static(code, enhanced, text)
+    }
+}
+
+/// What was wrong with the peer's bytes.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseErrorKind {
+    /// A line exceeded its limit (including the CRLF).
+    #[error("line longer than {limit} octets")]
+    LineTooLong {
+        /// The limit in force, in octets including CRLF.
+        limit: usize,
+    },
+    /// An LF not preceded by CR (RFC 5321 §2.3.8: lines end with CRLF only).
+    #[error("bare LF (LF not preceded by CR)")]
+    BareLf,
+    /// A CR not followed by LF.
+    #[error("bare CR (CR not followed by LF)")]
+    BareCr,
+    /// The command verb is not one we know.
+    #[error("unknown command")]
+    UnknownCommand,
+    /// The grammar expected something else here.
+    #[error("syntax error: expected {0}")]
+    Expected(&'static str),
+    /// The command takes no (further) argument, but one was given.
+    #[error("unexpected argument")]
+    UnexpectedArgument,
+    /// A domain or address literal is malformed or too long.
+    #[error("invalid domain or address literal: {0}")]
+    InvalidHost(&'static str),
+    /// Non-ASCII in an address while neither the command nor the session allows SMTPUTF8
+    /// (RFC 6531 §3.4).
+    #[error("non-ASCII address without SMTPUTF8")]
+    Utf8NotAllowed {
+        /// In a MAIL command (reply 550) rather than RCPT (reply 553).
+        in_mail: bool,
+    },
+    /// Bytes above 0x7F that are not valid UTF-8.
+    #[error("invalid UTF-8")]
+    InvalidUtf8,
+    /// A MAIL/RCPT parameter keyword appeared twice.
+    #[error("duplicate parameter {0}")]
+    DuplicateParameter(String),
+    /// A known MAIL/RCPT parameter has a malformed value.
+    #[error("invalid value for parameter {0}")]
+    InvalidParameter(String),
+    /// A MAIL/RCPT parameter that this command does not define (only reported by callers
+    /// that reject unknown parameters; the decoder keeps them).
+    #[error("unknown parameter {0}")]
+    UnknownParameter(String),
+    /// A number does not fit its type.
+    #[error("number out of range")]
+    NumberOutOfRange,
+    /// AUTH initial response or SASL response is not valid base64 (RFC 4648).
+    #[error("invalid base64")]
+    InvalidBase64,
+    /// A reply code outside `%x32-35 %x30-35 %x30-39` (RFC 5321 §4.2).
+    #[error("invalid reply code")]
+    InvalidReplyCode,
+    /// The lines of one multiline reply carry different codes (RFC 5321 §4.2.1).
+    #[error("reply code changed within a multiline reply")]
+    MixedReplyCodes,
+    /// A multiline reply has more lines than the limit.
+    #[error("reply has more than {limit} lines")]
+    TooManyReplyLines {
+        /// The limit in force.
+        limit: usize,
+    },
+    /// A control character where only text is allowed.
+    #[error("control character in text")]
+    ControlCharacter,
+    /// Input ended inside an incomplete value (only from the one-shot `from_bytes` helpers).
+    #[error("incomplete input")]
+    Incomplete,
+    /// More bytes followed the complete value (only from the one-shot `from_bytes` helpers).
+    #[error("trailing bytes after the value")]
+    TrailingBytes,
+}
+
+/// A value the local program tried to build is not allowed by the grammar.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    /// A byte that may not appear in this value. CR, LF and NUL are always refused, so an
+    /// encoded value can never contain a forged protocol line.
+    #[error("{what}: byte {byte:#04x} not allowed (at {at})")]
+    ForbiddenByte {
+        /// The kind of value.
+        what: &'static str,
+        /// The offending byte.
+        byte: u8,
+        /// Its offset.
+        at: usize,
+    },
+    /// The value does not follow its grammar.
+    #[error("{what}: invalid syntax at {at}")]
+    Syntax {
+        /// The kind of value.
+        what: &'static str,
+        /// Offset of the first byte that does not fit.
+        at: usize,
+    },
+    /// The value may not be empty.
+    #[error("{what}: empty")]
+    Empty {
+        /// The kind of value.
+        what: &'static str,
+    },
+    /// The value is longer than allowed.
+    #[error("{what}: longer than {max}")]
+    TooLong {
+        /// The kind of value.
+        what: &'static str,
+        /// The maximum length.
+        max: usize,
+    },
+    /// A number outside its range.
+    #[error("{what}: out of range")]
+    OutOfRange {
+        /// The kind of value.
+        what: &'static str,
+    },
+}

@@ -1,0 +1,95 @@
+//! # smtp-proto: the sans-IO SMTP core
+//!
+//! Parses and emits every SMTP command and reply by the RFC 5321 grammar and its
+//! extensions, with no sockets, no async runtime and no clock. A binding (our
+//! `smtp-server` and `smtp-client`, or your own) moves the bytes; this crate decides what
+//! they mean.
+//!
+//! ## Layers
+//! - [`types`]: validated values. [`Command`], [`Reply`], [`Capabilities`], [`Mailbox`],
+//!   [`ReversePath`], [`ForwardPath`], [`Domain`], MAIL/RCPT parameters. A constructor
+//!   refuses anything the grammar does not allow, in particular CR, LF and NUL, so no
+//!   value can be emitted as a forged protocol line.
+//! - [`framing`]: splitting bytes into lines. CRLF-strict, length-capped ([`Limits`]),
+//!   incremental (only new bytes are scanned), zero-copy.
+//! - [`codec`]: one complete line in, one typed value out ([`decode_command`],
+//!   [`ReplyDecoder`], [`decode_capabilities`]), and back ([`Encode`]).
+//!
+//! ## Streaming
+//! Decoders take a `BytesMut` that the caller appends received bytes to, and return
+//! `Ok(Some(value))`, `Ok(None)` for "need more input", or a typed [`ParseError`] saying
+//! what was wrong and where. The same bytes split anywhere decode the same.
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use smtp_proto::{Command, CommandDecoder, Encode, ReversePath};
+//!
+//! let mut decoder = CommandDecoder::default();
+//! let mut buf = BytesMut::from(&b"MAIL FROM:<\"a> ORCPT=rfc822;x@y\"@example.com> SIZE=1000\r\nRC"[..]);
+//! let Some(Command::Mail { from, params }) = decoder.decode(&mut buf)? else { panic!() };
+//! // The quoted local part is one local part: nothing inside it became a parameter.
+//! assert_eq!(from.mailbox().unwrap().local_part().as_str(), "a> ORCPT=rfc822;x@y");
+//! assert_eq!(params.size, Some(1000));
+//! assert!(params.other.is_empty());
+//! // "RC" is an incomplete line: need more input.
+//! assert_eq!(decoder.decode(&mut buf)?, None);
+//! // Emitting quotes the local part again.
+//! let cmd = Command::Mail { from, params };
+//! assert_eq!(&cmd.to_bytes()[..], &b"MAIL FROM:<\"a> ORCPT=rfc822;x@y\"@example.com> SIZE=1000\r\n"[..]);
+//! # Ok::<(), smtp_proto::ParseError>(())
+//! ```
+//!
+//! ## Security stance
+//! - Paths are parsed and emitted by the grammar, never by searching for `>`
+//!   (CVE-2025-59937 class).
+//! - Only CRLF ends a line; a bare CR or LF is an error unless
+//!   [`LineEndings::AllowBareLf`] is chosen (SMTP smuggling, CVE-2023-51764 class).
+//! - Every buffer is bounded by [`Limits`]; over-long lines are typed errors and are
+//!   discarded through their end so a pipelining peer stays in sync.
+//! - AUTH payloads are [`Secret`]s: redacted from `Debug`.
+//!
+//! ## RFCs
+//! | RFC | what | where |
+//! |---|---|---|
+//! | 5321 | SMTP: commands, paths, replies, limits | [`types`], [`codec`], [`Limits`] |
+//! | 1870 | SIZE | [`MailParams::size`], [`Extension::Size`] |
+//! | 2033 | LMTP `LHLO` | [`Command::Lhlo`] |
+//! | 2034, 3463 | enhanced status codes | [`EnhancedCode`] |
+//! | 2920 | PIPELINING | [`Extension::Pipelining`] |
+//! | 3030 | CHUNKING `BDAT`, BINARYMIME | [`Command::Bdat`], [`Body`] |
+//! | 3207 | STARTTLS | [`Command::StartTls`] |
+//! | 3461 | DSN: NOTIFY, ORCPT, RET, ENVID, xtext | [`RcptParams`], [`MailParams`] |
+//! | 4954 | AUTH | [`Command::Auth`], [`SaslResponse`], [`MailAuth`] |
+//! | 6152 | 8BITMIME | [`Body`] |
+//! | 6531 | SMTPUTF8 | [`ParseOptions::smtputf8`], [`MailParams::smtputf8`] |
+//! | 8689 | REQUIRETLS | [`MailParams::requiretls`] |
+//! | 9422 | LIMITS | [`LimitsExt`] |
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs, missing_debug_implementations)]
+#![warn(unreachable_pub)]
+
+pub mod codec;
+pub mod error;
+pub mod framing;
+pub mod limits;
+pub mod secret;
+pub mod types;
+
+pub use codec::{
+    CommandDecoder, Encode, ParseOptions, ReplyDecoder, decode_capabilities, decode_command,
+    decode_sasl_response, encode_capabilities,
+};
+pub use error::{ParseError, ParseErrorKind, ValueError};
+pub use framing::line::{LineEndings, LineReader};
+pub use limits::Limits;
+pub use secret::Secret;
+pub use types::capability::{Capabilities, Extension, LimitsExt, Word};
+pub use types::command::{Command, Mechanism, SaslResponse};
+pub use types::domain::{AddressLiteral, Domain, GeneralContent, GeneralTag, Host};
+pub use types::params::{
+    Body, Envid, Keyword, MailAuth, MailParams, Notify, Orcpt, Param, RcptParams, Ret, Value,
+};
+pub use types::path::{ForwardPath, LocalPart, Mailbox, ReversePath};
+pub use types::reply::{EnhancedCode, Reply, ReplyCode};
+pub use types::text::Text;

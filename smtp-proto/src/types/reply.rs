@@ -1,0 +1,299 @@
+//! [`Reply`]: a server reply, single or multiline (RFC 5321 §4.2).
+//!
+//! ```text
+//! Reply-line     = *( Reply-code "-" [ textstring ] CRLF )
+//!                  Reply-code [ SP textstring ] CRLF
+//! Reply-code     = %x32-35 %x30-35 %x30-39
+//! ```
+
+use super::text::Text;
+use crate::error::ValueError;
+use std::fmt;
+
+/// A three-digit reply code: first digit 2–5, second 0–5, third 0–9 (RFC 5321 §4.2).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ReplyCode(u16);
+
+impl ReplyCode {
+    /// 220 Service ready.
+    pub const READY: ReplyCode = ReplyCode(220);
+    /// 221 Service closing transmission channel.
+    pub const CLOSING: ReplyCode = ReplyCode(221);
+    /// 235 Authentication succeeded (RFC 4954).
+    pub const AUTH_OK: ReplyCode = ReplyCode(235);
+    /// 250 Requested mail action okay, completed.
+    pub const OK: ReplyCode = ReplyCode(250);
+    /// 334 SASL challenge (RFC 4954).
+    pub const AUTH_CHALLENGE: ReplyCode = ReplyCode(334);
+    /// 354 Start mail input.
+    pub const START_DATA: ReplyCode = ReplyCode(354);
+    /// 421 Service not available, closing transmission channel.
+    pub const UNAVAILABLE: ReplyCode = ReplyCode(421);
+    /// 500 Syntax error, command unrecognized.
+    pub const SYNTAX_ERROR: ReplyCode = ReplyCode(500);
+    /// 501 Syntax error in parameters or arguments.
+    pub const SYNTAX_ERROR_PARAMS: ReplyCode = ReplyCode(501);
+    /// 502 Command not implemented.
+    pub const NOT_IMPLEMENTED: ReplyCode = ReplyCode(502);
+    /// 503 Bad sequence of commands.
+    pub const BAD_SEQUENCE: ReplyCode = ReplyCode(503);
+    /// 554 Transaction failed.
+    pub const TRANSACTION_FAILED: ReplyCode = ReplyCode(554);
+
+    /// Validates a reply code.
+    pub const fn new(code: u16) -> Result<Self, ValueError> {
+        let (a, b) = (code / 100, code / 10 % 10);
+        if a >= 2 && a <= 5 && b <= 5 {
+            Ok(Self(code))
+        } else {
+            Err(ValueError::OutOfRange { what: "reply code" })
+        }
+    }
+
+    /// The code as a number.
+    pub const fn get(self) -> u16 {
+        self.0
+    }
+
+    /// 2yz: positive completion.
+    pub const fn is_positive(self) -> bool {
+        self.0 / 100 == 2
+    }
+
+    /// 3yz: positive intermediate (354 after DATA, 334 during AUTH).
+    pub const fn is_intermediate(self) -> bool {
+        self.0 / 100 == 3
+    }
+
+    /// 4yz: transient negative; the same command may succeed later.
+    pub const fn is_transient(self) -> bool {
+        self.0 / 100 == 4
+    }
+
+    /// 5yz: permanent negative.
+    pub const fn is_permanent(self) -> bool {
+        self.0 / 100 == 5
+    }
+
+    /// The first digit (2–5).
+    pub const fn class(self) -> u8 {
+        (self.0 / 100) as u8
+    }
+}
+
+impl fmt::Display for ReplyCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl fmt::Debug for ReplyCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ReplyCode({})", self.0)
+    }
+}
+
+/// An enhanced status code `class.subject.detail` (RFC 3463 §2): class 2, 4 or 5;
+/// subject and detail 0–999.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EnhancedCode {
+    class: u8,
+    subject: u16,
+    detail: u16,
+}
+
+impl EnhancedCode {
+    /// Validates an enhanced code.
+    pub const fn new(class: u8, subject: u16, detail: u16) -> Result<Self, ValueError> {
+        if matches!(class, 2 | 4 | 5) && subject <= 999 && detail <= 999 {
+            Ok(Self {
+                class,
+                subject,
+                detail,
+            })
+        } else {
+            Err(ValueError::OutOfRange {
+                what: "enhanced status code",
+            })
+        }
+    }
+
+    /// The class: 2 success, 4 persistent transient failure, 5 permanent failure.
+    pub const fn class(self) -> u8 {
+        self.class
+    }
+    /// The subject.
+    pub const fn subject(self) -> u16 {
+        self.subject
+    }
+    /// The detail.
+    pub const fn detail(self) -> u16 {
+        self.detail
+    }
+}
+
+impl fmt::Display for EnhancedCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.class, self.subject, self.detail)
+    }
+}
+
+impl fmt::Debug for EnhancedCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EnhancedCode({self})")
+    }
+}
+
+/// A reply: a code, an optional enhanced status code, and one or more lines of text.
+///
+/// On the wire, every line carries the code (RFC 5321 §4.2.1: "the reply code on each of
+/// the lines MUST be the same") and, when present, the enhanced code at the start of its
+/// text (RFC 2034 §4: "the same status code must appear at the beginning of the text in
+/// each line").
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Reply {
+    code: ReplyCode,
+    enhanced: Option<EnhancedCode>,
+    lines: Vec<Text>,
+}
+
+impl Reply {
+    /// A reply from validated lines; no lines means one empty line.
+    pub fn new(
+        code: ReplyCode,
+        enhanced: Option<EnhancedCode>,
+        lines: Vec<Text>,
+    ) -> Result<Self, ValueError> {
+        if let Some(e) = enhanced
+            && e.class() != code.class()
+        {
+            // RFC 3463 §2: the class must match the reply's first digit.
+            return Err(ValueError::OutOfRange {
+                what: "enhanced code class",
+            });
+        }
+        let lines = if lines.is_empty() {
+            vec![Text::default()]
+        } else {
+            lines
+        };
+        Ok(Self {
+            code,
+            enhanced,
+            lines,
+        })
+    }
+
+    /// A reply whose text lines are given as strings (each validated as [`Text`]).
+    pub fn with_text<'a>(
+        code: u16,
+        enhanced: Option<(u8, u16, u16)>,
+        lines: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Self, ValueError> {
+        let code = ReplyCode::new(code)?;
+        let enhanced = match enhanced {
+            Some((c, s, d)) => Some(EnhancedCode::new(c, s, d)?),
+            None => None,
+        };
+        let lines = lines
+            .into_iter()
+            .map(Text::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::new(code, enhanced, lines)
+    }
+
+    /// A one-line reply from static text (invalid text gives an empty line).
+    pub fn from_static(
+        code: ReplyCode,
+        enhanced: Option<EnhancedCode>,
+        text: &'static str,
+    ) -> Self {
+        let enhanced = enhanced.filter(|e| e.class() == code.class());
+        Self {
+            code,
+            enhanced,
+            lines: vec![Text::from_static(text)],
+        }
+    }
+
+    pub(crate) fn from_parts(
+        code: ReplyCode,
+        enhanced: Option<EnhancedCode>,
+        lines: Vec<Text>,
+    ) -> Self {
+        Self {
+            code,
+            enhanced,
+            lines,
+        }
+    }
+
+    /// The reply code.
+    pub fn code(&self) -> ReplyCode {
+        self.code
+    }
+
+    /// The enhanced status code, when the reply carries one.
+    pub fn enhanced(&self) -> Option<EnhancedCode> {
+        self.enhanced
+    }
+
+    /// The text lines, without code or enhanced code.
+    pub fn lines(&self) -> &[Text] {
+        &self.lines
+    }
+
+    /// All text lines joined with a space.
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        for (i, l) in self.lines.iter().enumerate() {
+            if i > 0 {
+                s.push(' ');
+            }
+            s.push_str(l.as_str());
+        }
+        s
+    }
+
+    /// 2yz.
+    pub fn is_positive(&self) -> bool {
+        self.code.is_positive()
+    }
+    /// 3yz.
+    pub fn is_intermediate(&self) -> bool {
+        self.code.is_intermediate()
+    }
+    /// 4yz: try again later.
+    pub fn is_transient(&self) -> bool {
+        self.code.is_transient()
+    }
+    /// 5yz: do not retry.
+    pub fn is_permanent(&self) -> bool {
+        self.code.is_permanent()
+    }
+}
+
+impl fmt::Debug for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut t = f.debug_tuple("Reply");
+        t.field(&self.code.0);
+        if let Some(e) = self.enhanced {
+            t.field(&format_args!("{e}"));
+        }
+        for l in &self.lines {
+            t.field(l);
+        }
+        t.finish()
+    }
+}
+
+impl fmt::Display for Reply {
+    /// The first line as it appears on the wire, e.g. `250 2.1.0 Ok`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.code)?;
+        if let Some(e) = self.enhanced {
+            write!(f, " {e}")?;
+        }
+        write!(f, " {}", self.text())
+    }
+}
