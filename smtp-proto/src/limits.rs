@@ -6,7 +6,10 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Longest command line, including the verb and CRLF. Default 512 (RFC 5321
-    /// §4.5.3.1.4). Extensions such as DSN's `ORCPT` may legitimately need more.
+    /// §4.5.3.1.4: "SMTP extensions may be used to increase this limit"). A server that
+    /// advertises extensions should raise it by what their parameters add: SIZE 26
+    /// (RFC 1870), AUTH= 500 (RFC 4954 §3), REQUIRETLS 11 (RFC 8689), DSN's ORCPT up to 500
+    /// and ENVID up to 100 (RFC 3461 §4). Postfix uses 2048.
     pub command_line: usize,
     /// Longest SASL line, including CRLF: the client's responses during an AUTH exchange,
     /// and the `AUTH` command line itself. Default 12288, the figure RFC 4954 §4 gives as

@@ -120,7 +120,7 @@ fn mail(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<Command> {
     let from = c.reverse_path()?;
     let params = c.mail_params()?;
     let ascii = from.mailbox().is_none_or(|m| m.is_ascii());
-    if !ascii && !(params.smtputf8 || opts.smtputf8) {
+    if !(ascii || params.smtputf8 || opts.smtputf8) {
         return c.fail_at(at, K::Utf8NotAllowed { in_mail: true });
     }
     Ok(Command::Mail { from, params })
@@ -395,6 +395,11 @@ impl CommandDecoder {
 
     /// Takes the next complete line (without CRLF) without parsing it.
     pub fn next_line(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, ParseError> {
+        // The limit depends on the line's verb, so look at it only once `buf` starts at a
+        // line: otherwise the result would depend on how the input was split.
+        if !self.lines.skip_discarded(buf) {
+            return Ok(None);
+        }
         let max = if buf.len() >= 5 && buf[..5].eq_ignore_ascii_case(b"AUTH ") {
             self.limits.auth_line.max(self.limits.command_line)
         } else {
@@ -420,5 +425,20 @@ impl CommandDecoder {
 impl Default for CommandDecoder {
     fn default() -> Self {
         Self::new(Limits::default())
+    }
+}
+
+impl Command {
+    /// Parses exactly one complete command line (with CRLF) under the default limits and
+    /// options.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Command, ParseError> {
+        let mut buf = BytesMut::from(bytes);
+        match CommandDecoder::default().decode(&mut buf)? {
+            None => Err(ParseError::new(K::Incomplete, bytes.len())),
+            Some(_) if !buf.is_empty() => {
+                Err(ParseError::new(K::TrailingBytes, bytes.len() - buf.len()))
+            }
+            Some(c) => Ok(c),
+        }
     }
 }

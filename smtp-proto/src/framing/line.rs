@@ -54,6 +54,26 @@ impl LineReader {
         self.discarding
     }
 
+    /// Drops the rest of a rejected line from the front of `buf`. Returns whether `buf`
+    /// now starts at a fresh line (false: still inside the rejected line, `buf` emptied).
+    pub fn skip_discarded(&mut self, buf: &mut BytesMut) -> bool {
+        if !self.discarding {
+            return true;
+        }
+        match memchr::memchr(b'\n', buf) {
+            Some(i) => {
+                buf.advance(i + 1);
+                self.discarding = false;
+                self.scanned = 0;
+                true
+            }
+            None => {
+                buf.clear();
+                false
+            }
+        }
+    }
+
     /// Takes the next line off the front of `buf`. `max` is the longest line allowed,
     /// including CRLF. The returned `Bytes` shares `buf`'s memory (no copy).
     pub fn next_line(
@@ -61,18 +81,8 @@ impl LineReader {
         buf: &mut BytesMut,
         max: usize,
     ) -> Result<Option<Bytes>, ParseError> {
-        if self.discarding {
-            match memchr::memchr(b'\n', buf) {
-                Some(i) => {
-                    buf.advance(i + 1);
-                    self.discarding = false;
-                    self.scanned = 0;
-                }
-                None => {
-                    buf.clear();
-                    return Ok(None);
-                }
-            }
+        if !self.skip_discarded(buf) {
+            return Ok(None);
         }
         let max = max.max(2);
         let window = buf.len().min(max);

@@ -61,8 +61,11 @@ impl Envid {
     /// Longest encoded ENVID parameter value (RFC 3461 §4.4).
     pub const MAX_ENCODED: usize = 100;
 
-    /// Validates a decoded envelope id: printable ASCII and space.
+    /// Validates a decoded envelope id: not empty (`esmtp-value` is `1*`), no controls.
     pub fn new(s: &str) -> Result<Self, ValueError> {
+        if s.is_empty() {
+            return Err(ValueError::Empty { what: "ENVID" });
+        }
         check_printable(s, "ENVID")?;
         if xtext::encoded_len(s.as_bytes()) > Self::MAX_ENCODED {
             return Err(ValueError::TooLong {
