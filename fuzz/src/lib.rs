@@ -78,7 +78,11 @@ pub fn reply(data: &[u8]) {
                     }
                 }
                 Ok(None) => break,
-                Err(_) => {}
+                // Terminal: the decoder keeps returning the error.
+                Err(e) => {
+                    assert_eq!(d.decode(&mut buf), Err(e));
+                    return;
+                }
             }
         }
     }

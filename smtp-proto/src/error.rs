@@ -16,11 +16,29 @@ use crate::types::reply::{EnhancedCode, Reply, ReplyCode};
 pub struct ParseError {
     kind: ParseErrorKind,
     offset: usize,
+    close: bool,
 }
 
 impl ParseError {
     pub(crate) fn new(kind: ParseErrorKind, offset: usize) -> Self {
-        Self { kind, offset }
+        Self {
+            kind,
+            offset,
+            close: false,
+        }
+    }
+
+    pub(crate) fn closing(mut self) -> Self {
+        self.close = true;
+        self
+    }
+
+    /// Whether the stream cannot continue after this error, so the server must reply and
+    /// close. True for a malformed `BDAT` line: its chunk size is unknown, and reading the
+    /// chunk's bytes as commands would open a smuggling gap with any relay that framed
+    /// them as data (RFC 3030 §2 gives no way to resynchronise).
+    pub fn must_close(&self) -> bool {
+        self.close
     }
 
     /// What was wrong.
@@ -121,6 +139,12 @@ pub enum ParseErrorKind {
     /// that reject unknown parameters; the decoder keeps them).
     #[error("unknown parameter {0}")]
     UnknownParameter(String),
+    /// More MAIL/RCPT parameters than this library accepts on one line.
+    #[error("more than {limit} parameters")]
+    TooManyParameters {
+        /// The limit.
+        limit: usize,
+    },
     /// A number does not fit its type.
     #[error("number out of range")]
     NumberOutOfRange,
@@ -186,6 +210,13 @@ pub enum ValueError {
         what: &'static str,
         /// The maximum length.
         max: usize,
+    },
+    /// A parameter that has a typed field, or that is already present (keywords compare
+    /// case-insensitively, RFC 5321 §2.4).
+    #[error("parameter {keyword} is typed or already present")]
+    DuplicateParameter {
+        /// The keyword.
+        keyword: String,
     },
     /// A number outside its range.
     #[error("{what}: out of range")]

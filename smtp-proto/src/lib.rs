@@ -30,7 +30,7 @@
 //! // The quoted local part is one local part: nothing inside it became a parameter.
 //! assert_eq!(from.mailbox().unwrap().local_part().as_str(), "a> ORCPT=rfc822;x@y");
 //! assert_eq!(params.size, Some(1000));
-//! assert!(params.other.is_empty());
+//! assert!(params.other().is_empty());
 //! // "RC" is an incomplete line: need more input.
 //! assert_eq!(decoder.decode(&mut buf)?, None);
 //! // Emitting quotes the local part again.

@@ -341,8 +341,8 @@ fn mail_parameters() {
     );
     assert!(p.requiretls);
     assert_eq!(
-        p.other,
-        vec![
+        p.other(),
+        [
             Param::new("X-FOO", Some("bar")).unwrap(),
             Param::new("MT-PRIORITY", Some("3")).unwrap(),
             Param::new("XFLAG", None).unwrap(),
@@ -379,10 +379,11 @@ fn malformed_and_duplicate_parameters() {
         err("MAIL FROM:<> SIZE=123456789012345678901\r\n"),
         inv("SIZE")
     );
-    assert_eq!(
-        err("MAIL FROM:<> SIZE=18446744073709551616\r\n"),
-        inv("SIZE")
-    );
+    // 1*20DIGIT beyond u64 saturates, so the server can answer 552 rather than 501.
+    let Command::Mail { params, .. } = cmd("MAIL FROM:<> SIZE=99999999999999999999\r\n") else {
+        panic!()
+    };
+    assert_eq!(params.size, Some(u64::MAX));
     assert_eq!(err("MAIL FROM:<> BODY=9BIT\r\n"), inv("BODY"));
     assert_eq!(err("MAIL FROM:<> SMTPUTF8=yes\r\n"), inv("SMTPUTF8"));
     assert_eq!(err("MAIL FROM:<> REQUIRETLS=1\r\n"), inv("REQUIRETLS"));
@@ -488,7 +489,7 @@ fn rcpt_parameters() {
     let Command::Rcpt { params, .. } = cmd("RCPT TO:<b@c> SIZE=10\r\n") else {
         panic!()
     };
-    assert_eq!(params.other, vec![Param::new("SIZE", Some("10")).unwrap()]);
+    assert_eq!(params.other(), [Param::new("SIZE", Some("10")).unwrap()]);
     assert_eq!(
         ParseError::reply(&Command::from_bytes(b"RCPT TO:<b@c> NOTIFY=X\r\n").unwrap_err())
             .code()

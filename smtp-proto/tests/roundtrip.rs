@@ -60,9 +60,18 @@ fn mailbox(utf8: bool) -> impl Strategy<Value = Mailbox> {
     (local_part(utf8), host(utf8)).prop_map(|(l, h)| Mailbox::new(l, h))
 }
 
+/// Any NOOP/HELP argument: kept verbatim, spaces and empty included.
 fn text() -> impl Strategy<Value = Text> {
-    // Canonical command arguments: no leading or trailing spaces, not ending in SMTPUTF8.
-    "[A-Za-z0-9<>@.]([A-Za-z0-9 <>@.\"]{0,12}[A-Za-z0-9<>@.])?".prop_map(|s| Text::new(&s).unwrap())
+    "[ -~\t]{0,16}|[a-z ]{0,3}[é中δ]{1,3}".prop_map(|s| Text::new(&s).unwrap())
+}
+
+/// A VRFY/EXPN target: not empty and not ending in " SMTPUTF8" (those have no wire form).
+fn target() -> impl Strategy<Value = Text> {
+    "[ -~]{0,12}[!-~]"
+        .prop_filter("SMTPUTF8 suffix", |s| {
+            !s.to_ascii_uppercase().ends_with(" SMTPUTF8")
+        })
+        .prop_map(|s| Text::new(&s).unwrap())
 }
 
 fn x_params() -> impl Strategy<Value = Vec<Param>> {
@@ -93,7 +102,9 @@ prop_compose! {
         p.envid = envid.map(|e| Envid::new(&e).unwrap());
         p.auth = auth.map(|a| a.map_or(MailAuth::Unknown, MailAuth::Submitter));
         p.requiretls = requiretls;
-        p.other = other;
+        for o in other {
+            p.push_other(o).unwrap();
+        }
         p
     }
 }
@@ -112,7 +123,9 @@ prop_compose! {
         let mut p = RcptParams::default();
         p.notify = notify;
         p.orcpt = orcpt.map(|(t, a)| Orcpt::new(&t, &a).unwrap());
-        p.other = other;
+        for o in other {
+            p.push_other(o).unwrap();
+        }
         p
     }
 }
@@ -127,8 +140,8 @@ fn command() -> impl Strategy<Value = (Command, bool)> {
         Just(Command::Quit),
         Just(Command::StartTls),
         (any::<u64>(), any::<bool>()).prop_map(|(size, last)| Command::Bdat { size, last }),
-        (text(), any::<bool>()).prop_map(|(target, smtputf8)| Command::Vrfy { target, smtputf8 }),
-        (text(), any::<bool>()).prop_map(|(target, smtputf8)| Command::Expn { target, smtputf8 }),
+        (target(), any::<bool>()).prop_map(|(target, smtputf8)| Command::Vrfy { target, smtputf8 }),
+        (target(), any::<bool>()).prop_map(|(target, smtputf8)| Command::Expn { target, smtputf8 }),
         option::of(text()).prop_map(|topic| Command::Help { topic }),
         option::of(text()).prop_map(|text| Command::Noop { text }),
         ("[A-Z0-9_-]{1,20}", option::of(vec(any::<u8>(), 0..48))).prop_map(|(m, i)| {
@@ -183,10 +196,9 @@ fn reply() -> impl Strategy<Value = Reply> {
         0u16..30,
     )
         .prop_flat_map(|(a, b, c, enh, s, d)| {
-            // Canonical text: a line that looks like an enhanced code is ambiguous when the
-            // reply has none, so lines start with a non-digit.
-            vec("([A-Za-z<(\t ][ -~\t]{0,20}|[a-z ]{0,4}[é中δ]{1,3})?", 1..5).prop_map(
-                move |lines| {
+                        // Any text, including lines that start like an enhanced code ("2.0.0 x"): the
+            // constructor reads them as the decoder does.
+            vec("[ -~\t]{0,20}|[245]\\.[0-9]{1,3}\\.[0-9]{1,3}( [ -~]{0,5})?|[a-z ]{0,4}[é中δ]{1,3}", 1..5).prop_map(move |lines| {
                     // RFC 3463 §2: no class 3; 3yz replies carry no enhanced code.
                     let enhanced = (enh && a != 3).then_some((a as u8, s, d));
                     Reply::with_text(

@@ -44,7 +44,12 @@ fn replies(chunks: &[&[u8]]) -> Vec<Result<Reply, ParseErrorKind>> {
                     out.push(Ok(r));
                 }
                 Ok(None) => break,
-                Err(e) => out.push(Err(e.kind().clone())),
+                Err(e) => {
+                    // Terminal: the same error again, then stop.
+                    assert_eq!(d.decode(&mut buf).unwrap_err(), e);
+                    out.push(Err(e.kind().clone()));
+                    return out;
+                }
             }
         }
     }

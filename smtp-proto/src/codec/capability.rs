@@ -45,7 +45,9 @@ fn words(line: &Str) -> Vec<Word> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b' ' {
+        // ehlo-line separates with SP; HT is tolerated the same way (a server's typo must
+        // not hide its AUTH line).
+        if b[i] == b' ' || b[i] == b'\t' {
             i += 1;
             continue;
         }
@@ -70,7 +72,8 @@ fn extension(line: &Str) -> Option<Extension> {
     let typed = if is("SIZE") {
         match params.as_slice() {
             [] => Some(Extension::Size(None)),
-            [n] if n.as_str().len() <= 20 => {
+            // size-param ::= [1*DIGIT] (RFC 1870 §3); no sign.
+            [n] if n.as_str().len() <= 20 && n.as_str().bytes().all(|b| b.is_ascii_digit()) => {
                 n.as_str().parse().ok().map(|n| Extension::Size(Some(n)))
             }
             _ => None,
@@ -111,7 +114,11 @@ fn extension(line: &Str) -> Option<Extension> {
 fn limits(params: &[Word]) -> Option<LimitsExt> {
     let mut l = LimitsExt::default();
     for p in params {
-        let (name, value) = p.as_str().split_once('=')?;
+        // limit-name ["=" limit-value]: a name without a value is kept as it is.
+        let Some((name, value)) = p.as_str().split_once('=') else {
+            l.other.push(p.clone());
+            continue;
+        };
         let slot = if name.eq_ignore_ascii_case("MAILMAX") {
             &mut l.mailmax
         } else if name.eq_ignore_ascii_case("RCPTMAX") {

@@ -55,7 +55,7 @@ pub fn decode_command(line: &Bytes, opts: &ParseOptions) -> Result<Command, Pars
                     host: hello(&mut c)?,
                 },
                 b"DATA" => bare(&mut c, Command::Data)?,
-                b"BDAT" => bdat(&mut c)?,
+                b"BDAT" => bdat(&mut c).map_err(ParseError::closing)?,
                 b"RSET" => bare(&mut c, Command::Rset)?,
                 b"QUIT" => bare(&mut c, Command::Quit)?,
                 b"NOOP" => Command::Noop {
@@ -119,9 +119,11 @@ fn mail(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<Command> {
     let at = c.pos();
     let from = c.reverse_path()?;
     let params = c.mail_params()?;
-    let ascii = from.mailbox().is_none_or(|m| m.is_ascii());
-    if !(ascii || params.smtputf8 || opts.smtputf8) {
-        return c.fail_at(at, K::Utf8NotAllowed { in_mail: true });
+    // RFC 6531 §3.3/§3.4: UTF-8 in the path or in parameter values only with SMTPUTF8.
+    if !(params.smtputf8 || opts.smtputf8)
+        && let Some(i) = c.line_from(at).iter().position(|b| !b.is_ascii())
+    {
+        return c.fail_at(at + i, K::Utf8NotAllowed { in_mail: true });
     }
     Ok(Command::Mail { from, params })
 }
@@ -136,8 +138,10 @@ fn rcpt(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<Command> {
     let at = c.pos();
     let to = c.forward_path()?;
     let params = c.rcpt_params()?;
-    if !to.mailbox().is_none_or(|m| m.is_ascii()) && !opts.smtputf8 {
-        return c.fail_at(at, K::Utf8NotAllowed { in_mail: false });
+    if !opts.smtputf8
+        && let Some(i) = c.line_from(at).iter().position(|b| !b.is_ascii())
+    {
+        return c.fail_at(at + i, K::Utf8NotAllowed { in_mail: false });
     }
     Ok(Command::Rcpt { to, params })
 }
@@ -186,41 +190,42 @@ impl Cursor<'_> {
         Ok(v)
     }
 
-    /// The rest of the line as text, trailing spaces trimmed.
+    /// The rest of the line as text, verbatim (so emitting it gives the same line).
     fn text_to_end(&mut self) -> PResult<Text> {
         let start = self.pos();
         let rest = self.rest();
         if let Some(i) = class::first_not(rest, &class::TEXT) {
             return self.fail_at(start + i, K::ControlCharacter);
         }
-        let mut end = start + rest.len();
-        while end > start && self.line_from(end - 1)[0] == b' ' {
-            end -= 1;
-        }
-        self.set_pos(start + rest.len());
+        let end = start + rest.len();
+        self.set_pos(end);
         Ok(Text(self.str(start, end)?))
     }
 }
 
+/// `[ SP String ]` of NOOP and HELP: absent, or everything after the one SP, verbatim.
 fn optional_text(c: &mut Cursor<'_>) -> PResult<Option<Text>> {
-    if c.spaces() && !c.at_end() {
-        return c.text_to_end().map(Some);
+    if c.at_end() {
+        return Ok(None);
     }
-    c.end()?;
-    Ok(None)
+    c.expect(b' ', "a space before the argument")?;
+    c.text_to_end().map(Some)
 }
 
-/// `String [SP "SMTPUTF8"]` of VRFY and EXPN (RFC 6531 §3.7.4.2).
+/// `SP String [SP "SMTPUTF8"]` of VRFY and EXPN (RFC 6531 §3.7.4.2). The string is taken
+/// verbatim (RFC 5321 §3.5.3 shows user names with spaces); a final ` SMTPUTF8` is the
+/// parameter.
 fn lookup(c: &mut Cursor<'_>) -> PResult<(Text, bool)> {
-    sp(c, "a space and the name")?;
+    c.expect(b' ', "a space and the name")?;
+    if c.at_end() {
+        return c.fail(K::Expected("the name"));
+    }
     let text = c.text_to_end()?;
     let s = text.as_str();
     let cut = s.len().saturating_sub(" SMTPUTF8".len());
     if cut > 0 && s.is_char_boundary(cut) && s[cut..].eq_ignore_ascii_case(" SMTPUTF8") {
-        let target = s[..cut].trim_end_matches(' ');
-        if !target.is_empty() {
-            return Ok((Text::new(target).unwrap_or_default(), true));
-        }
+        let target = Text(text.0.slice_to(cut));
+        return Ok((target, true));
     }
     Ok((text, false))
 }
@@ -326,10 +331,8 @@ impl Encode for Command {
                 }
             }
             Command::Help { topic: Some(t) } | Command::Noop { text: Some(t) } => {
-                if !t.is_empty() {
-                    out.put_u8(b' ');
-                    out.put_slice(t.0.as_bytes());
-                }
+                out.put_u8(b' ');
+                out.put_slice(t.0.as_bytes());
             }
             Command::Auth { mechanism, initial } => {
                 out.put_u8(b' ');
@@ -400,12 +403,17 @@ impl CommandDecoder {
         if !self.lines.skip_discarded(buf) {
             return Ok(None);
         }
-        let max = if buf.len() >= 5 && buf[..5].eq_ignore_ascii_case(b"AUTH ") {
+        let verb = |v: &[u8]| buf.len() >= 5 && buf[..5].eq_ignore_ascii_case(v);
+        let max = if verb(b"AUTH ") {
             self.limits.auth_line.max(self.limits.command_line)
         } else {
             self.limits.command_line
         };
-        self.lines.next_line(buf, max)
+        let bdat = verb(b"BDAT ");
+        // An over-long BDAT line hides its chunk size: see ParseError::must_close.
+        self.lines
+            .next_line(buf, max)
+            .map_err(|e| if bdat { e.closing() } else { e })
     }
 
     /// Takes the next SASL response line (limit [`Limits::auth_line`]) and parses it.

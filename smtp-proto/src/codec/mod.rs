@@ -4,7 +4,7 @@
 //! [`crate::framing`]; the parsers here only ever see one complete line without its CRLF
 //! (STYLE rule 5).
 //!
-//! The parsers are hand-written recursive descent over a [`Cursor`] with byte-class
+//! The parsers are hand-written recursive descent over a cursor with byte-class
 //! lookup tables rather than `nom` combinators. The grammar is LL(1), so nothing is lost in
 //! clarity, and three things are won: every error carries a precise [`ParseErrorKind`] and
 //! offset, decoded values are zero-copy `Bytes` slices of the line, and the hot loops are
@@ -175,8 +175,12 @@ impl<'a> Cursor<'a> {
     #[inline]
     pub(crate) fn str(&self, start: usize, end: usize) -> PResult<Str> {
         let b = self.bytes(start, end);
-        Str::from_utf8(b)
-            .map_err(|e| ParseError::new(ParseErrorKind::InvalidUtf8, start + e.valid_up_to()))
+        let s = Str::from_utf8(b)
+            .map_err(|e| ParseError::new(ParseErrorKind::InvalidUtf8, start + e.valid_up_to()))?;
+        if let Some(i) = crate::types::str::forbidden_char(s.as_str()) {
+            return Err(ParseError::new(ParseErrorKind::ControlCharacter, start + i));
+        }
+        Ok(s)
     }
 }
 

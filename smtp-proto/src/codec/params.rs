@@ -9,6 +9,10 @@ use crate::types::path::Mailbox;
 use crate::types::str::{Str, class};
 use bytes::{BufMut, BytesMut};
 
+/// Most parameters on one MAIL or RCPT line. Every known extension together uses fewer
+/// than ten; the cap keeps the duplicate check cheap even if the line limit is raised.
+const MAX_PARAMS: usize = 32;
+
 /// One `esmtp-param` as sliced from the line: keyword, optional value, and offsets.
 struct RawParam {
     keyword: Str,
@@ -89,6 +93,9 @@ impl Cursor<'_> {
                 let name = keyword.as_str().to_ascii_uppercase();
                 return self.fail_at(at, K::DuplicateParameter(name));
             }
+            if seen.len() >= MAX_PARAMS {
+                return self.fail_at(at, K::TooManyParameters { limit: MAX_PARAMS });
+            }
             seen.push(keyword.clone());
             each(RawParam { keyword, value, at })?;
         }
@@ -105,12 +112,12 @@ impl Cursor<'_> {
                 if v.len() > 20 || !v.iter().all(u8::is_ascii_digit) {
                     return Err(r.invalid());
                 }
-                p.size = Some(
-                    std::str::from_utf8(v)
-                        .ok()
-                        .and_then(|s| s.parse().ok())
-                        .ok_or_else(|| r.invalid())?,
-                );
+                // 20 digits can exceed u64: saturate, so the server answers 552 (too big),
+                // not 501 (RFC 1870 §6.1).
+                let n = v.iter().fold(0u64, |a, &d| {
+                    a.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+                });
+                p.size = Some(n);
             } else if r.is(b"BODY") {
                 let v = r.value()?.as_bytes();
                 p.body = Some(if v.eq_ignore_ascii_case(b"7BIT") {
@@ -171,7 +178,8 @@ impl Cursor<'_> {
                 }
                 let s = v.as_str();
                 let (ty, addr) = s.split_once(';').ok_or_else(|| r.invalid())?;
-                let addr = xtext::decode(addr.as_bytes()).ok_or_else(|| r.invalid())?;
+                // RFC 6533 §3 (utf-8-addr-unitext): raw UTF-8 may stand in the address.
+                let addr = xtext::decode_utf8(addr.as_bytes()).ok_or_else(|| r.invalid())?;
                 let addr = std::str::from_utf8(&addr).map_err(|_| r.invalid())?;
                 p.orcpt = Some(Orcpt::new(ty, addr).map_err(|_| r.invalid())?);
             } else {
@@ -278,12 +286,13 @@ impl Encode for RcptParams {
         match self.notify {
             None => {}
             Some(Notify::Never) => put_param(out, b"NOTIFY=", b"NEVER"),
-            // An `On` with no flag set has no wire form (RFC 3461 §4.1 needs one element).
+            // An `On` with no flag set means "never": RFC 3461 §4.1 needs one element, so
+            // it is sent as the equivalent NEVER.
             Some(Notify::On {
                 success: false,
                 failure: false,
                 delay: false,
-            }) => {}
+            }) => put_param(out, b"NOTIFY=", b"NEVER"),
             Some(Notify::On {
                 success,
                 failure,

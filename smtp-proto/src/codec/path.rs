@@ -39,7 +39,14 @@ impl Cursor<'_> {
         if self.pos() - start > MAX_DOMAIN {
             return self.fail_at(start, K::InvalidHost("domain longer than 255 octets"));
         }
-        Ok(Domain(self.str(start, self.pos())?))
+        let d = self.str(start, self.pos())?;
+        if let Some(i) = crate::types::str::forbidden_in_label(d.as_str()) {
+            return self.fail_at(
+                start + i,
+                K::InvalidHost("character not allowed in a U-label"),
+            );
+        }
+        Ok(Domain(d))
     }
 
     /// `address-literal = "[" ( IPv4 / "IPv6:" IPv6 / General ) "]"` (RFC 5321 §4.1.3).

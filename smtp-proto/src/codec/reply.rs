@@ -12,15 +12,22 @@ use bytes::{BufMut, Bytes, BytesMut};
 /// Streaming reply decoder: bytes in, whole replies out, `Ok(None)` for "need more input".
 ///
 /// Every line goes through the same code: `Reply-code ("-" / SP / end) [textstring]`.
-/// Lines are capped by [`Limits::reply_line`], their number by [`Limits::reply_lines`], and
-/// all lines of one reply must carry the same code (RFC 5321 §4.2.1), so a hostile server
+/// Lines are capped by [`Limits::reply_line`] (`334` SASL challenges by
+/// [`Limits::auth_line`], RFC 4954 §4), their number by [`Limits::reply_lines`], and all
+/// lines of one reply must carry the same code (RFC 5321 §4.2.1), so a hostile server
 /// cannot make a client buffer without bound.
+///
+/// **An error is terminal**: every later call returns the same error. A reply stream that
+/// broke mid-reply cannot be re-synchronised safely (the rest of a broken multiline reply
+/// would be read as the answer to the next pipelined command), so a client must close
+/// the connection. [`ReplyDecoder::reset`] starts over, for a new connection only.
 #[derive(Debug, Clone)]
 pub struct ReplyDecoder {
     lines: LineReader,
     limits: Limits,
     code: Option<ReplyCode>,
     texts: Vec<Bytes>,
+    failed: Option<ParseError>,
 }
 
 impl ReplyDecoder {
@@ -31,6 +38,7 @@ impl ReplyDecoder {
             limits,
             code: None,
             texts: Vec::new(),
+            failed: None,
         }
     }
 
@@ -45,27 +53,50 @@ impl ReplyDecoder {
         self.code.is_some()
     }
 
+    /// The error that ended decoding, if any.
+    pub fn error(&self) -> Option<&ParseError> {
+        self.failed.as_ref()
+    }
+
+    /// Forgets all state, including a past error.
+    pub fn reset(&mut self) {
+        self.lines.reset();
+        self.code = None;
+        self.texts.clear();
+        self.failed = None;
+    }
+
     /// Takes the next complete reply from the front of `buf`. The consumed lines are
     /// removed from `buf`; bytes after the reply stay.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Reply>, ParseError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let r = self.decode_inner(buf);
+        if let Err(e) = &r {
+            self.code = None;
+            self.texts.clear();
+            self.failed = Some(e.clone());
+        }
+        r
+    }
+
+    fn decode_inner(&mut self, buf: &mut BytesMut) -> Result<Option<Reply>, ParseError> {
         loop {
-            let Some(line) = self.lines.next_line(buf, self.limits.reply_line)? else {
+            let max = if buf.starts_with(b"334") {
+                self.limits.auth_line.max(self.limits.reply_line)
+            } else {
+                self.limits.reply_line
+            };
+            let Some(line) = self.lines.next_line(buf, max)? else {
                 return Ok(None);
             };
-            let (code, last) = match parse_head(&line) {
-                Ok(head) => head,
-                Err(e) => {
-                    self.reset();
-                    return Err(e);
-                }
-            };
+            let (code, last) = parse_head(&line)?;
             if self.code.is_some_and(|c| c != code) {
-                self.reset();
                 return Err(ParseError::new(K::MixedReplyCodes, 0));
             }
             self.code = Some(code);
             if self.texts.len() >= self.limits.reply_lines {
-                self.reset();
                 return Err(ParseError::new(
                     K::TooManyReplyLines {
                         limit: self.limits.reply_lines,
@@ -80,11 +111,6 @@ impl ReplyDecoder {
                 return Ok(Some(build(code, texts)));
             }
         }
-    }
-
-    fn reset(&mut self) {
-        self.code = None;
-        self.texts.clear();
     }
 }
 
@@ -113,7 +139,13 @@ fn parse_head(line: &[u8]) -> Result<(ReplyCode, bool), ParseError> {
             ));
         }
     };
-    if let Some(i) = class::first_not(line.get(4..).unwrap_or_default(), &class::TEXT) {
+    let text = line.get(4..).unwrap_or_default();
+    let bad = class::first_not(text, &class::TEXT).or_else(|| {
+        std::str::from_utf8(text)
+            .ok()
+            .and_then(crate::types::str::forbidden_char)
+    });
+    if let Some(i) = bad {
         return Err(ParseError::new(K::ControlCharacter, 4 + i));
     }
     Ok((code, last))
@@ -164,24 +196,39 @@ fn text(b: Bytes) -> Text {
     }
 }
 
-/// Builds the reply; the enhanced code is taken from the first line when its class
-/// matches the reply code, and stripped from every line that starts with it.
+/// Builds the reply from the decoded line texts.
 fn build(code: ReplyCode, texts: Vec<Bytes>) -> Reply {
-    let enhanced = texts
+    let (enhanced, lines) = canonical(code, None, texts.into_iter().map(text).collect());
+    Reply::from_parts(code, enhanced, lines)
+}
+
+/// The one reading of a reply's lines, shared by the decoder and [`Reply::new`] so that
+/// decoding what was encoded gives the same value: without an explicit enhanced code, one
+/// at the start of the first line whose class matches the reply code is taken (RFC 3463
+/// §2, RFC 2034 §4) and stripped from every line that starts with it.
+pub(crate) fn canonical(
+    code: ReplyCode,
+    enhanced: Option<EnhancedCode>,
+    lines: Vec<Text>,
+) -> (Option<EnhancedCode>, Vec<Text>) {
+    if enhanced.is_some() {
+        return (enhanced, lines);
+    }
+    let found = lines
         .first()
-        .and_then(|t| enhanced_prefix(t))
+        .and_then(|t| enhanced_prefix(t.0.as_bytes()))
         .filter(|(e, _)| e.class() == code.class());
-    let lines = texts
+    let Some((e, _)) = found else {
+        return (None, lines);
+    };
+    let lines = lines
         .into_iter()
-        .map(|t| match enhanced {
-            Some((e, _)) => match enhanced_prefix(&t) {
-                Some((e2, n)) if e2 == e => text(t.slice((n + 1).min(t.len())..)),
-                _ => text(t),
-            },
-            None => text(t),
+        .map(|t| match enhanced_prefix(t.0.as_bytes()) {
+            Some((e2, n)) if e2 == e => Text(t.0.slice_from((n + 1).min(t.0.as_bytes().len()))),
+            _ => t,
         })
         .collect();
-    Reply::from_parts(code, enhanced.map(|(e, _)| e), lines)
+    (Some(e), lines)
 }
 
 impl Encode for Reply {

@@ -17,9 +17,18 @@ use std::borrow::Cow;
 /// Decodes xtext. `None` if a `+` is not followed by two hex digits or a byte is not an
 /// xchar. Borrowed when there is nothing to decode.
 pub(crate) fn decode(s: &[u8]) -> Option<Cow<'_, [u8]>> {
-    if let Some(at) = class::first_not(s, &class::XCHAR)
-        && s[at] != b'+'
-    {
+    decode_with(s, false)
+}
+
+/// Decodes xtext that may also carry raw UTF-8 (RFC 6533 `utf-8-addr-unitext`, allowed
+/// in ORCPT under SMTPUTF8).
+pub(crate) fn decode_utf8(s: &[u8]) -> Option<Cow<'_, [u8]>> {
+    decode_with(s, true)
+}
+
+fn decode_with(s: &[u8], utf8: bool) -> Option<Cow<'_, [u8]>> {
+    let ok = |b: u8| class::XCHAR[b as usize] || (utf8 && b >= 0x80);
+    if s.iter().any(|&b| !ok(b) && b != b'+') {
         return None;
     }
     if !s.contains(&b'+') {
@@ -35,7 +44,7 @@ pub(crate) fn decode(s: &[u8]) -> Option<Cow<'_, [u8]>> {
                 out.push(hi << 4 | lo);
                 i += 3;
             }
-            b if class::XCHAR[b as usize] => {
+            b if ok(b) => {
                 out.push(b);
                 i += 1;
             }

@@ -85,46 +85,66 @@ impl LineReader {
             return Ok(None);
         }
         let max = max.max(2);
+        // Only appending to `buf` between calls keeps `scanned` meaningful; a buffer that
+        // shrank underneath us is rescanned from the start (see `reset`).
+        if self.scanned > buf.len() {
+            self.scanned = 0;
+        }
+        let lf_ends = self.endings == LineEndings::AllowBareLf;
         let window = buf.len().min(max);
         let from = self.scanned.min(window);
         match memchr::memchr2(b'\r', b'\n', &buf[from..window]) {
             Some(off) => {
                 let i = from + off;
-                if buf[i] == b'\n' {
+                let lf = buf[i] == b'\n';
+                // Length first: a CR or LF where the line is already over the limit is
+                // "too long" however the bytes were split (a byte-by-byte feed sees the
+                // limit pass before it sees the CR or LF).
+                let terminator = if lf && lf_ends { 1 } else { 2 };
+                if i + terminator > max {
+                    return self.too_long(buf, max);
+                }
+                if lf {
                     self.scanned = 0;
                     let line = buf.split_to(i + 1);
-                    if self.endings == LineEndings::AllowBareLf {
+                    if lf_ends {
                         return Ok(Some(line.freeze().slice(..i)));
                     }
                     return Err(ParseError::new(ParseErrorKind::BareLf, i));
                 }
                 // A CR: the line is complete only if LF follows immediately.
                 match buf.get(i + 1) {
-                    Some(b'\n') if i + 2 <= max => {
+                    Some(b'\n') => {
                         self.scanned = 0;
                         let line = buf.split_to(i + 2).freeze();
                         Ok(Some(line.slice(..i)))
                     }
-                    Some(b'\n') => self.too_long(buf, max),
                     Some(_) => {
                         self.scanned = 0;
                         self.discarding = true;
                         buf.advance(i + 1);
                         Err(ParseError::new(ParseErrorKind::BareCr, i))
                     }
-                    None if i + 2 > max => self.too_long(buf, max),
                     None => {
                         self.scanned = i;
                         Ok(None)
                     }
                 }
             }
-            None if buf.len() + 2 > max => self.too_long(buf, max),
+            // The earliest possible end is a terminator right after what we have.
+            None if buf.len() + if lf_ends { 1 } else { 2 } > max => self.too_long(buf, max),
             None => {
                 self.scanned = buf.len();
                 Ok(None)
             }
         }
+    }
+
+    /// Forgets all state. Call it when the buffer is replaced rather than appended to,
+    /// e.g. when the transport changes under STARTTLS.
+    pub fn reset(&mut self) {
+        self.scanned = 0;
+        self.discarding = false;
     }
 
     /// Drops the over-long line at the front: through its LF if that is in `buf`, else
@@ -243,6 +263,58 @@ mod tests {
                 Ok(b"NOOP".to_vec())
             ]
         );
+    }
+
+    /// Every split of `input` gives the same results as feeding it whole.
+    fn same_for_every_split(input: &[u8], max: usize, endings: LineEndings) {
+        let whole = lines(input, max, endings);
+        let mut r = LineReader::new(endings);
+        let mut buf = BytesMut::new();
+        let mut out = Vec::new();
+        for &b in input {
+            buf.extend_from_slice(&[b]);
+            loop {
+                match r.next_line(&mut buf, max) {
+                    Ok(Some(l)) => out.push(Ok(l.to_vec())),
+                    Ok(None) => break,
+                    Err(e) => out.push(Err(e.kind().clone())),
+                }
+            }
+        }
+        assert_eq!(out, whole, "{:?}", String::from_utf8_lossy(input));
+    }
+
+    #[test]
+    fn results_at_the_limit_do_not_depend_on_splitting() {
+        for endings in [LineEndings::Strict, LineEndings::AllowBareLf] {
+            for n in 0..12 {
+                for tail in [&b"\r\n"[..], b"\n", b"\rX\r\n", b"\nX\r\n", b"\r", b""] {
+                    let mut input = vec![b'x'; n];
+                    input.extend_from_slice(tail);
+                    input.extend_from_slice(b"ok\r\n");
+                    same_for_every_split(&input, 8, endings);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bare_lf_line_may_use_the_whole_limit() {
+        let got = lines(b"1234567\n", 8, LineEndings::AllowBareLf);
+        assert_eq!(got, vec![Ok(b"1234567".to_vec())]);
+        let got = lines(b"123456\r\n", 8, LineEndings::AllowBareLf);
+        assert_eq!(got, vec![Ok(b"123456".to_vec())]);
+    }
+
+    #[test]
+    fn reset_after_the_buffer_is_replaced() {
+        let mut r = LineReader::default();
+        let mut buf = BytesMut::from(&b"NOOP"[..]);
+        assert_eq!(r.next_line(&mut buf, 512).unwrap(), None);
+        buf.clear();
+        r.reset();
+        buf.extend_from_slice(b"EH\r\nLO x\r\n");
+        assert_eq!(&r.next_line(&mut buf, 512).unwrap().unwrap()[..], b"EH");
     }
 
     #[test]

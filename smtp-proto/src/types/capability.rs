@@ -65,7 +65,7 @@ pub struct LimitsExt {
     pub rcptmax: Option<u32>,
     /// `RCPTDOMAINMAX=`: most recipient domains per transaction.
     pub rcptdomainmax: Option<u32>,
-    /// Other `name=value` limits, kept verbatim.
+    /// Limits this library does not know (`NAME` or `NAME=VALUE`), kept verbatim.
     pub other: Vec<Word>,
 }
 

@@ -59,7 +59,8 @@ pub enum Command {
     /// `rset = "RSET" CRLF` (RFC 5321 §4.1.1.5).
     Rset,
     /// `vrfy = "VRFY" SP String [SP "SMTPUTF8"] CRLF` (RFC 5321 §4.1.1.6,
-    /// RFC 6531 §3.7.4.2).
+    /// RFC 6531 §3.7.4.2). The target is the rest of the line; an empty target, or one
+    /// that itself ends in ` SMTPUTF8`, has no wire form of its own.
     Vrfy {
         /// The user name or mailbox asked about.
         target: Text,
@@ -73,7 +74,8 @@ pub enum Command {
         /// `SMTPUTF8`: the client accepts a UTF-8 answer.
         smtputf8: bool,
     },
-    /// `help = "HELP" [ SP String ] CRLF` (RFC 5321 §4.1.1.8).
+    /// `help = "HELP" [ SP String ] CRLF` (RFC 5321 §4.1.1.8). The topic is everything
+    /// after the first space, verbatim.
     Help {
         /// The topic.
         topic: Option<Text>,

@@ -109,6 +109,12 @@ impl AddressLiteral {
 
     /// A general address literal from its tag and content.
     pub fn general(tag: &str, content: &str) -> Result<Self, ValueError> {
+        if let Some(at) = tag.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
+            return Err(ValueError::Syntax {
+                what: "address literal tag",
+                at,
+            });
+        }
         Self::new(&format!("[{tag}:{content}]"))
     }
 }

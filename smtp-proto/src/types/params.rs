@@ -42,7 +42,7 @@ pub enum Ret {
 pub enum Notify {
     /// `NEVER` ("MUST appear by itself").
     Never,
-    /// A list; at least one flag is set.
+    /// A list. With no flag set it means the same as `Never`, and is emitted as `NEVER`.
     On {
         /// `SUCCESS`.
         success: bool,
@@ -61,12 +61,19 @@ impl Envid {
     /// Longest encoded ENVID parameter value (RFC 3461 §4.4).
     pub const MAX_ENCODED: usize = 100;
 
-    /// Validates a decoded envelope id: not empty (`esmtp-value` is `1*`), no controls.
+    /// Validates a decoded envelope id: not empty (`esmtp-value` is `1*`), "printable
+    /// (graphic and white space) characters from the US-ASCII repertoire" (RFC 3461 §4.4).
     pub fn new(s: &str) -> Result<Self, ValueError> {
         if s.is_empty() {
             return Err(ValueError::Empty { what: "ENVID" });
         }
-        check_printable(s, "ENVID")?;
+        if let Some(at) = s.bytes().position(|b| !(32..=126).contains(&b)) {
+            return Err(ValueError::ForbiddenByte {
+                what: "ENVID",
+                byte: s.as_bytes()[at],
+                at,
+            });
+        }
         if xtext::encoded_len(s.as_bytes()) > Self::MAX_ENCODED {
             return Err(ValueError::TooLong {
                 what: "ENVID",
@@ -107,7 +114,11 @@ impl Orcpt {
                 what: "ORCPT address type",
             });
         }
-        if let Some(at) = class::first_not(addr_type.as_bytes(), &class::ATEXT) {
+        // addr-type = atom, and as part of an esmtp-value it cannot hold "=".
+        let bad = addr_type
+            .bytes()
+            .position(|b| !class::ATEXT[b as usize] || b == b'=');
+        if let Some(at) = bad {
             return Err(ValueError::Syntax {
                 what: "ORCPT address type",
                 at,
@@ -145,7 +156,7 @@ impl fmt::Debug for Orcpt {
     }
 }
 
-/// `AUTH=` on MAIL (RFC 4954 §5): the decoded xtext is "either a <mailbox> or the two
+/// `AUTH=` on MAIL (RFC 4954 §5): the decoded xtext is "either a `<mailbox>` or the two
 /// characters `<>`".
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum MailAuth {
@@ -273,8 +284,31 @@ pub struct MailParams {
     pub auth: Option<MailAuth>,
     /// `REQUIRETLS`, no value (RFC 8689 §2).
     pub requiretls: bool,
+    pub(crate) other: Vec<Param>,
+}
+
+impl MailParams {
+    /// Keywords with a typed field.
+    pub const TYPED: &'static [&'static str] = &[
+        "SIZE",
+        "BODY",
+        "SMTPUTF8",
+        "RET",
+        "ENVID",
+        "AUTH",
+        "REQUIRETLS",
+    ];
+
     /// Parameters not interpreted here, in received order.
-    pub other: Vec<Param>,
+    pub fn other(&self) -> &[Param] {
+        &self.other
+    }
+
+    /// Adds a parameter not interpreted here. Refuses keywords that have a typed field
+    /// and keywords already present, so the emitted line never repeats a parameter.
+    pub fn push_other(&mut self, param: Param) -> Result<(), ValueError> {
+        push_other(&mut self.other, Self::TYPED, param)
+    }
 }
 
 /// Parameters of `RCPT TO:`.
@@ -285,8 +319,34 @@ pub struct RcptParams {
     pub notify: Option<Notify>,
     /// `ORCPT=` (RFC 3461 §4.2).
     pub orcpt: Option<Orcpt>,
+    pub(crate) other: Vec<Param>,
+}
+
+impl RcptParams {
+    /// Keywords with a typed field.
+    pub const TYPED: &'static [&'static str] = &["NOTIFY", "ORCPT"];
+
     /// Parameters not interpreted here, in received order.
-    pub other: Vec<Param>,
+    pub fn other(&self) -> &[Param] {
+        &self.other
+    }
+
+    /// Adds a parameter not interpreted here. Refuses keywords that have a typed field
+    /// and keywords already present, so the emitted line never repeats a parameter.
+    pub fn push_other(&mut self, param: Param) -> Result<(), ValueError> {
+        push_other(&mut self.other, Self::TYPED, param)
+    }
+}
+
+fn push_other(other: &mut Vec<Param>, typed: &[&str], param: Param) -> Result<(), ValueError> {
+    let k = param.keyword.as_str();
+    if typed.iter().any(|t| t.eq_ignore_ascii_case(k)) || other.iter().any(|p| p.keyword.is(k)) {
+        return Err(ValueError::DuplicateParameter {
+            keyword: k.to_ascii_uppercase(),
+        });
+    }
+    other.push(param);
+    Ok(())
 }
 
 /// Refuses control characters (a decoded xtext `+0D+0A` must not reach a header).

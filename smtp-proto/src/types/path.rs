@@ -30,7 +30,9 @@ impl LocalPart {
     /// Validates an unquoted local part: printable ASCII and space (anything a
     /// Quoted-string can carry), or UTF-8 (RFC 6531). Control characters are refused.
     pub fn new(s: &str) -> Result<Self, ValueError> {
-        if let Some(at) = class::first_not(s.as_bytes(), &LOCAL_CONTENT) {
+        let bad = class::first_not(s.as_bytes(), &LOCAL_CONTENT)
+            .or_else(|| super::str::forbidden_char(s));
+        if let Some(at) = bad {
             return Err(ValueError::ForbiddenByte {
                 what: "local part",
                 byte: s.as_bytes()[at],

@@ -158,7 +158,9 @@ pub struct Reply {
 }
 
 impl Reply {
-    /// A reply from validated lines; no lines means one empty line.
+    /// A reply from validated lines; no lines means one empty line. Without `enhanced`,
+    /// a first line that starts with an enhanced code of the reply's class (`2.1.0 Ok`)
+    /// is read as that code, exactly as the decoder reads it.
     pub fn new(
         code: ReplyCode,
         enhanced: Option<EnhancedCode>,
@@ -177,6 +179,7 @@ impl Reply {
         } else {
             lines
         };
+        let (enhanced, lines) = crate::codec::reply::canonical(code, enhanced, lines);
         Ok(Self {
             code,
             enhanced,
@@ -209,10 +212,12 @@ impl Reply {
         text: &'static str,
     ) -> Self {
         let enhanced = enhanced.filter(|e| e.class() == code.class());
+        let (enhanced, lines) =
+            crate::codec::reply::canonical(code, enhanced, vec![Text::from_static(text)]);
         Self {
             code,
             enhanced,
-            lines: vec![Text::from_static(text)],
+            lines,
         }
     }
 

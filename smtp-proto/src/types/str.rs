@@ -34,6 +34,16 @@ impl Str {
     pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.0
     }
+
+    /// The first `n` bytes; `n` must be a char boundary (callers cut at ASCII bytes).
+    pub(crate) fn slice_to(&self, n: usize) -> Self {
+        Self::from_utf8(self.0.slice(..n)).unwrap_or_default()
+    }
+
+    /// The bytes from `n` on; `n` must be a char boundary (callers cut at ASCII bytes).
+    pub(crate) fn slice_from(&self, n: usize) -> Self {
+        Self::from_utf8(self.0.slice(n..)).unwrap_or_default()
+    }
 }
 
 impl fmt::Debug for Str {
@@ -46,6 +56,52 @@ impl fmt::Display for Str {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Offset of the first code point refused in any text this crate accepts or emits, beyond
+/// what the byte classes already refuse: C1 controls (U+0080–U+009F, e.g. NEL, which some
+/// consumers treat as a line break), U+2028/U+2029 line and paragraph separators, and
+/// bidirectional controls (the "Trojan Source" spoofing of logs and headers,
+/// CVE-2021-42574).
+pub(crate) fn forbidden_char(s: &str) -> Option<usize> {
+    if s.is_ascii() {
+        return None;
+    }
+    s.char_indices()
+        .find(|&(_, c)| is_forbidden(c))
+        .map(|(i, _)| i)
+}
+
+fn is_forbidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{061C}' | '\u{200E}' | '\u{200F}'
+                | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// Offset of the first code point refused in a U-label (RFC 6531 §3.3 `sub-domain =/
+/// U-label`). Without an IDNA2008 table in this crate, this refuses what is never PVALID
+/// and would let two readers see different names: everything [`forbidden_char`] refuses,
+/// white space, zero-width and other format characters, the soft hyphen, the ideographic
+/// and fullwidth full stops that IDNA maps to "." (U+3002, U+FF0E, U+FF61), and fullwidth
+/// ASCII forms (U+FF01–U+FF5E) that IDNA maps to ASCII.
+pub(crate) fn forbidden_in_label(s: &str) -> Option<usize> {
+    if s.is_ascii() {
+        return None;
+    }
+    s.char_indices()
+        .find(|&(_, c)| {
+            is_forbidden(c)
+                || c.is_whitespace()
+                || matches!(
+                    c,
+                    '\u{00AD}' | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
+                        | '\u{3002}' | '\u{FF0E}' | '\u{FF61}' | '\u{FF01}'..='\u{FF5E}'
+                )
+        })
+        .map(|(i, _)| i)
 }
 
 /// Byte classes of the SMTP grammar as lookup tables (one load per byte, no branches).

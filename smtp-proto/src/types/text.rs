@@ -7,8 +7,8 @@ use std::fmt;
 /// Text that may stand on an SMTP line: reply text, `NOOP`/`HELP`/`VRFY` arguments.
 ///
 /// RFC 5321 §4.2 `textstring = 1*(%d09 / %d32-126)`, plus UTF-8 (RFC 6531). CR, LF, NUL
-/// and every other control character are refused, so a `Text` can never end a line early
-/// or forge another one.
+/// and every other control character (C1 controls, U+2028/U+2029, bidirectional controls
+/// included) are refused, so a `Text` can never end a line early or forge another one.
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
 pub struct Text(pub(crate) Str);
 
@@ -39,7 +39,8 @@ impl Text {
 }
 
 fn check(s: &str) -> Result<(), ValueError> {
-    match class::first_not(s.as_bytes(), &class::TEXT) {
+    let at = class::first_not(s.as_bytes(), &class::TEXT).or_else(|| super::str::forbidden_char(s));
+    match at {
         Some(at) => Err(ValueError::ForbiddenByte {
             what: "text",
             byte: s.as_bytes()[at],
