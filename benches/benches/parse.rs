@@ -49,5 +49,20 @@ fn ehlo(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, commands, ehlo);
+/// Each corpus line alone, parsed from a complete line (no framing): shows which
+/// grammar paths cost what.
+fn per_line(c: &mut Criterion) {
+    let mut g = c.benchmark_group("per line");
+    let opts = smtp_proto::ParseOptions::default().with_smtputf8(true);
+    for line in COMMANDS {
+        let bytes = bytes::Bytes::copy_from_slice(line.trim_end().as_bytes());
+        let name: String = line.trim_end().chars().take(24).collect();
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(smtp_proto::decode_command(black_box(&bytes), &opts).unwrap()))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, commands, ehlo, per_line);
 criterion_main!(benches);

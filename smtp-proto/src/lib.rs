@@ -91,7 +91,7 @@ pub use limits::Limits;
 pub use secret::Secret;
 pub use types::capability::{Capabilities, Extension, LimitsExt, Word};
 pub use types::command::{Command, Mechanism, SaslResponse};
-pub use types::domain::{AddressLiteral, Domain, GeneralContent, GeneralTag, Host};
+pub use types::domain::{AddressLiteral, Domain, GeneralLiteral, Host};
 pub use types::params::{
     Body, Envid, Keyword, MailAuth, MailParams, Notify, Orcpt, Param, RcptParams, Ret, Value,
 };

@@ -337,7 +337,7 @@ fn mail_parameters() {
     assert_eq!(p.envid.as_ref().unwrap().as_str(), "QQ314159");
     assert_eq!(
         p.auth,
-        Some(MailAuth::Submitter(mailbox("e=mc2@example.com")))
+        Some(MailAuth::Submitter(Box::new(mailbox("e=mc2@example.com"))))
     );
     assert!(p.requiretls);
     assert_eq!(

@@ -100,7 +100,7 @@ prop_compose! {
         p.smtputf8 = smtputf8 || utf8;
         p.ret = ret;
         p.envid = envid.map(|e| Envid::new(&e).unwrap());
-        p.auth = auth.map(|a| a.map_or(MailAuth::Unknown, MailAuth::Submitter));
+        p.auth = auth.map(|a| a.map_or(MailAuth::Unknown, |m| MailAuth::Submitter(Box::new(m))));
         p.requiretls = requiretls;
         for o in other {
             p.push_other(o).unwrap();

@@ -37,13 +37,15 @@ pub fn decode_capabilities(reply: &Reply) -> Option<Capabilities> {
 
 fn sub(s: &Str, a: usize, b: usize) -> Str {
     // Splits happen at ASCII bytes, so both halves stay UTF-8.
-    Str::from_utf8(bytes::Bytes::copy_from_slice(&s.as_bytes()[a..b])).unwrap_or_default()
+    s.slice(a, b)
 }
 
-fn words(line: &Str) -> Vec<Word> {
+/// The words of `line` from byte `from` on; `None` if a byte is neither a separator nor
+/// `ehlo-param` (controls or UTF-8: the line is not understood).
+fn words(line: &Str, from: usize) -> Option<Vec<Word>> {
     let b = line.as_bytes();
     let mut out = Vec::new();
-    let mut i = 0;
+    let mut i = from;
     while i < b.len() {
         // ehlo-line separates with SP; HT is tolerated the same way (a server's typo must
         // not hide its AUTH line).
@@ -53,19 +55,24 @@ fn words(line: &Str) -> Vec<Word> {
         }
         let n = class::span(&b[i..], &class::VCHAR);
         if n == 0 {
-            // HT, controls or UTF-8: not `ehlo-param`, so the line is not understood.
-            return Vec::new();
+            return None;
         }
         out.push(Word(sub(line, i, i + n)));
         i += n;
     }
-    out
+    Some(out)
 }
 
 fn extension(line: &Str) -> Option<Extension> {
-    let mut w = words(line).into_iter();
-    let keyword = w.next()?;
-    let params: Vec<Word> = w.collect();
+    let b = line.as_bytes();
+    let kn = class::span(b, &class::VCHAR);
+    if kn == 0 {
+        return None;
+    }
+    // Most lines are a bare keyword: look at the parameters only when there are some.
+    let bare = b[kn..].iter().all(|&c| c == b' ' || c == b'\t');
+    let params = if bare { Vec::new() } else { words(line, kn)? };
+    let keyword = Word(sub(line, 0, kn));
     let k = keyword.as_str();
     let is = |name: &str| k.eq_ignore_ascii_case(name);
     let flag = |e: Extension| params.is_empty().then_some(e);
@@ -99,7 +106,7 @@ fn extension(line: &Str) -> Option<Extension> {
     } else if is("AUTH") {
         params
             .iter()
-            .map(|p| Mechanism::new(p.as_str()).ok())
+            .map(mechanism)
             .collect::<Option<Vec<_>>>()
             .map(Extension::Auth)
     } else if is("LIMITS") {
@@ -108,6 +115,18 @@ fn extension(line: &Str) -> Option<Extension> {
         None
     };
     Some(typed.unwrap_or(Extension::Other { keyword, params }))
+}
+
+/// A mechanism name from an AUTH line, without a copy when it is already upper case.
+fn mechanism(w: &Word) -> Option<Mechanism> {
+    let b = w.0.as_bytes();
+    if b.len() > Mechanism::MAX_LEN || class::first_not(b, &class::MECH).is_some() {
+        return None;
+    }
+    if b.iter().any(u8::is_ascii_lowercase) {
+        return Mechanism::new(w.as_str()).ok();
+    }
+    Some(Mechanism(w.0.clone()))
 }
 
 /// `LIMITS` parameters `NAME=VALUE` (RFC 9422 §3); unknown names kept.

@@ -10,7 +10,7 @@ use crate::types::str::class;
 use crate::types::text::Text;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 /// Session facts the command grammar depends on.
 #[non_exhaustive]
@@ -32,54 +32,46 @@ impl ParseOptions {
 
 /// Parses one complete command line, without its CRLF.
 ///
-/// Values in the result are zero-copy slices of `line`.
-pub fn decode_command(line: &Bytes, opts: &ParseOptions) -> Result<Command, ParseError> {
+/// The result owns its values (short ones inline), so `line` may be reused at once.
+pub fn decode_command(line: &[u8], opts: &ParseOptions) -> Result<Command, ParseError> {
     let mut c = Cursor::new(line);
-    let verb_len = memchr::memchr(b' ', line).unwrap_or(line.len());
+    // Verbs are 4 or 8 letters: a short loop beats a vectorised search here.
+    let verb_len = line
+        .iter()
+        .take(9)
+        .position(|&b| b == b' ')
+        .unwrap_or(line.len());
     let v = &line[..verb_len];
     c.advance(verb_len);
-    let cmd = match verb_len {
+    match verb_len {
         4 => {
             // ASCII letters upper-cased by clearing bit 5; no other byte becomes a letter.
             let key = [v[0] & 0xDF, v[1] & 0xDF, v[2] & 0xDF, v[3] & 0xDF];
             match &key {
-                b"MAIL" => mail(&mut c, opts)?,
-                b"RCPT" => rcpt(&mut c, opts)?,
-                b"EHLO" => Command::Ehlo {
-                    host: hello(&mut c)?,
-                },
-                b"HELO" => Command::Helo {
-                    host: hello(&mut c)?,
-                },
-                b"LHLO" => Command::Lhlo {
-                    host: hello(&mut c)?,
-                },
-                b"DATA" => bare(&mut c, Command::Data)?,
-                b"BDAT" => bdat(&mut c).map_err(ParseError::closing)?,
-                b"RSET" => bare(&mut c, Command::Rset)?,
-                b"QUIT" => bare(&mut c, Command::Quit)?,
-                b"NOOP" => Command::Noop {
-                    text: optional_text(&mut c)?,
-                },
-                b"HELP" => Command::Help {
-                    topic: optional_text(&mut c)?,
-                },
+                b"MAIL" => mail(&mut c, opts),
+                b"RCPT" => rcpt(&mut c, opts),
+                b"EHLO" => hello(&mut c).map(|host| Command::Ehlo { host }),
+                b"HELO" => hello(&mut c).map(|host| Command::Helo { host }),
+                b"LHLO" => hello(&mut c).map(|host| Command::Lhlo { host }),
+                b"DATA" => c.end().map(|()| Command::Data),
+                b"BDAT" => bdat(&mut c).map_err(ParseError::closing),
+                b"RSET" => c.end().map(|()| Command::Rset),
+                b"QUIT" => c.end().map(|()| Command::Quit),
+                b"NOOP" => optional_text(&mut c).map(|text| Command::Noop { text }),
+                b"HELP" => optional_text(&mut c).map(|topic| Command::Help { topic }),
                 b"VRFY" => {
-                    let (target, smtputf8) = lookup(&mut c)?;
-                    Command::Vrfy { target, smtputf8 }
+                    lookup(&mut c).map(|(target, smtputf8)| Command::Vrfy { target, smtputf8 })
                 }
                 b"EXPN" => {
-                    let (target, smtputf8) = lookup(&mut c)?;
-                    Command::Expn { target, smtputf8 }
+                    lookup(&mut c).map(|(target, smtputf8)| Command::Expn { target, smtputf8 })
                 }
-                b"AUTH" => auth(&mut c)?,
-                _ => return c.fail_at(0, K::UnknownCommand),
+                b"AUTH" => auth(&mut c),
+                _ => c.fail_at(0, K::UnknownCommand),
             }
         }
-        8 if v.eq_ignore_ascii_case(b"STARTTLS") => bare(&mut c, Command::StartTls)?,
-        _ => return c.fail_at(0, K::UnknownCommand),
-    };
-    Ok(cmd)
+        8 if v.eq_ignore_ascii_case(b"STARTTLS") => c.end().map(|()| Command::StartTls),
+        _ => c.fail_at(0, K::UnknownCommand),
+    }
 }
 
 /// Requires one or more SP before an argument.
@@ -89,11 +81,6 @@ fn sp(c: &mut Cursor<'_>, what: &'static str) -> PResult<()> {
     } else {
         c.fail(K::Expected(what))
     }
-}
-
-fn bare(c: &mut Cursor<'_>, cmd: Command) -> PResult<Command> {
-    c.end()?;
-    Ok(cmd)
 }
 
 fn hello(c: &mut Cursor<'_>) -> PResult<crate::types::domain::Host> {
@@ -121,6 +108,7 @@ fn mail(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<Command> {
     let params = c.mail_params()?;
     // RFC 6531 §3.3/§3.4: UTF-8 in the path or in parameter values only with SMTPUTF8.
     if !(params.smtputf8 || opts.smtputf8)
+        && !c.line_from(at).is_ascii()
         && let Some(i) = c.line_from(at).iter().position(|b| !b.is_ascii())
     {
         return c.fail_at(at + i, K::Utf8NotAllowed { in_mail: true });
@@ -139,6 +127,7 @@ fn rcpt(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<Command> {
     let to = c.forward_path()?;
     let params = c.rcpt_params()?;
     if !opts.smtputf8
+        && !c.line_from(at).is_ascii()
         && let Some(i) = c.line_from(at).iter().position(|b| !b.is_ascii())
     {
         return c.fail_at(at + i, K::Utf8NotAllowed { in_mail: false });
@@ -389,15 +378,27 @@ impl CommandDecoder {
 
     /// Takes the next command from the front of `buf`, or `Ok(None)` if `buf` holds no
     /// complete line yet. The consumed line is removed from `buf`; bytes after it stay.
+    /// The line is parsed where it lies in `buf`: nothing is split off or copied except
+    /// the values kept in the command.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Command>, ParseError> {
-        match self.next_line(buf)? {
-            None => Ok(None),
-            Some(line) => decode_command(&line, &self.options).map(Some),
-        }
+        let Some((len, total)) = self.find(buf)? else {
+            return Ok(None);
+        };
+        let r = decode_command(&buf[..len], &self.options);
+        buf.advance(total);
+        r.map(Some)
     }
 
     /// Takes the next complete line (without CRLF) without parsing it.
     pub fn next_line(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, ParseError> {
+        Ok(self.find(buf)?.map(|(len, total)| {
+            let mut line = buf.split_to(total);
+            line.truncate(len);
+            line.freeze()
+        }))
+    }
+
+    fn find(&mut self, buf: &mut BytesMut) -> Result<Option<(usize, usize)>, ParseError> {
         // The limit depends on the line's verb, so look at it only once `buf` starts at a
         // line: otherwise the result would depend on how the input was split.
         if !self.lines.skip_discarded(buf) {
@@ -412,16 +413,18 @@ impl CommandDecoder {
         let bdat = verb(b"BDAT ");
         // An over-long BDAT line hides its chunk size: see ParseError::must_close.
         self.lines
-            .next_line(buf, max)
+            .find(buf, max)
             .map_err(|e| if bdat { e.closing() } else { e })
     }
 
     /// Takes the next SASL response line (limit [`Limits::auth_line`]) and parses it.
     pub fn decode_sasl(&mut self, buf: &mut BytesMut) -> Result<Option<SaslResponse>, ParseError> {
-        match self.lines.next_line(buf, self.limits.auth_line)? {
-            None => Ok(None),
-            Some(line) => decode_sasl_response(&line).map(Some),
-        }
+        let Some((len, total)) = self.lines.find(buf, self.limits.auth_line)? else {
+            return Ok(None);
+        };
+        let r = decode_sasl_response(&buf[..len]);
+        buf.advance(total);
+        r.map(Some)
     }
 
     /// Whether the decoder is skipping the rest of an over-long or malformed line.
@@ -440,13 +443,6 @@ impl Command {
     /// Parses exactly one complete command line (with CRLF) under the default limits and
     /// options.
     pub fn from_bytes(bytes: &[u8]) -> Result<Command, ParseError> {
-        let mut buf = BytesMut::from(bytes);
-        match CommandDecoder::default().decode(&mut buf)? {
-            None => Err(ParseError::new(K::Incomplete, bytes.len())),
-            Some(_) if !buf.is_empty() => {
-                Err(ParseError::new(K::TrailingBytes, bytes.len() - buf.len()))
-            }
-            Some(c) => Ok(c),
-        }
+        super::one_shot(bytes, |buf| CommandDecoder::default().decode(buf))
     }
 }

@@ -40,14 +40,30 @@ pub trait Encode {
 
 pub(crate) type PResult<T> = Result<T, ParseError>;
 
+/// Decodes exactly one value from `bytes`: incomplete input and trailing bytes are errors.
+pub(crate) fn one_shot<T>(
+    bytes: &[u8],
+    decode: impl FnOnce(&mut BytesMut) -> PResult<Option<T>>,
+) -> PResult<T> {
+    let mut buf = BytesMut::from(bytes);
+    match decode(&mut buf)? {
+        None => Err(ParseError::new(ParseErrorKind::Incomplete, bytes.len())),
+        Some(_) if !buf.is_empty() => Err(ParseError::new(
+            ParseErrorKind::TrailingBytes,
+            bytes.len() - buf.len(),
+        )),
+        Some(v) => Ok(v),
+    }
+}
+
 /// A read position in one complete line.
 pub(crate) struct Cursor<'a> {
-    line: &'a Bytes,
+    line: &'a [u8],
     pos: usize,
 }
 
 impl<'a> Cursor<'a> {
-    pub(crate) fn new(line: &'a Bytes) -> Self {
+    pub(crate) fn new(line: &'a [u8]) -> Self {
         Self { line, pos: 0 }
     }
 
@@ -57,8 +73,7 @@ impl<'a> Cursor<'a> {
         what: &'static str,
         f: impl FnOnce(&mut Cursor<'_>) -> PResult<T>,
     ) -> Result<T, ValueError> {
-        let line = Bytes::copy_from_slice(s.as_bytes());
-        let mut c = Cursor::new(&line);
+        let mut c = Cursor::new(s.as_bytes());
         let v = f(&mut c).map_err(|e| ValueError::Syntax {
             what,
             at: e.offset(),
@@ -166,21 +181,27 @@ impl<'a> Cursor<'a> {
         n
     }
 
+    /// `line[start..end]`.
     #[inline]
-    pub(crate) fn bytes(&self, start: usize, end: usize) -> Bytes {
-        self.line.slice(start..end)
+    pub(crate) fn bytes(&self, start: usize, end: usize) -> &'a [u8] {
+        &self.line[start..end]
     }
 
-    /// `line[start..end]` as validated UTF-8 text (zero-copy).
+    /// `line[start..end]` as validated UTF-8 text (inline when short).
     #[inline]
     pub(crate) fn str(&self, start: usize, end: usize) -> PResult<Str> {
-        let b = self.bytes(start, end);
-        let s = Str::from_utf8(b)
-            .map_err(|e| ParseError::new(ParseErrorKind::InvalidUtf8, start + e.valid_up_to()))?;
-        if let Some(i) = crate::types::str::forbidden_char(s.as_str()) {
-            return Err(ParseError::new(ParseErrorKind::ControlCharacter, start + i));
+        let raw = &self.line[start..end];
+        // ASCII is UTF-8, and every byte class that calls this refuses ASCII controls:
+        // one scan, no re-validation (the common case).
+        if !raw.is_ascii() {
+            let s = std::str::from_utf8(raw).map_err(|e| {
+                ParseError::new(ParseErrorKind::InvalidUtf8, start + e.valid_up_to())
+            })?;
+            if let Some(i) = crate::types::str::forbidden_char(s) {
+                return Err(ParseError::new(ParseErrorKind::ControlCharacter, start + i));
+            }
         }
-        Ok(s)
+        Ok(Str::copy_checked(raw))
     }
 }
 

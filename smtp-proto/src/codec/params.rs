@@ -1,65 +1,118 @@
 //! MAIL and RCPT parameters: parse and emit.
 
 use super::{Cursor, Encode, PResult, xtext};
-use crate::error::ParseErrorKind as K;
+use crate::error::{ParseError, ParseErrorKind as K};
 use crate::types::params::{
     Body, Envid, Keyword, MailAuth, MailParams, Notify, Orcpt, Param, RcptParams, Ret, Value,
 };
 use crate::types::path::Mailbox;
-use crate::types::str::{Str, class};
+use crate::types::str::class;
 use bytes::{BufMut, BytesMut};
 
 /// Most parameters on one MAIL or RCPT line. Every known extension together uses fewer
 /// than ten; the cap keeps the duplicate check cheap even if the line limit is raised.
 const MAX_PARAMS: usize = 32;
 
-/// One `esmtp-param` as sliced from the line: keyword, optional value, and offsets.
-struct RawParam {
-    keyword: Str,
-    value: Option<Str>,
-    at: usize,
+/// The parameters this library types, over both commands.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kw {
+    Size,
+    Body,
+    SmtpUtf8,
+    Ret,
+    Envid,
+    Auth,
+    RequireTls,
+    Notify,
+    Orcpt,
 }
 
-impl RawParam {
-    fn is(&self, name: &[u8]) -> bool {
-        self.keyword.as_bytes().eq_ignore_ascii_case(name)
+impl Kw {
+    /// One comparison per keyword: dispatch on length and first letter.
+    fn of(k: &[u8]) -> Option<Kw> {
+        let (kw, name): (Kw, &[u8]) = match (k.len(), k[0] & 0xDF) {
+            (4, b'S') => (Kw::Size, b"SIZE"),
+            (4, b'B') => (Kw::Body, b"BODY"),
+            (4, b'A') => (Kw::Auth, b"AUTH"),
+            (3, b'R') => (Kw::Ret, b"RET"),
+            (5, b'E') => (Kw::Envid, b"ENVID"),
+            (5, b'O') => (Kw::Orcpt, b"ORCPT"),
+            (6, b'N') => (Kw::Notify, b"NOTIFY"),
+            (8, b'S') => (Kw::SmtpUtf8, b"SMTPUTF8"),
+            (10, b'R') => (Kw::RequireTls, b"REQUIRETLS"),
+            _ => return None,
+        };
+        k.eq_ignore_ascii_case(name).then_some(kw)
     }
 
-    fn name(&self) -> String {
-        self.keyword.as_str().to_ascii_uppercase()
+    fn bit(self) -> u16 {
+        1 << self as u16
+    }
+}
+
+/// One `esmtp-param`, as offsets into the line (slices are taken only when kept).
+struct RawParam {
+    keyword: (usize, usize),
+    value: Option<(usize, usize)>,
+}
+
+impl Cursor<'_> {
+    fn kw_bytes(&self, r: &RawParam) -> &[u8] {
+        &self.line_from(r.keyword.0)[..r.keyword.1 - r.keyword.0]
+    }
+
+    fn invalid(&self, r: &RawParam) -> ParseError {
+        let name = String::from_utf8_lossy(self.kw_bytes(r)).to_ascii_uppercase();
+        ParseError::new(K::InvalidParameter(name), r.keyword.0)
+    }
+
+    fn duplicate(&self, r: &RawParam) -> ParseError {
+        let name = String::from_utf8_lossy(self.kw_bytes(r)).to_ascii_uppercase();
+        ParseError::new(K::DuplicateParameter(name), r.keyword.0)
     }
 
     /// The value of a parameter that requires one.
-    fn value(&self) -> PResult<&Str> {
-        self.value.as_ref().ok_or_else(|| self.invalid())
+    fn value_of(&self, r: &RawParam) -> PResult<&[u8]> {
+        match r.value {
+            Some((a, b)) => Ok(&self.line_from(a)[..b - a]),
+            None => Err(self.invalid(r)),
+        }
     }
 
     /// A parameter that takes no value (SMTPUTF8, REQUIRETLS).
-    fn flag(&self) -> PResult<bool> {
-        if self.value.is_some() {
-            Err(self.invalid())
+    fn flag(&self, r: &RawParam) -> PResult<bool> {
+        if r.value.is_some() {
+            Err(self.invalid(r))
         } else {
             Ok(true)
         }
     }
 
-    fn invalid(&self) -> crate::error::ParseError {
-        crate::error::ParseError::new(K::InvalidParameter(self.name()), self.at)
-    }
-
-    fn other(self) -> Param {
-        Param {
-            keyword: Keyword(self.keyword),
-            value: self.value.map(Value),
+    /// Keeps an untyped parameter, refusing a repeat (keywords are case-insensitive).
+    fn keep(&self, r: &RawParam, other: &mut Vec<Param>) -> PResult<()> {
+        let kw = self.kw_bytes(r);
+        if other
+            .iter()
+            .any(|p| p.keyword.0.as_bytes().eq_ignore_ascii_case(kw))
+        {
+            return Err(self.duplicate(r));
         }
+        let keyword = Keyword(self.str(r.keyword.0, r.keyword.1)?);
+        let value = match r.value {
+            Some((a, b)) => Some(Value(self.str(a, b)?)),
+            None => None,
+        };
+        other.push(Param { keyword, value });
+        Ok(())
     }
-}
 
-impl Cursor<'_> {
     /// `esmtp-param *(SP esmtp-param)` after a path, up to the end of the line; calls
-    /// `each` per parameter. Keywords are checked for duplicates case-insensitively.
-    fn params(&mut self, mut each: impl FnMut(RawParam) -> PResult<()>) -> PResult<()> {
-        let mut seen: Vec<Str> = Vec::new();
+    /// `each` per parameter with its typed keyword, if it is one of ours.
+    fn params(
+        &mut self,
+        mut each: impl FnMut(&Self, RawParam, Option<Kw>) -> PResult<()>,
+    ) -> PResult<()> {
+        let mut count = 0;
         loop {
             let had_space = self.spaces();
             if self.at_end() {
@@ -73,91 +126,98 @@ impl Cursor<'_> {
                 return self.fail(K::Expected("a parameter keyword"));
             }
             self.span(&class::LDH);
-            let keyword = self.str(at, self.pos())?;
+            let keyword = (at, self.pos());
             let value = if self.eat(b'=') {
                 let v = self.pos();
                 if self.span(&class::ESMTP_VALUE8) == 0 {
                     return self.fail(K::Expected("a parameter value after '='"));
                 }
-                Some(self.str(v, self.pos())?)
+                Some((v, self.pos()))
             } else {
                 None
             };
             if !(self.at_end() || self.peek() == Some(b' ')) {
                 return self.fail(K::Expected("a space or the end of the line"));
             }
-            if seen
-                .iter()
-                .any(|k| k.as_bytes().eq_ignore_ascii_case(keyword.as_bytes()))
-            {
-                let name = keyword.as_str().to_ascii_uppercase();
-                return self.fail_at(at, K::DuplicateParameter(name));
-            }
-            if seen.len() >= MAX_PARAMS {
+            count += 1;
+            if count > MAX_PARAMS {
                 return self.fail_at(at, K::TooManyParameters { limit: MAX_PARAMS });
             }
-            seen.push(keyword.clone());
-            each(RawParam { keyword, value, at })?;
+            let r = RawParam { keyword, value };
+            let kw = Kw::of(self.kw_bytes(&r));
+            each(self, r, kw)?;
         }
     }
 
     /// `Mail-parameters` (RFC 5321 §4.1.1.2) with SIZE, BODY, SMTPUTF8, RET, ENVID, AUTH
-    /// and REQUIRETLS typed.
+    /// and REQUIRETLS typed. A repeated keyword is refused (RFC 3461 §4.5: 501).
     pub(crate) fn mail_params(&mut self) -> PResult<MailParams> {
         let mut p = MailParams::default();
-        self.params(|r| {
-            if r.is(b"SIZE") {
-                // RFC 1870: size-value ::= 1*20DIGIT
-                let v = r.value()?.as_bytes();
-                if v.len() > 20 || !v.iter().all(u8::is_ascii_digit) {
-                    return Err(r.invalid());
+        let mut seen = 0u16;
+        self.params(|c, r, kw| {
+            let kw = match kw {
+                Some(Kw::Notify | Kw::Orcpt) | None => return c.keep(&r, &mut p.other),
+                Some(k) => k,
+            };
+            if seen & kw.bit() != 0 {
+                return Err(c.duplicate(&r));
+            }
+            seen |= kw.bit();
+            match kw {
+                Kw::Size => {
+                    // RFC 1870: size-value ::= 1*20DIGIT. Beyond u64 it saturates, so the
+                    // server answers 552 (too big), not 501 (RFC 1870 §6.1).
+                    let v = c.value_of(&r)?;
+                    if v.len() > 20 || !v.iter().all(u8::is_ascii_digit) {
+                        return Err(c.invalid(&r));
+                    }
+                    let n = v.iter().fold(0u64, |a, &d| {
+                        a.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+                    });
+                    p.size = Some(n);
                 }
-                // 20 digits can exceed u64: saturate, so the server answers 552 (too big),
-                // not 501 (RFC 1870 §6.1).
-                let n = v.iter().fold(0u64, |a, &d| {
-                    a.saturating_mul(10).saturating_add(u64::from(d - b'0'))
-                });
-                p.size = Some(n);
-            } else if r.is(b"BODY") {
-                let v = r.value()?.as_bytes();
-                p.body = Some(if v.eq_ignore_ascii_case(b"7BIT") {
-                    Body::SevenBit
-                } else if v.eq_ignore_ascii_case(b"8BITMIME") {
-                    Body::EightBitMime
-                } else if v.eq_ignore_ascii_case(b"BINARYMIME") {
-                    Body::BinaryMime
-                } else {
-                    return Err(r.invalid());
-                });
-            } else if r.is(b"SMTPUTF8") {
-                p.smtputf8 = r.flag()?;
-            } else if r.is(b"REQUIRETLS") {
-                p.requiretls = r.flag()?;
-            } else if r.is(b"RET") {
-                let v = r.value()?.as_bytes();
-                p.ret = Some(if v.eq_ignore_ascii_case(b"FULL") {
-                    Ret::Full
-                } else if v.eq_ignore_ascii_case(b"HDRS") {
-                    Ret::Hdrs
-                } else {
-                    return Err(r.invalid());
-                });
-            } else if r.is(b"ENVID") {
-                let v = r.value()?;
-                if v.as_bytes().len() > Envid::MAX_ENCODED {
-                    return Err(r.invalid());
+                Kw::Body => {
+                    let v = c.value_of(&r)?;
+                    p.body = Some(if v.eq_ignore_ascii_case(b"7BIT") {
+                        Body::SevenBit
+                    } else if v.eq_ignore_ascii_case(b"8BITMIME") {
+                        Body::EightBitMime
+                    } else if v.eq_ignore_ascii_case(b"BINARYMIME") {
+                        Body::BinaryMime
+                    } else {
+                        return Err(c.invalid(&r));
+                    });
                 }
-                let s = decode_xtext(&r, v)?;
-                p.envid = Some(Envid::new(&s).map_err(|_| r.invalid())?);
-            } else if r.is(b"AUTH") {
-                let s = decode_xtext(&r, r.value()?)?;
-                p.auth = Some(if s == "<>" {
-                    MailAuth::Unknown
-                } else {
-                    MailAuth::Submitter(Mailbox::parse(&s).map_err(|_| r.invalid())?)
-                });
-            } else {
-                p.other.push(r.other());
+                Kw::SmtpUtf8 => p.smtputf8 = c.flag(&r)?,
+                Kw::RequireTls => p.requiretls = c.flag(&r)?,
+                Kw::Ret => {
+                    let v = c.value_of(&r)?;
+                    p.ret = Some(if v.eq_ignore_ascii_case(b"FULL") {
+                        Ret::Full
+                    } else if v.eq_ignore_ascii_case(b"HDRS") {
+                        Ret::Hdrs
+                    } else {
+                        return Err(c.invalid(&r));
+                    });
+                }
+                Kw::Envid => {
+                    let v = c.value_of(&r)?;
+                    if v.len() > Envid::MAX_ENCODED {
+                        return Err(c.invalid(&r));
+                    }
+                    let s = decode_xtext(v).ok_or_else(|| c.invalid(&r))?;
+                    p.envid = Some(Envid::new(&s).map_err(|_| c.invalid(&r))?);
+                }
+                Kw::Auth => {
+                    let s = decode_xtext(c.value_of(&r)?).ok_or_else(|| c.invalid(&r))?;
+                    p.auth = Some(if s == "<>" {
+                        MailAuth::Unknown
+                    } else {
+                        let m = Mailbox::parse(&s).map_err(|_| c.invalid(&r))?;
+                        MailAuth::Submitter(Box::new(m))
+                    });
+                }
+                Kw::Notify | Kw::Orcpt => {}
             }
             Ok(())
         })?;
@@ -167,33 +227,42 @@ impl Cursor<'_> {
     /// `Rcpt-parameters` (RFC 5321 §4.1.1.3) with NOTIFY and ORCPT typed.
     pub(crate) fn rcpt_params(&mut self) -> PResult<RcptParams> {
         let mut p = RcptParams::default();
-        self.params(|r| {
-            if r.is(b"NOTIFY") {
-                p.notify = Some(parse_notify(r.value()?.as_bytes()).ok_or_else(|| r.invalid())?);
-            } else if r.is(b"ORCPT") {
-                // original-recipient-address = addr-type ";" xtext
-                let v = r.value()?;
-                if "ORCPT=".len() + v.as_bytes().len() > Orcpt::MAX_ENCODED {
-                    return Err(r.invalid());
-                }
-                let s = v.as_str();
-                let (ty, addr) = s.split_once(';').ok_or_else(|| r.invalid())?;
-                // RFC 6533 §3 (utf-8-addr-unitext): raw UTF-8 may stand in the address.
-                let addr = xtext::decode_utf8(addr.as_bytes()).ok_or_else(|| r.invalid())?;
-                let addr = std::str::from_utf8(&addr).map_err(|_| r.invalid())?;
-                p.orcpt = Some(Orcpt::new(ty, addr).map_err(|_| r.invalid())?);
-            } else {
-                p.other.push(r.other());
+        let mut seen = 0u16;
+        self.params(|c, r, kw| {
+            let kw = match kw {
+                Some(k @ (Kw::Notify | Kw::Orcpt)) => k,
+                _ => return c.keep(&r, &mut p.other),
+            };
+            if seen & kw.bit() != 0 {
+                return Err(c.duplicate(&r));
             }
+            seen |= kw.bit();
+            let v = c.value_of(&r)?;
+            if kw == Kw::Notify {
+                p.notify = Some(parse_notify(v).ok_or_else(|| c.invalid(&r))?);
+                return Ok(());
+            }
+            // original-recipient-address = addr-type ";" xtext; at most 500 characters.
+            if "ORCPT=".len() + v.len() > Orcpt::MAX_ENCODED {
+                return Err(c.invalid(&r));
+            }
+            let semi = v
+                .iter()
+                .position(|&b| b == b';')
+                .ok_or_else(|| c.invalid(&r))?;
+            let ty = std::str::from_utf8(&v[..semi]).map_err(|_| c.invalid(&r))?;
+            // RFC 6533 §3 (utf-8-addr-unitext): raw UTF-8 may stand in the address.
+            let addr = xtext::decode_utf8(&v[semi + 1..]).ok_or_else(|| c.invalid(&r))?;
+            let addr = std::str::from_utf8(&addr).map_err(|_| c.invalid(&r))?;
+            p.orcpt = Some(Orcpt::new(ty, addr).map_err(|_| c.invalid(&r))?);
             Ok(())
         })?;
         Ok(p)
     }
 }
 
-fn decode_xtext(r: &RawParam, v: &Str) -> PResult<String> {
-    let d = xtext::decode(v.as_bytes()).ok_or_else(|| r.invalid())?;
-    String::from_utf8(d.into_owned()).map_err(|_| r.invalid())
+fn decode_xtext(v: &[u8]) -> Option<String> {
+    String::from_utf8(xtext::decode(v)?.into_owned()).ok()
 }
 
 /// `"NEVER" / 1#notify-list-element` (RFC 3461 §4.1); NEVER "MUST appear by itself".

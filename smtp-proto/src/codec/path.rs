@@ -2,7 +2,7 @@
 
 use super::{Cursor, Encode, PResult};
 use crate::error::ParseErrorKind as K;
-use crate::types::domain::{AddressLiteral, Domain, GeneralContent, GeneralTag, Host};
+use crate::types::domain::{AddressLiteral, Domain, GeneralLiteral, Host};
 use crate::types::path::{ForwardPath, LocalPart, Mailbox, ReversePath};
 use crate::types::str::{Str, class};
 use bytes::{BufMut, BytesMut};
@@ -40,7 +40,9 @@ impl Cursor<'_> {
             return self.fail_at(start, K::InvalidHost("domain longer than 255 octets"));
         }
         let d = self.str(start, self.pos())?;
-        if let Some(i) = crate::types::str::forbidden_in_label(d.as_str()) {
+        if !d.as_bytes().is_ascii()
+            && let Some(i) = crate::types::str::forbidden_in_label(d.as_str())
+        {
             return self.fail_at(
                 start + i,
                 K::InvalidHost("character not allowed in a U-label"),
@@ -88,10 +90,10 @@ impl Cursor<'_> {
                 if !ldh || rest.is_empty() {
                     return self.fail_at(open, K::InvalidHost("invalid general address literal"));
                 }
-                Ok(AddressLiteral::General {
-                    tag: GeneralTag(self.str(start, start + colon)?),
-                    content: GeneralContent(self.str(start + colon + 1, end)?),
-                })
+                Ok(AddressLiteral::General(Box::new(GeneralLiteral {
+                    tag: self.str(start, start + colon)?,
+                    content: self.str(start + colon + 1, end)?,
+                })))
             }
         }
     }
@@ -138,7 +140,7 @@ impl Cursor<'_> {
                     return match owned {
                         None => self.str(start, end),
                         Some(mut v) => {
-                            v.extend_from_slice(&self.bytes(run, end));
+                            v.extend_from_slice(self.bytes(run, end));
                             String::from_utf8(v)
                                 .map(Str::from_string)
                                 .or_else(|_| self.fail_at(start, K::InvalidUtf8))
@@ -149,7 +151,7 @@ impl Cursor<'_> {
                 Some(b'\\') => match self.peek_at(1) {
                     Some(c @ 32..=126) => {
                         let v = owned.get_or_insert_with(Vec::new);
-                        v.extend_from_slice(&self.bytes(run, self.pos()));
+                        v.extend_from_slice(self.bytes(run, self.pos()));
                         v.push(c);
                         self.advance(2);
                         run = self.pos();

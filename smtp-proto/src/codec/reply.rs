@@ -7,7 +7,7 @@ use crate::limits::Limits;
 use crate::types::reply::{EnhancedCode, Reply, ReplyCode};
 use crate::types::str::{Str, class};
 use crate::types::text::Text;
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, BytesMut};
 
 /// Streaming reply decoder: bytes in, whole replies out, `Ok(None)` for "need more input".
 ///
@@ -26,7 +26,7 @@ pub struct ReplyDecoder {
     lines: LineReader,
     limits: Limits,
     code: Option<ReplyCode>,
-    texts: Vec<Bytes>,
+    texts: Vec<Text>,
     failed: Option<ParseError>,
 }
 
@@ -88,10 +88,14 @@ impl ReplyDecoder {
             } else {
                 self.limits.reply_line
             };
-            let Some(line) = self.lines.next_line(buf, max)? else {
+            let Some((len, total)) = self.lines.find(buf, max)? else {
                 return Ok(None);
             };
-            let (code, last) = parse_head(&line)?;
+            let line = &buf[..len];
+            let head = parse_head(line);
+            let text = text(line.get(4..).unwrap_or_default());
+            buf.advance(total);
+            let (code, last) = head?;
             if self.code.is_some_and(|c| c != code) {
                 return Err(ParseError::new(K::MixedReplyCodes, 0));
             }
@@ -104,7 +108,7 @@ impl ReplyDecoder {
                     0,
                 ));
             }
-            self.texts.push(line.slice(4.min(line.len())..));
+            self.texts.push(text);
             if last {
                 let texts = std::mem::take(&mut self.texts);
                 self.code = None;
@@ -188,17 +192,18 @@ fn enhanced_prefix(t: &[u8]) -> Option<(EnhancedCode, usize)> {
     }
 }
 
-fn text(b: Bytes) -> Text {
-    match Str::from_utf8(b.clone()) {
-        Ok(s) => Text(s),
+/// A line's text, copied out of the receive buffer (inline when short).
+fn text(b: &[u8]) -> Text {
+    match std::str::from_utf8(b) {
+        Ok(_) => Text(Str::copy_checked(b)),
         // Reply text is for humans: a server's stray Latin-1 must not fail a delivery.
-        Err(_) => Text(Str::from_string(String::from_utf8_lossy(&b).into_owned())),
+        Err(_) => Text(Str::from_string(String::from_utf8_lossy(b).into_owned())),
     }
 }
 
 /// Builds the reply from the decoded line texts.
-fn build(code: ReplyCode, texts: Vec<Bytes>) -> Reply {
-    let (enhanced, lines) = canonical(code, None, texts.into_iter().map(text).collect());
+fn build(code: ReplyCode, texts: Vec<Text>) -> Reply {
+    let (enhanced, lines) = canonical(code, None, texts);
     Reply::from_parts(code, enhanced, lines)
 }
 
@@ -264,13 +269,6 @@ impl Encode for Reply {
 impl Reply {
     /// Parses exactly one complete reply (with CRLFs) under the default limits.
     pub fn from_bytes(bytes: &[u8]) -> Result<Reply, ParseError> {
-        let mut buf = BytesMut::from(bytes);
-        match ReplyDecoder::default().decode(&mut buf)? {
-            None => Err(ParseError::new(K::Incomplete, bytes.len())),
-            Some(_) if !buf.is_empty() => {
-                Err(ParseError::new(K::TrailingBytes, bytes.len() - buf.len()))
-            }
-            Some(r) => Ok(r),
-        }
+        super::one_shot(bytes, |buf| ReplyDecoder::default().decode(buf))
     }
 }

@@ -81,6 +81,22 @@ impl LineReader {
         buf: &mut BytesMut,
         max: usize,
     ) -> Result<Option<Bytes>, ParseError> {
+        Ok(self.find(buf, max)?.map(|(len, total)| {
+            let mut line = buf.split_to(total);
+            line.truncate(len);
+            line.freeze()
+        }))
+    }
+
+    /// Like [`LineReader::next_line`], but leaves a complete line in `buf`: returns
+    /// `(len, total)`, the line being `buf[..len]` and its terminator ending at `total`.
+    /// The caller must `buf.advance(total)` before the next call. Errors consume the
+    /// offending bytes as `next_line` does. This lets a parser read the line in place.
+    pub fn find(
+        &mut self,
+        buf: &mut BytesMut,
+        max: usize,
+    ) -> Result<Option<(usize, usize)>, ParseError> {
         if !self.skip_discarded(buf) {
             return Ok(None);
         }
@@ -106,18 +122,17 @@ impl LineReader {
                 }
                 if lf {
                     self.scanned = 0;
-                    let line = buf.split_to(i + 1);
                     if lf_ends {
-                        return Ok(Some(line.freeze().slice(..i)));
+                        return Ok(Some((i, i + 1)));
                     }
+                    buf.advance(i + 1);
                     return Err(ParseError::new(ParseErrorKind::BareLf, i));
                 }
                 // A CR: the line is complete only if LF follows immediately.
                 match buf.get(i + 1) {
                     Some(b'\n') => {
                         self.scanned = 0;
-                        let line = buf.split_to(i + 2).freeze();
-                        Ok(Some(line.slice(..i)))
+                        Ok(Some((i, i + 2)))
                     }
                     Some(_) => {
                         self.scanned = 0;
@@ -149,7 +164,7 @@ impl LineReader {
 
     /// Drops the over-long line at the front: through its LF if that is in `buf`, else
     /// everything (keeping a final CR) and the rest of the line as it arrives.
-    fn too_long(&mut self, buf: &mut BytesMut, max: usize) -> Result<Option<Bytes>, ParseError> {
+    fn too_long<T>(&mut self, buf: &mut BytesMut, max: usize) -> Result<Option<T>, ParseError> {
         self.scanned = 0;
         match memchr::memchr(b'\n', buf) {
             Some(j) => buf.advance(j + 1),

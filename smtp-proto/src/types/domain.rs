@@ -85,21 +85,29 @@ pub enum AddressLiteral {
     Ipv4(Ipv4Addr),
     /// `IPv6-address-literal = "IPv6:" IPv6-addr`.
     Ipv6(Ipv6Addr),
-    /// `General-address-literal = Standardized-tag ":" 1*dcontent`.
-    General {
-        /// The tag (an `Ldh-str`, not `IPv6`).
-        tag: GeneralTag,
-        /// The content: printable ASCII except `[`, `\`, `]`.
-        content: GeneralContent,
-    },
+    /// `General-address-literal = Standardized-tag ":" 1*dcontent` (boxed: rare, and
+    /// it would triple the size of every address).
+    General(Box<GeneralLiteral>),
 }
 
-/// The `Standardized-tag` of a general address literal.
+/// A general address literal `[tag:content]`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct GeneralTag(pub(crate) Str);
-/// The `1*dcontent` part of a general address literal.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct GeneralContent(pub(crate) Str);
+pub struct GeneralLiteral {
+    pub(crate) tag: Str,
+    pub(crate) content: Str,
+}
+
+impl GeneralLiteral {
+    /// The `Standardized-tag` (an `Ldh-str`, not `IPv6`).
+    pub fn tag(&self) -> &str {
+        self.tag.as_str()
+    }
+
+    /// The content: printable ASCII except `[`, `\`, `]`.
+    pub fn content(&self) -> &str {
+        self.content.as_str()
+    }
+}
 
 impl AddressLiteral {
     /// Parses the bracketed form, e.g. `"[IPv6:::1]"`.
@@ -119,25 +127,12 @@ impl AddressLiteral {
     }
 }
 
-impl GeneralTag {
-    /// The tag as text.
-    pub fn as_str(&self) -> &str {
-        self.0.as_str()
-    }
-}
-impl GeneralContent {
-    /// The content as text.
-    pub fn as_str(&self) -> &str {
-        self.0.as_str()
-    }
-}
-
 impl fmt::Display for AddressLiteral {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Ipv4(a) => write!(f, "[{a}]"),
             Self::Ipv6(a) => write!(f, "[IPv6:{a}]"),
-            Self::General { tag, content } => write!(f, "[{}:{}]", tag.0, content.0),
+            Self::General(g) => write!(f, "[{}:{}]", g.tag, g.content),
         }
     }
 }

@@ -162,8 +162,9 @@ impl fmt::Debug for Orcpt {
 pub enum MailAuth {
     /// `AUTH=<>`: the original submitter is not known.
     Unknown,
-    /// The authenticated submitter.
-    Submitter(Mailbox),
+    /// The authenticated submitter (boxed: rare, and it would double the size of every
+    /// `MailParams`).
+    Submitter(Box<Mailbox>),
 }
 
 /// An `esmtp-keyword` (RFC 5321 §4.1.2), case preserved.

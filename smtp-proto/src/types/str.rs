@@ -1,48 +1,128 @@
-//! `Str`: an immutable, cheaply cloned, UTF-8-validated byte string.
+//! `Str`: immutable UTF-8 text, stored inline when short.
 //!
-//! Values decoded from the wire are slices of the received line (`Bytes::slice_ref`), so
-//! decoding does not copy; values built by the program own their bytes.
+//! Command fields (local parts, domains, keywords) are nearly always short, so they are
+//! copied into the value itself: decoding a command takes no allocation and no atomic
+//! reference count, and the decoded value does not pin the receive buffer. Longer text
+//! is held in shared [`Bytes`] (cloning it is a reference count, not a copy), and
+//! constants are `&'static str`.
 
 use bytes::Bytes;
+use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
-/// Immutable UTF-8 text backed by [`Bytes`]. Invariant: the bytes are valid UTF-8.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub(crate) struct Str(Bytes);
+/// Longest text stored inline: the enum is 40 bytes either way (a `Bytes` is 32 plus the
+/// tag), so 38 bytes of text and a length byte fit for free.
+const INLINE: usize = 38;
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, buf: [u8; INLINE] },
+    Static(&'static str),
+    Shared(Bytes),
+}
+
+/// Immutable UTF-8 text. Invariant: the bytes are valid UTF-8.
+#[derive(Clone)]
+pub(crate) struct Str(Repr);
 
 impl Str {
     pub(crate) const fn from_static(s: &'static str) -> Self {
-        Self(Bytes::from_static(s.as_bytes()))
+        Self(Repr::Static(s))
     }
 
     pub(crate) fn from_string(s: String) -> Self {
-        Self(Bytes::from(s))
+        if s.len() <= INLINE {
+            Self::inline(s.as_bytes())
+        } else {
+            Self(Repr::Shared(Bytes::from(s)))
+        }
     }
 
-    /// From bytes already checked to be UTF-8 (ASCII grammar, or validated by the caller).
-    pub(crate) fn from_utf8(bytes: Bytes) -> Result<Self, std::str::Utf8Error> {
-        std::str::from_utf8(&bytes)?;
-        Ok(Self(bytes))
+    fn inline(b: &[u8]) -> Self {
+        let mut buf = [0u8; INLINE];
+        buf[..b.len()].copy_from_slice(b);
+        Self(Repr::Inline {
+            len: b.len() as u8,
+            buf,
+        })
     }
 
-    pub(crate) fn as_str(&self) -> &str {
-        // The invariant makes this infallible; forbid(unsafe_code) rules out the unchecked
-        // conversion, and validation of short ASCII runs is a few nanoseconds.
-        std::str::from_utf8(&self.0).unwrap_or_default()
+    /// A copy of bytes the caller has checked: ASCII, or validated UTF-8. (`as_str`
+    /// still validates, so a broken promise yields an empty string, never undefined
+    /// behaviour.)
+    pub(crate) fn copy_checked(b: &[u8]) -> Self {
+        debug_assert!(std::str::from_utf8(b).is_ok());
+        if b.len() <= INLINE {
+            Self::inline(b)
+        } else {
+            Self(Repr::Shared(Bytes::copy_from_slice(b)))
+        }
     }
 
     pub(crate) fn as_bytes(&self) -> &[u8] {
-        &self.0
+        match &self.0 {
+            Repr::Inline { len, buf } => &buf[..usize::from(*len)],
+            Repr::Static(s) => s.as_bytes(),
+            Repr::Shared(b) => b,
+        }
     }
 
-    /// The first `n` bytes; `n` must be a char boundary (callers cut at ASCII bytes).
+    pub(crate) fn as_str(&self) -> &str {
+        match &self.0 {
+            Repr::Static(s) => s,
+            // The invariant makes this infallible; forbid(unsafe_code) rules out the
+            // unchecked conversion, and validating short ASCII is a few nanoseconds.
+            _ => std::str::from_utf8(self.as_bytes()).unwrap_or_default(),
+        }
+    }
+
+    /// `self[a..b]`; both ends must be char boundaries (callers cut at ASCII bytes).
+    pub(crate) fn slice(&self, a: usize, b: usize) -> Self {
+        match &self.0 {
+            Repr::Shared(bytes) if b - a > INLINE => Self(Repr::Shared(bytes.slice(a..b))),
+            _ => Self::copy_checked(self.as_bytes().get(a..b).unwrap_or_default()),
+        }
+    }
+
+    /// The first `n` bytes.
     pub(crate) fn slice_to(&self, n: usize) -> Self {
-        Self::from_utf8(self.0.slice(..n)).unwrap_or_default()
+        self.slice(0, n)
     }
 
-    /// The bytes from `n` on; `n` must be a char boundary (callers cut at ASCII bytes).
+    /// The bytes from `n` on.
     pub(crate) fn slice_from(&self, n: usize) -> Self {
-        Self::from_utf8(self.0.slice(n..)).unwrap_or_default()
+        self.slice(n, self.as_bytes().len())
+    }
+}
+
+impl Default for Str {
+    fn default() -> Self {
+        Self::from_static("")
+    }
+}
+
+impl PartialEq for Str {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+impl Eq for Str {}
+
+impl Hash for Str {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state)
+    }
+}
+
+impl PartialOrd for Str {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Str {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_bytes().cmp(other.as_bytes())
     }
 }
 
