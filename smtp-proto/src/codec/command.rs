@@ -107,8 +107,7 @@ fn mail(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<Command> {
     let from = c.reverse_path()?;
     let params = c.mail_params()?;
     // RFC 6531 §3.3/§3.4: UTF-8 in the path or in parameter values only with SMTPUTF8.
-    if !(params.smtputf8 || opts.smtputf8)
-        && !c.line_from(at).is_ascii()
+    if !(params.smtputf8 || opts.smtputf8 || c.line_from(at).is_ascii())
         && let Some(i) = c.line_from(at).iter().position(|b| !b.is_ascii())
     {
         return c.fail_at(at + i, K::Utf8NotAllowed { in_mail: true });

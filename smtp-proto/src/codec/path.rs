@@ -65,8 +65,8 @@ impl Cursor<'_> {
         if n == 0 {
             return self.fail_at(start, K::InvalidHost("empty address literal"));
         }
-        match memchr::memchr(b':', &content) {
-            None => parse_ipv4(&content)
+        match memchr::memchr(b':', content) {
+            None => parse_ipv4(content)
                 .map(AddressLiteral::Ipv4)
                 .ok_or(())
                 .or_else(|()| self.fail_at(start, K::InvalidHost("invalid IPv4 address literal"))),
