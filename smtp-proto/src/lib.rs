@@ -11,7 +11,7 @@
 //!   refuses anything the grammar does not allow, in particular CR, LF and NUL, so no
 //!   value can be emitted as a forged protocol line.
 //! - [`framing`]: splitting bytes into lines. CRLF-strict, length-capped ([`Limits`]),
-//!   incremental (only new bytes are scanned), zero-copy.
+//!   incremental (only new bytes are scanned); lines are parsed in place.
 //! - [`codec`]: one complete line in, one typed value out ([`decode_command`],
 //!   [`ReplyDecoder`], [`decode_capabilities`]), and back ([`Encode`]).
 //!

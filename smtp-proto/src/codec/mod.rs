@@ -7,7 +7,8 @@
 //! The parsers are hand-written recursive descent over a cursor with byte-class
 //! lookup tables rather than `nom` combinators. The grammar is LL(1), so nothing is lost in
 //! clarity, and three things are won: every error carries a precise [`ParseErrorKind`] and
-//! offset, decoded values are zero-copy `Bytes` slices of the line, and the hot loops are
+//! offset, the line is parsed where it lies in the receive buffer (values are copied out
+//! inline, without allocation or reference counts, when short), and the hot loops are
 //! single table loads per byte.
 
 pub(crate) mod capability;

@@ -124,7 +124,7 @@ impl Cursor<'_> {
         Ok(LocalPart(self.str(start, self.pos())?))
     }
 
-    /// `Quoted-string = DQUOTE *QcontentSMTP DQUOTE`, unquoted. Zero-copy unless it
+    /// `Quoted-string = DQUOTE *QcontentSMTP DQUOTE`, unquoted. Copied in one piece unless it
     /// contains a quoted-pair.
     fn quoted_string(&mut self) -> PResult<Str> {
         self.expect(b'"', "'\"'")?;
