@@ -220,3 +220,32 @@ fn ehlo_leniency() {
     assert_eq!(l.rcptmax, Some(10));
     assert_eq!(l.other, vec![Word::new("FOO").unwrap()]);
 }
+
+#[test]
+fn controls_cannot_hide_in_orcpt_or_quoted_pairs() {
+    let mut d = CommandDecoder::default();
+    d.options = ParseOptions::default().with_smtputf8(true);
+    for bad in [
+        "RCPT TO:<a@b.c> ORCPT=rfc822;x\u{202E}y@b.c\r\n",
+        "RCPT TO:<a@b.c> ORCPT=rfc822;x\u{85}y@b.c\r\n",
+        "RCPT TO:<a@b.c> ORCPT=rfc822;x+E2+80+AEy@b.c\r\n",
+        "RCPT TO:<\"\\a\u{202E}\"@b.c>\r\n",
+    ] {
+        let out = decode_all(&mut d, bad.as_bytes());
+        assert!(out[0].is_err(), "{bad:?} accepted: {:?}", out[0]);
+    }
+    assert!(Orcpt::new("rfc822", "x\u{202E}y").is_err());
+}
+
+#[test]
+fn ehlo_lines_with_leading_whitespace_are_read() {
+    let r = Reply::from_bytes(b"250-mx.example\r\n250- SIZE 1000\r\n250 \tAUTH PLAIN\r\n").unwrap();
+    let caps = decode_capabilities(&r).unwrap();
+    assert_eq!(
+        caps.extensions,
+        vec![
+            Extension::Size(Some(1000)),
+            Extension::Auth(vec![Mechanism::PLAIN])
+        ]
+    );
+}

@@ -65,14 +65,16 @@ fn words(line: &Str, from: usize) -> Option<Vec<Word>> {
 
 fn extension(line: &Str) -> Option<Extension> {
     let b = line.as_bytes();
-    let kn = class::span(b, &class::VCHAR);
-    if kn == 0 {
+    // Leading SP/HT are tolerated like the separators between words.
+    let k0 = b.iter().position(|&c| c != b' ' && c != b'\t')?;
+    let kn = k0 + class::span(&b[k0..], &class::VCHAR);
+    if kn == k0 {
         return None;
     }
     // Most lines are a bare keyword: look at the parameters only when there are some.
     let bare = b[kn..].iter().all(|&c| c == b' ' || c == b'\t');
     let params = if bare { Vec::new() } else { words(line, kn)? };
-    let keyword = Word(sub(line, 0, kn));
+    let keyword = Word(sub(line, k0, kn));
     let k = keyword.as_str();
     let is = |name: &str| k.eq_ignore_ascii_case(name);
     let flag = |e: Extension| params.is_empty().then_some(e);

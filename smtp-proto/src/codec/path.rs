@@ -141,9 +141,12 @@ impl Cursor<'_> {
                         None => self.str(start, end),
                         Some(mut v) => {
                             v.extend_from_slice(self.bytes(run, end));
-                            String::from_utf8(v)
-                                .map(Str::from_string)
-                                .or_else(|_| self.fail_at(start, K::InvalidUtf8))
+                            let s = String::from_utf8(v)
+                                .or_else(|_| self.fail_at(start, K::InvalidUtf8))?;
+                            if let Some(i) = crate::types::str::forbidden_char(&s) {
+                                return self.fail_at(start + i, K::ControlCharacter);
+                            }
+                            Ok(Str::from_string(s))
                         }
                     };
                 }

@@ -125,6 +125,16 @@ impl Orcpt {
             });
         }
         check_printable(address, "ORCPT")?;
+        // Raw UTF-8 (RFC 6533) or +HH escapes must not smuggle C1 or bidi controls into a
+        // DSN's Original-Recipient field.
+        if let Some(at) = super::str::forbidden_char(address) {
+            let byte = address.as_bytes()[at];
+            return Err(ValueError::ForbiddenByte {
+                what: "ORCPT",
+                byte,
+                at,
+            });
+        }
         if "ORCPT=;".len() + addr_type.len() + xtext::encoded_len(address.as_bytes())
             > Self::MAX_ENCODED
         {
