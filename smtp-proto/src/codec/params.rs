@@ -178,27 +178,19 @@ impl Cursor<'_> {
                 }
                 Kw::Body => {
                     let v = c.value_of(&r)?;
-                    p.body = Some(if v.eq_ignore_ascii_case(b"7BIT") {
-                        Body::SevenBit
-                    } else if v.eq_ignore_ascii_case(b"8BITMIME") {
-                        Body::EightBitMime
-                    } else if v.eq_ignore_ascii_case(b"BINARYMIME") {
-                        Body::BinaryMime
-                    } else {
-                        return Err(c.invalid(&r));
-                    });
+                    let values: [(&[u8], Body); 3] = [
+                        (b"7BIT", Body::SevenBit),
+                        (b"8BITMIME", Body::EightBitMime),
+                        (b"BINARYMIME", Body::BinaryMime),
+                    ];
+                    p.body = Some(one_of(v, &values).ok_or_else(|| c.invalid(&r))?);
                 }
                 Kw::SmtpUtf8 => p.smtputf8 = c.flag(&r)?,
                 Kw::RequireTls => p.requiretls = c.flag(&r)?,
                 Kw::Ret => {
                     let v = c.value_of(&r)?;
-                    p.ret = Some(if v.eq_ignore_ascii_case(b"FULL") {
-                        Ret::Full
-                    } else if v.eq_ignore_ascii_case(b"HDRS") {
-                        Ret::Hdrs
-                    } else {
-                        return Err(c.invalid(&r));
-                    });
+                    let values: [(&[u8], Ret); 2] = [(b"FULL", Ret::Full), (b"HDRS", Ret::Hdrs)];
+                    p.ret = Some(one_of(v, &values).ok_or_else(|| c.invalid(&r))?);
                 }
                 Kw::Envid => {
                     let v = c.value_of(&r)?;
@@ -259,6 +251,15 @@ impl Cursor<'_> {
         })?;
         Ok(p)
     }
+}
+
+/// The value named by `v`, compared case-insensitively (RFC 5321 §2.4; RFC 3461 §4.3
+/// "in any combination of upper and lower case letters").
+fn one_of<T: Copy>(v: &[u8], values: &[(&[u8], T)]) -> Option<T> {
+    values
+        .iter()
+        .find(|(name, _)| v.eq_ignore_ascii_case(name))
+        .map(|&(_, t)| t)
 }
 
 fn decode_xtext(v: &[u8]) -> Option<String> {

@@ -163,14 +163,13 @@ impl LineReader {
     }
 
     /// Drops the over-long line at the front: through its LF if that is in `buf`, else
-    /// everything (keeping a final CR) and the rest of the line as it arrives.
+    /// everything, and the rest of the line (through its LF) as it arrives.
     fn too_long<T>(&mut self, buf: &mut BytesMut, max: usize) -> Result<Option<T>, ParseError> {
         self.scanned = 0;
         match memchr::memchr(b'\n', buf) {
             Some(j) => buf.advance(j + 1),
             None => {
-                let keep = usize::from(buf.last() == Some(&b'\r'));
-                buf.advance(buf.len() - keep);
+                buf.clear();
                 self.discarding = true;
             }
         }
