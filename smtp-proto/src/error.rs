@@ -225,3 +225,71 @@ pub enum ValueError {
         what: &'static str,
     },
 }
+
+/// A session (server or client state machine) stopped or refused a call.
+///
+/// Split by who is at fault (STYLE rule 9). After [`Error::Peer`] the session is
+/// terminal: it yields any final reply, then [`crate::Output::Close`]. [`Error::Misuse`]
+/// leaves the session as it was, so the program can correct the call.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The peer broke the protocol in a way that ends the connection.
+    #[error("peer misbehaved: {0}")]
+    Peer(#[from] PeerMisbehaved),
+    /// The local program called the session out of turn.
+    #[error("API misuse: {0}")]
+    Misuse(#[from] ApiMisuse),
+}
+
+/// Peer behaviour that ends a session.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PeerMisbehaved {
+    /// The client sent bytes after its `STARTTLS` line before the TLS handshake: a
+    /// command-injection attempt (CVE-2011-0411 class). The bytes were discarded unread.
+    #[error("{discarded} bytes of plaintext after STARTTLS (command injection)")]
+    PlaintextAfterStartTls {
+        /// How many bytes were discarded.
+        discarded: usize,
+    },
+    /// More protocol errors than `ServerOptions::max_errors`; the server sent 421.
+    #[error("too many protocol errors ({count})")]
+    TooManyErrors {
+        /// Errors counted.
+        count: usize,
+    },
+    /// A `BDAT` line that could not be parsed: the chunk size is unknown, so the stream
+    /// cannot be resynchronised (RFC 3030 §2).
+    #[error("unparseable BDAT command")]
+    UnframeableBdat,
+}
+
+/// A call the session cannot accept in its current state. The session is unchanged.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiMisuse {
+    /// `poll` was called while an event still waits for `accept`/`reject`.
+    #[error("an event is waiting for a decision")]
+    DecisionPending,
+    /// A decision was given but no event waits for one.
+    #[error("no event is waiting for a decision")]
+    NoDecisionPending,
+    /// The reply's class does not fit the call (e.g. `reject` with a 2xx reply).
+    #[error("reply {code} does not fit: expected {expected}")]
+    ReplyClass {
+        /// The code given.
+        code: u16,
+        /// What the call needs.
+        expected: &'static str,
+    },
+    /// The call does not apply to the pending event (e.g. `challenge` outside AUTH).
+    #[error("this call does not apply to the pending event")]
+    WrongEvent,
+    /// `poll` was called after `StartTls` and before `tls_established`.
+    #[error("the TLS handshake has not been reported yet")]
+    HandshakePending,
+    /// `tls_established` was called when no upgrade was under way.
+    #[error("no TLS upgrade is under way")]
+    NoUpgrade,
+}

@@ -74,6 +74,8 @@ pub mod error;
 pub mod framing;
 pub mod limits;
 pub mod secret;
+pub mod server;
+pub mod session;
 pub mod types;
 
 /// The workspace README's examples, compiled and run as doctests.
@@ -85,10 +87,16 @@ pub use codec::{
     CommandDecoder, Encode, ParseOptions, ReplyDecoder, decode_capabilities, decode_command,
     decode_sasl_response, encode_capabilities,
 };
-pub use error::{ParseError, ParseErrorKind, ValueError};
+pub use error::{ApiMisuse, Error, ParseError, ParseErrorKind, PeerMisbehaved, ValueError};
+pub use framing::data::{BareLineEndings, BodyDefect, BodyStep, ChunkDecoder, DotDecoder};
 pub use framing::line::{LineEndings, LineReader};
 pub use limits::Limits;
 pub use secret::Secret;
+pub use server::{
+    AbortReason, Credentials, HelloVerb, Protocol, Received, ServerEvent, ServerOptions,
+    ServerSession,
+};
+pub use session::{Output, Timeout, TlsInfo, TransportSecurity, UpgradeToken};
 pub use types::capability::{Capabilities, Extension, LimitsExt, Word};
 pub use types::command::{Command, Mechanism, SaslResponse};
 pub use types::domain::{AddressLiteral, Domain, GeneralLiteral, Host};

@@ -1,0 +1,420 @@
+//! Command sequencing (RFC 5321 §4.1.4, §3.3) and the application's decisions.
+
+use super::replies as r;
+use super::{HelloVerb, Pending, ServerEvent, ServerSession, State, Step, Transaction, line};
+use crate::codec::Encode;
+use crate::framing::data::{ChunkDecoder, DotDecoder};
+use crate::types::capability::{Capabilities, Extension, Word};
+use crate::types::command::Command;
+use crate::types::domain::Host;
+use crate::types::params::{Body, MailParams, RcptParams};
+use crate::types::reply::Reply;
+
+impl ServerSession {
+    pub(super) fn on_command(&mut self, cmd: Command) -> Step {
+        match cmd {
+            Command::Helo { host } => self.on_hello(HelloVerb::Helo, host),
+            Command::Ehlo { host } => self.on_hello(HelloVerb::Ehlo, host),
+            Command::Lhlo { host } => self.on_hello(HelloVerb::Lhlo, host),
+            Command::Mail { from, params } => {
+                if !self.check_mail(&params) {
+                    return Step::Continue;
+                }
+                self.pending = Some(Pending::Mail {
+                    smtputf8: params.smtputf8,
+                    binary: params.body == Some(Body::BinaryMime),
+                });
+                Step::Event(ServerEvent::Mail { from, params })
+            }
+            Command::Rcpt { to, params } => {
+                if !self.check_rcpt(&params) {
+                    return Step::Continue;
+                }
+                let Some(tx) = self.tx.as_mut() else {
+                    return Step::Continue;
+                };
+                tx.rcpts_tried += 1;
+                let keep = (tx.rcpts_ok == 0).then(|| to.clone());
+                self.pending = Some(Pending::Rcpt(keep));
+                Step::Event(ServerEvent::Rcpt { to, params })
+            }
+            Command::Data => self.on_data(),
+            Command::Bdat { size, last } => self.on_bdat(size, last),
+            Command::Rset => {
+                self.reset();
+                self.reply(r::OK)
+            }
+            Command::Noop { .. } => self.reply(r::OK),
+            Command::Help { .. } => self.reply(r::HELP),
+            Command::Vrfy { .. } | Command::Expn { .. } if self.needs_tls() => {
+                self.reply(r::NEED_TLS)
+            }
+            Command::Vrfy { .. } => self.reply(r::VRFY),
+            Command::Expn { .. } => self.reply(r::EXPN),
+            Command::Quit => {
+                self.out.extend_from_slice(b"221 2.0.0 Bye\r\n");
+                self.tx = None;
+                self.close();
+                Step::Continue
+            }
+            Command::StartTls => self.on_starttls(),
+            Command::Auth { mechanism, initial } => self.on_auth(mechanism, initial),
+            // Command is non_exhaustive within the crate too; anything new is unknown here.
+            #[allow(unreachable_patterns)]
+            _ => self.error(r::UNKNOWN),
+        }
+    }
+
+    /// TLS is required and not active.
+    fn needs_tls(&self) -> bool {
+        self.opts.require_tls && self.tls.is_none()
+    }
+
+    /// Whether the client greeted with EHLO or LHLO (extensions enabled).
+    fn esmtp(&self) -> bool {
+        matches!(self.hello, Some((HelloVerb::Ehlo | HelloVerb::Lhlo, _)))
+    }
+
+    /// Drops the transaction (RSET, a new greeting); tells the application if it had one.
+    pub(super) fn reset(&mut self) {
+        if self.tx.take().is_some() {
+            self.events.push_back(ServerEvent::Reset);
+        }
+        self.commands.options = Default::default();
+    }
+
+    fn on_hello(&mut self, verb: HelloVerb, host: Host) -> Step {
+        match (verb == HelloVerb::Lhlo, self.opts.lmtp) {
+            (true, false) => return self.error(r::UNKNOWN),
+            (false, true) => return self.error(r::LMTP_LHLO_ONLY),
+            _ => {}
+        }
+        // RFC 5321 §4.1.4: a later EHLO resets the state as RSET does.
+        self.reset();
+        self.pending = Some(Pending::Hello(verb, host.clone()));
+        Step::Event(ServerEvent::Hello { verb, host })
+    }
+
+    fn no_greeting(&mut self) -> Step {
+        self.error(if self.opts.lmtp {
+            r::NEED_LHLO
+        } else {
+            r::NEED_HELO
+        })
+    }
+
+    /// The extensions offered now (EHLO reply lines after the first).
+    pub(super) fn capabilities(&self) -> Capabilities {
+        let o = &self.opts;
+        let mut caps = Capabilities::new(Word(o.hostname.0.clone()));
+        let e = &mut caps.extensions;
+        if o.pipelining {
+            e.push(Extension::Pipelining);
+        }
+        e.push(Extension::Size(Some(o.max_message_size)));
+        if o.eight_bit_mime {
+            e.push(Extension::EightBitMime);
+        }
+        if o.smtputf8 {
+            e.push(Extension::SmtpUtf8);
+        }
+        if o.starttls && self.tls.is_none() {
+            e.push(Extension::StartTls);
+        }
+        if self.auth_offered() {
+            e.push(Extension::Auth(o.auth_mechanisms.clone()));
+        }
+        e.push(Extension::EnhancedStatusCodes);
+        if o.chunking {
+            e.push(Extension::Chunking);
+            if o.binary_mime {
+                e.push(Extension::BinaryMime);
+            }
+        }
+        if o.dsn {
+            e.push(Extension::Dsn);
+        }
+        if o.requiretls && self.tls.is_some() {
+            e.push(Extension::RequireTls);
+        }
+        e.extend(o.extra_extensions.iter().cloned());
+        caps
+    }
+
+    pub(super) fn auth_offered(&self) -> bool {
+        !self.opts.auth_mechanisms.is_empty() && (self.tls.is_some() || self.opts.auth_without_tls)
+    }
+
+    /// MAIL: sequence, policy and parameters against what was advertised.
+    /// False when refused (the reply is queued).
+    fn check_mail(&mut self, p: &MailParams) -> bool {
+        if self.needs_tls() {
+            let _ = self.reply(r::NEED_TLS);
+            return false;
+        }
+        if self.hello.is_none() {
+            let _ = self.no_greeting();
+            return false;
+        }
+        if self.tx.is_some() {
+            let _ = self.error(r::NESTED_MAIL);
+            return false;
+        }
+        if self.opts.require_auth && !self.authenticated {
+            let _ = self.reply(r::NEED_AUTH);
+            return false;
+        }
+        let o = &self.opts;
+        let esmtp = self.esmtp();
+        let any = p.size.is_some()
+            || p.body.is_some()
+            || p.smtputf8
+            || p.ret.is_some()
+            || p.envid.is_some()
+            || p.auth.is_some()
+            || p.requiretls
+            || !p.other().is_empty();
+        let offered = match p.body {
+            None | Some(Body::SevenBit) => true,
+            Some(Body::EightBitMime) => o.eight_bit_mime,
+            Some(Body::BinaryMime) => o.binary_mime && o.chunking,
+        } && (!p.smtputf8 || o.smtputf8)
+            && (o.dsn || (p.ret.is_none() && p.envid.is_none()))
+            && (p.auth.is_none() || self.auth_offered())
+            && (!p.requiretls || (o.requiretls && self.tls.is_some()))
+            && (p.other().is_empty() || o.accept_unknown_params);
+        if any && !(esmtp && offered) {
+            let _ = self.error(r::PARAM_NOT_OFFERED);
+            return false;
+        }
+        // RFC 1870 §6: a declared size over the fixed maximum is refused at once.
+        if let Some(n) = p.size
+            && o.max_message_size > 0
+            && n > o.max_message_size
+        {
+            let _ = self.reply(r::TOO_BIG);
+            return false;
+        }
+        true
+    }
+
+    /// False when refused (the reply is queued).
+    fn check_rcpt(&mut self, p: &RcptParams) -> bool {
+        if self.needs_tls() {
+            let _ = self.reply(r::NEED_TLS);
+            return false;
+        }
+        let Some(tx) = self.tx.as_ref() else {
+            let _ = self.error(r::NEED_MAIL);
+            return false;
+        };
+        if tx.chunks.is_some() {
+            let _ = self.error(r::BDAT_IN_PROGRESS);
+            return false;
+        }
+        if tx.rcpts_ok >= self.opts.max_recipients {
+            let _ = self.reply(r::TOO_MANY_RCPTS);
+            return false;
+        }
+        let any = p.notify.is_some() || p.orcpt.is_some() || !p.other().is_empty();
+        let offered = (self.opts.dsn || (p.notify.is_none() && p.orcpt.is_none()))
+            && (p.other().is_empty() || self.opts.accept_unknown_params);
+        if any && !(self.esmtp() && offered) {
+            let _ = self.error(r::PARAM_NOT_OFFERED);
+            return false;
+        }
+        true
+    }
+
+    /// The reply refusing a message command in this state, if any (shared by DATA and
+    /// BDAT; RFC 5321 §3.3, RFC 2033 §4.2).
+    fn check_message(&self) -> Option<&'static [u8]> {
+        if self.needs_tls() {
+            return Some(r::NEED_TLS);
+        }
+        let Some(tx) = self.tx.as_ref() else {
+            return Some(r::NEED_MAIL);
+        };
+        if tx.rcpts_tried == 0 {
+            Some(r::NEED_RCPT)
+        } else if tx.rcpts_ok == 0 {
+            Some(if self.opts.lmtp {
+                r::NO_VALID_RCPT_LMTP
+            } else {
+                r::NO_VALID_RCPT
+            })
+        } else {
+            None
+        }
+    }
+
+    fn on_data(&mut self) -> Step {
+        if let Some(reply) = self.check_message() {
+            return self.error(reply);
+        }
+        let Some(tx) = self.tx.as_ref() else {
+            return Step::Continue;
+        };
+        if tx.chunks.is_some() {
+            return self.error(r::BDAT_IN_PROGRESS);
+        }
+        if tx.binary {
+            return self.error(r::BINARY_NEEDS_BDAT);
+        }
+        self.pending = Some(Pending::Data);
+        Step::Event(ServerEvent::Data)
+    }
+
+    /// BDAT: the chunk is always consumed, whatever the reply (RFC 3030 §2), so its
+    /// bytes can never be read as commands.
+    fn on_bdat(&mut self, size: u64, last: bool) -> Step {
+        let refuse = if !self.opts.chunking {
+            Some(r::NOT_IMPLEMENTED)
+        } else if self.hello.is_some() && !self.esmtp() {
+            Some(r::NEED_EHLO)
+        } else if self.hello.is_none() {
+            Some(if self.opts.lmtp {
+                r::NEED_LHLO
+            } else {
+                r::NEED_HELO
+            })
+        } else {
+            self.check_message()
+        };
+        if let Some(reply) = refuse {
+            self.state = State::BdatDrain {
+                remaining: size,
+                reply,
+            };
+            return Step::Continue;
+        }
+        let max = self.opts.max_message_size;
+        let policy = self.opts.body_line_endings;
+        let Some(tx) = self.tx.as_mut() else {
+            return Step::Continue;
+        };
+        if max > 0 && tx.received.saturating_add(size) > max {
+            // Refused before the bytes arrive; the transaction is over (RFC 1870 §6).
+            if tx.chunks.is_some() {
+                self.events
+                    .push_back(ServerEvent::MessageAborted(super::AbortReason::TooBig));
+            }
+            self.tx = None;
+            self.commands.options = Default::default();
+            self.state = State::BdatDrain {
+                remaining: size,
+                reply: r::TOO_BIG,
+            };
+            return Step::Continue;
+        }
+        if tx.chunks.is_none() {
+            tx.chunks = Some(ChunkDecoder::new((!tx.binary).then_some(policy)));
+        }
+        if let Some(dec) = tx.chunks.as_mut() {
+            dec.start_chunk(size);
+        }
+        self.state = State::Bdat { last, size };
+        Step::Continue
+    }
+
+    fn on_starttls(&mut self) -> Step {
+        if self.tls.is_some() {
+            return self.error(r::TLS_ACTIVE);
+        }
+        if !self.opts.starttls {
+            return self.error(r::NOT_IMPLEMENTED);
+        }
+        if self.tx.is_some() {
+            return self.error(r::IN_TRANSACTION);
+        }
+        // RFC 3207 §5 and CVE-2011-0411: anything after the STARTTLS line was sent in
+        // plaintext and must never be read as a command after the handshake.
+        if !self.input.is_empty() || self.commands.is_discarding() {
+            let n = self.input.len();
+            self.out.extend_from_slice(r::STARTTLS_INJECTION);
+            let e = self.injection(n);
+            self.fail(e);
+            return Step::Continue;
+        }
+        self.out.extend_from_slice(r::STARTTLS_GO);
+        self.state = State::AwaitTls;
+        self.token_ready = true;
+        Step::Continue
+    }
+
+    /// Applies the application's decision on `p`; `reply` overrides the standard one.
+    pub(super) fn decide(&mut self, p: Pending, reply: Option<Reply>, ok: bool) {
+        let custom = reply.is_some();
+        if let Some(reply) = &reply {
+            reply.encode(&mut self.out);
+        }
+        let canned = |s: &mut Self, b: &'static [u8]| {
+            if !custom {
+                s.out.extend_from_slice(b);
+            }
+        };
+        match p {
+            Pending::Hello(verb, host) => {
+                if ok {
+                    if !custom {
+                        if verb == HelloVerb::Helo {
+                            line(&mut self.out, "250 ", self.opts.hostname.as_str(), "");
+                        } else {
+                            self.capabilities().encode(&mut self.out);
+                        }
+                    }
+                    self.hello = Some((verb, host));
+                }
+            }
+            Pending::Mail { smtputf8, binary } => {
+                canned(self, r::MAIL_OK);
+                if ok {
+                    self.tx = Some(Transaction {
+                        smtputf8,
+                        binary,
+                        rcpts_tried: 0,
+                        rcpts_ok: 0,
+                        first_rcpt: None,
+                        chunks: None,
+                        received: 0,
+                        aborted: None,
+                    });
+                    // RFC 6531 §3.4: UTF-8 recipients only in an SMTPUTF8 transaction.
+                    self.commands.options = self.commands.options.with_smtputf8(smtputf8);
+                }
+            }
+            Pending::Rcpt(path) => {
+                canned(self, r::RCPT_OK);
+                if ok && let Some(tx) = self.tx.as_mut() {
+                    tx.rcpts_ok += 1;
+                    if tx.first_rcpt.is_none() {
+                        tx.first_rcpt = path;
+                    }
+                }
+            }
+            Pending::Data => {
+                if ok {
+                    canned(self, r::DATA_OK);
+                    self.flush = true;
+                    self.state = State::Data(DotDecoder::new(self.opts.body_line_endings));
+                }
+            }
+            Pending::MessageEnd { remaining } => {
+                canned(self, r::QUEUED);
+                if remaining > 1 {
+                    self.pending = Some(Pending::MessageEnd {
+                        remaining: remaining - 1,
+                    });
+                } else {
+                    self.tx = None;
+                    self.commands.options = Default::default();
+                }
+            }
+            Pending::Auth | Pending::AuthStep(_) => {
+                canned(self, r::AUTH_OK);
+                self.authenticated = ok;
+                self.state = State::Command;
+            }
+        }
+    }
+}

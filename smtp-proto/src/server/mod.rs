@@ -1,0 +1,552 @@
+//! The server session: a sans-IO state machine that a binding feeds bytes and polls for
+//! output (STYLE (b)). The application owns every decision (this sender? this
+//! recipient? these credentials?); the session owns every protocol rule.
+//!
+//! ## The loop
+//! ```
+//! use smtp_proto::{Output, ServerEvent, ServerOptions, ServerSession, TransportSecurity};
+//!
+//! let mut s = ServerSession::new(ServerOptions::default(), TransportSecurity::Plain);
+//! let mut wire = Vec::new();
+//! let mut input: &[&[u8]] = &[b"EHLO client.example\r\nQUIT\r\n"];
+//! loop {
+//!     match s.poll().unwrap() {
+//!         Output::Transmit(bytes) => wire.extend_from_slice(&bytes), // write it all
+//!         Output::Event(ServerEvent::Hello { .. }) => s.accept().unwrap(),
+//!         Output::Event(_) => s.accept().unwrap_or(()), // decisions; info events need none
+//!         Output::NeedInput => match input.split_first() {
+//!             Some((chunk, rest)) => { s.feed(chunk); input = rest; }
+//!             None => s.feed_eof(),
+//!         },
+//!         Output::StartTls(_token) => unreachable!("no STARTTLS sent"),
+//!         Output::Close => break,
+//!     }
+//! }
+//! assert!(wire.starts_with(b"220 localhost ESMTP\r\n250-localhost\r\n"));
+//! assert!(wire.ends_with(b"221 2.0.0 Bye\r\n"));
+//! ```
+//!
+//! Replies to pipelined commands are collected and transmitted together when the input
+//! runs dry, before `354`, before the TLS handshake and before closing (RFC 2920 §3.2).
+
+mod auth;
+mod event;
+mod flow;
+mod options;
+mod received;
+mod replies;
+
+pub use event::{AbortReason, Credentials, HelloVerb, ServerEvent};
+pub use options::ServerOptions;
+pub use received::{Protocol, Received};
+
+use crate::codec::{CommandDecoder, Encode};
+use crate::error::{ApiMisuse, Error, PeerMisbehaved};
+use crate::framing::data::{BodyDefect, BodyStep, ChunkDecoder, DotDecoder};
+use crate::session::{Output, Timeout, TlsInfo, TransportSecurity, UpgradeToken};
+use crate::types::command::Mechanism;
+use crate::types::domain::Host;
+use crate::types::path::ForwardPath;
+use crate::types::reply::Reply;
+use bytes::{Buf, BytesMut};
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// Queued replies are transmitted once they reach this size even if more pipelined
+/// input is waiting, so a flood of commands cannot grow the output without bound.
+const FLUSH_AT: usize = 16 * 1024;
+
+/// A server-side SMTP (or LMTP) session. See the [module docs](self) for the loop.
+#[derive(Debug)]
+pub struct ServerSession {
+    opts: Arc<ServerOptions>,
+    input: BytesMut,
+    commands: CommandDecoder,
+    out: BytesMut,
+    state: State,
+    pending: Option<Pending>,
+    events: VecDeque<ServerEvent>,
+    hello: Option<(HelloVerb, Host)>,
+    authenticated: bool,
+    tx: Option<Transaction>,
+    tls: Option<TlsInfo>,
+    errors: usize,
+    eof: bool,
+    failure: Option<Error>,
+    flush: bool,
+    token_ready: bool,
+    late_plaintext: usize,
+}
+
+#[derive(Debug)]
+enum State {
+    Command,
+    Sasl(auth::Sasl),
+    Data(DotDecoder),
+    /// Receiving a BDAT chunk into the transaction's decoder.
+    Bdat {
+        last: bool,
+        size: u64,
+    },
+    /// Consuming a BDAT chunk that was refused, then sending `reply`.
+    BdatDrain {
+        remaining: u64,
+        reply: &'static [u8],
+    },
+    AwaitTls,
+    Closed,
+}
+
+#[derive(Debug)]
+enum Pending {
+    Hello(HelloVerb, Host),
+    Mail { smtputf8: bool, binary: bool },
+    Rcpt(Option<ForwardPath>),
+    Data,
+    MessageEnd { remaining: usize },
+    Auth,
+    AuthStep(Mechanism),
+}
+
+#[derive(Debug)]
+struct Transaction {
+    smtputf8: bool,
+    binary: bool,
+    rcpts_tried: usize,
+    rcpts_ok: usize,
+    first_rcpt: Option<ForwardPath>,
+    /// BDAT chunks have started (their decoder); DATA and BDAT cannot be mixed.
+    chunks: Option<ChunkDecoder>,
+    received: u64,
+    aborted: Option<AbortReason>,
+}
+
+/// What one step of the poll loop produced.
+enum Step {
+    Continue,
+    NeedInput,
+    Event(ServerEvent),
+}
+
+impl ServerSession {
+    /// A new session. The greeting (`220 hostname ESMTP`) is the first output.
+    pub fn new(options: impl Into<Arc<ServerOptions>>, security: TransportSecurity) -> Self {
+        let opts: Arc<ServerOptions> = options.into();
+        let mut limits = opts.limits;
+        limits.command_line = opts.command_line_limit();
+        let commands = CommandDecoder::new(limits).with_line_endings(opts.command_line_endings);
+        let tls = match security {
+            TransportSecurity::Plain => None,
+            TransportSecurity::ImplicitTls(info) => Some(info),
+        };
+        let mut out = BytesMut::with_capacity(256);
+        let text = match (&opts.greeting, opts.lmtp) {
+            (Some(t), _) => t.as_str(),
+            (None, true) => "LMTP",
+            (None, false) => "ESMTP",
+        };
+        line(&mut out, "220 ", opts.hostname.as_str(), text);
+        Self {
+            opts,
+            input: BytesMut::new(),
+            commands,
+            out,
+            state: State::Command,
+            pending: None,
+            events: VecDeque::new(),
+            hello: None,
+            authenticated: false,
+            tx: None,
+            tls,
+            errors: 0,
+            eof: false,
+            failure: None,
+            flush: true,
+            token_ready: false,
+            late_plaintext: 0,
+        }
+    }
+
+    /// Gives the session bytes received from the client. Poll until `NeedInput` before
+    /// reading again. Bytes fed while a TLS upgrade is under way are never interpreted:
+    /// they end the session with [`PeerMisbehaved::PlaintextAfterStartTls`].
+    pub fn feed(&mut self, bytes: &[u8]) {
+        match self.state {
+            State::AwaitTls => self.late_plaintext += bytes.len(),
+            State::Closed => {}
+            _ => self.input.extend_from_slice(bytes),
+        }
+    }
+
+    /// The client closed its side. Poll: a message in progress is aborted, then `Close`.
+    pub fn feed_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// The next output. Call again after acting on it. While a *decision* event waits,
+    /// this returns [`ApiMisuse::DecisionPending`].
+    pub fn poll(&mut self) -> Result<Output<ServerEvent>, Error> {
+        if self.pending.is_some() {
+            return Err(ApiMisuse::DecisionPending.into());
+        }
+        loop {
+            if let Some(ev) = self.events.pop_front() {
+                return Ok(Output::Event(ev));
+            }
+            if (self.flush || self.out.len() >= FLUSH_AT) && !self.out.is_empty() {
+                self.flush = false;
+                return Ok(Output::Transmit(self.out.split().freeze()));
+            }
+            let step = match self.state {
+                State::Closed => return self.closing(),
+                State::AwaitTls => return self.await_tls(),
+                State::Command => self.step_command(),
+                State::Sasl(_) => self.step_sasl(),
+                State::Data(_) | State::Bdat { .. } => self.step_body(),
+                State::BdatDrain { .. } => self.step_drain(),
+            };
+            match step {
+                Step::Continue => {}
+                Step::Event(ev) => return Ok(Output::Event(ev)),
+                Step::NeedInput if !self.out.is_empty() => self.flush = true,
+                Step::NeedInput if self.eof => self.on_eof(),
+                Step::NeedInput => return Ok(Output::NeedInput),
+            }
+        }
+    }
+
+    /// The binding finished the TLS handshake that [`Output::StartTls`] asked for.
+    /// RFC 3207 §4.2: the session forgets everything learnt from the client (greeting,
+    /// authentication) and waits for a new EHLO; STARTTLS is no longer offered.
+    pub fn tls_established(&mut self, token: UpgradeToken, info: TlsInfo) -> Result<(), Error> {
+        let UpgradeToken { _p: () } = token;
+        if !matches!(self.state, State::AwaitTls) || self.token_ready {
+            return Err(ApiMisuse::NoUpgrade.into());
+        }
+        if self.late_plaintext > 0 {
+            return Err(self.injection(self.late_plaintext));
+        }
+        self.hello = None;
+        self.authenticated = false;
+        self.tx = None;
+        self.commands.options = Default::default();
+        self.input.clear();
+        self.tls = Some(info);
+        self.state = State::Command;
+        Ok(())
+    }
+
+    /// TLS facts, once TLS is active (implicit, or after STARTTLS).
+    pub fn tls(&self) -> Option<&TlsInfo> {
+        self.tls.as_ref()
+    }
+
+    /// Whether the client has authenticated.
+    pub fn is_authenticated(&self) -> bool {
+        self.authenticated
+    }
+
+    /// The greeting the client gave, once accepted.
+    pub fn hello(&self) -> Option<(HelloVerb, &Host)> {
+        self.hello.as_ref().map(|(v, h)| (*v, h))
+    }
+
+    /// Which RFC 5321 §4.5.3.2 timeout the binding should apply now.
+    pub fn timeout(&self) -> Timeout {
+        match (&self.state, &self.pending) {
+            (_, Some(Pending::MessageEnd { .. })) => Timeout::DataTermination,
+            (State::Data(_) | State::Bdat { .. } | State::BdatDrain { .. }, _) => {
+                Timeout::DataBlock
+            }
+            _ => Timeout::ServerCommand,
+        }
+    }
+
+    /// Bytes received and not yet consumed (bounded by one line limit after polling to
+    /// `NeedInput`).
+    pub fn buffered(&self) -> usize {
+        self.input.len()
+    }
+
+    /// Accepts the pending event with its standard positive reply.
+    pub fn accept(&mut self) -> Result<(), ApiMisuse> {
+        let p = self.pending.take().ok_or(ApiMisuse::NoDecisionPending)?;
+        self.decide(p, None, true);
+        Ok(())
+    }
+
+    /// Accepts the pending event with this reply (2xx; 354 for DATA). Not for EHLO/LHLO,
+    /// whose positive reply is the capability list.
+    pub fn accept_with(&mut self, reply: Reply) -> Result<(), ApiMisuse> {
+        let code = reply.code();
+        let ok = match &self.pending {
+            None => return Err(ApiMisuse::NoDecisionPending),
+            Some(Pending::Hello(v, _)) if *v != HelloVerb::Helo => {
+                return Err(ApiMisuse::WrongEvent);
+            }
+            Some(Pending::Data) => code.get() == 354,
+            Some(_) => code.is_positive(),
+        };
+        if !ok {
+            let expected = if matches!(self.pending, Some(Pending::Data)) {
+                "354"
+            } else {
+                "2xx"
+            };
+            return Err(ApiMisuse::ReplyClass {
+                code: code.get(),
+                expected,
+            });
+        }
+        let p = self.pending.take().ok_or(ApiMisuse::NoDecisionPending)?;
+        self.decide(p, Some(reply), true);
+        Ok(())
+    }
+
+    /// Refuses the pending event with this reply (4xx or 5xx). A `421` reply also
+    /// closes the session (RFC 5321 §3.8).
+    pub fn reject(&mut self, reply: Reply) -> Result<(), ApiMisuse> {
+        if self.pending.is_none() {
+            return Err(ApiMisuse::NoDecisionPending);
+        }
+        if !(reply.is_transient() || reply.is_permanent()) {
+            return Err(ApiMisuse::ReplyClass {
+                code: reply.code().get(),
+                expected: "4xx or 5xx",
+            });
+        }
+        let p = self.pending.take().ok_or(ApiMisuse::NoDecisionPending)?;
+        let closing = reply.code().get() == 421;
+        self.decide(p, Some(reply), false);
+        if closing {
+            self.close();
+        }
+        Ok(())
+    }
+
+    fn step_command(&mut self) -> Step {
+        match self.commands.decode(&mut self.input) {
+            Ok(None) => Step::NeedInput,
+            Ok(Some(cmd)) => self.on_command(cmd),
+            Err(e) if e.must_close() => {
+                e.reply().encode(&mut self.out);
+                self.fail(PeerMisbehaved::UnframeableBdat.into());
+                Step::Continue
+            }
+            Err(e) => {
+                e.reply().encode(&mut self.out);
+                self.count_error()
+            }
+        }
+    }
+
+    /// Counts a protocol error; past the limit, `421` and close.
+    fn count_error(&mut self) -> Step {
+        self.errors += 1;
+        if self.errors >= self.opts.max_errors {
+            let host = self.opts.hostname.as_str();
+            line(&mut self.out, "421 4.7.0 ", host, "Error: too many errors");
+            self.fail(PeerMisbehaved::TooManyErrors { count: self.errors }.into());
+        }
+        Step::Continue
+    }
+
+    /// Queues a canned error reply and counts it.
+    fn error(&mut self, reply: &'static [u8]) -> Step {
+        self.out.extend_from_slice(reply);
+        self.count_error()
+    }
+
+    /// Queues a canned reply.
+    fn reply(&mut self, reply: &'static [u8]) -> Step {
+        self.out.extend_from_slice(reply);
+        Step::Continue
+    }
+
+    fn step_body(&mut self) -> Step {
+        let Some(tx) = self.tx.as_mut() else {
+            self.state = State::Command;
+            return Step::Continue;
+        };
+        let (step, defect) = match &mut self.state {
+            State::Data(dec) => (dec.decode(&mut self.input), dec.defect()),
+            State::Bdat { .. } => match tx.chunks.as_mut() {
+                Some(dec) => (dec.decode(&mut self.input), dec.defect()),
+                None => (BodyStep::End, None),
+            },
+            _ => return Step::Continue,
+        };
+        if tx.aborted.is_none()
+            && let Some(d) = defect
+        {
+            let reason = match d {
+                BodyDefect::BareLf => AbortReason::BareLf,
+                BodyDefect::BareCr => AbortReason::BareCr,
+            };
+            tx.aborted = Some(reason);
+            self.events.push_back(ServerEvent::MessageAborted(reason));
+        }
+        match step {
+            BodyStep::NeedInput => Step::NeedInput,
+            BodyStep::Chunk(bytes) => {
+                if tx.aborted.is_some() {
+                    return Step::Continue;
+                }
+                tx.received += bytes.len() as u64;
+                let max = self.opts.max_message_size;
+                if max > 0 && tx.received > max {
+                    tx.aborted = Some(AbortReason::TooBig);
+                    self.events
+                        .push_back(ServerEvent::MessageAborted(AbortReason::TooBig));
+                    return Step::Continue;
+                }
+                self.events.push_back(ServerEvent::Body(bytes));
+                Step::Continue
+            }
+            BodyStep::End => self.end_of_chunk(),
+        }
+    }
+
+    /// The end of the DATA body, or of one BDAT chunk.
+    fn end_of_chunk(&mut self) -> Step {
+        let state = std::mem::replace(&mut self.state, State::Command);
+        let Some(tx) = self.tx.as_mut() else {
+            return Step::Continue;
+        };
+        if let State::Bdat { last, size } = state {
+            if !last {
+                if tx.aborted.is_some() {
+                    // RFC 3030 §2: the transaction has failed; the client should RSET.
+                    return self.end_message();
+                }
+                let text = format!("{size} octets received");
+                line(&mut self.out, "250 2.0.0 ", &text, "");
+                return Step::Continue;
+            }
+            if let Some(dec) = tx.chunks.as_mut() {
+                let tail = dec.finish();
+                if tx.aborted.is_none() {
+                    if let Some(d) = dec.defect() {
+                        let reason = match d {
+                            BodyDefect::BareLf => AbortReason::BareLf,
+                            BodyDefect::BareCr => AbortReason::BareCr,
+                        };
+                        tx.aborted = Some(reason);
+                        self.events.push_back(ServerEvent::MessageAborted(reason));
+                    } else if let Some(lf) = tail {
+                        self.events.push_back(ServerEvent::Body(lf));
+                    }
+                }
+            }
+        }
+        self.end_message()
+    }
+
+    /// The message is complete: the application decides, or the session refuses it for
+    /// the reason already given.
+    fn end_message(&mut self) -> Step {
+        let Some(tx) = self.tx.as_ref() else {
+            return Step::Continue;
+        };
+        let n = if self.opts.lmtp { tx.rcpts_ok } else { 1 };
+        match tx.aborted {
+            Some(reason) => {
+                let reply = match reason {
+                    AbortReason::BareLf => replies::BODY_BARE_LF,
+                    AbortReason::BareCr => replies::BODY_BARE_CR,
+                    _ => replies::TOO_BIG,
+                };
+                for _ in 0..n {
+                    self.out.extend_from_slice(reply);
+                }
+                self.tx = None;
+                self.commands.options = Default::default();
+                Step::Continue
+            }
+            None => {
+                self.pending = Some(Pending::MessageEnd { remaining: n });
+                Step::Event(ServerEvent::MessageEnd)
+            }
+        }
+    }
+
+    fn step_drain(&mut self) -> Step {
+        let State::BdatDrain { remaining, reply } = &mut self.state else {
+            return Step::Continue;
+        };
+        let n = usize::try_from(*remaining).map_or(self.input.len(), |r| r.min(self.input.len()));
+        self.input.advance(n);
+        *remaining -= n as u64;
+        if *remaining > 0 {
+            return Step::NeedInput;
+        }
+        let reply = *reply;
+        self.state = State::Command;
+        self.error(reply)
+    }
+
+    fn on_eof(&mut self) {
+        let in_body = matches!(self.state, State::Data(_) | State::Bdat { .. })
+            || self.tx.as_ref().is_some_and(|t| t.chunks.is_some());
+        if in_body && self.tx.as_ref().is_some_and(|t| t.aborted.is_none()) {
+            self.events
+                .push_back(ServerEvent::MessageAborted(AbortReason::ConnectionClosed));
+        }
+        self.tx = None;
+        self.close();
+    }
+
+    fn await_tls(&mut self) -> Result<Output<ServerEvent>, Error> {
+        if !self.out.is_empty() {
+            return Ok(Output::Transmit(self.out.split().freeze()));
+        }
+        if self.late_plaintext > 0 {
+            return Err(self.injection(self.late_plaintext));
+        }
+        if std::mem::take(&mut self.token_ready) {
+            return Ok(Output::StartTls(UpgradeToken { _p: () }));
+        }
+        Err(ApiMisuse::HandshakePending.into())
+    }
+
+    /// Plaintext after STARTTLS: never interpreted; the session ends.
+    fn injection(&mut self, discarded: usize) -> Error {
+        let e: Error = PeerMisbehaved::PlaintextAfterStartTls { discarded }.into();
+        self.input.clear();
+        self.state = State::Closed;
+        self.failure = None;
+        e
+    }
+
+    fn closing(&mut self) -> Result<Output<ServerEvent>, Error> {
+        if !self.out.is_empty() {
+            return Ok(Output::Transmit(self.out.split().freeze()));
+        }
+        if let Some(e) = self.failure.take() {
+            return Err(e);
+        }
+        Ok(Output::Close)
+    }
+
+    /// Ends the session after the queued replies, reporting `e` once.
+    fn fail(&mut self, e: Error) {
+        self.failure = Some(e);
+        self.close();
+    }
+
+    fn close(&mut self) {
+        self.input.clear();
+        self.state = State::Closed;
+    }
+}
+
+/// Appends `prefix a[ b]\r\n`.
+fn line(out: &mut BytesMut, prefix: &str, a: &str, b: &str) {
+    out.extend_from_slice(prefix.as_bytes());
+    out.extend_from_slice(a.as_bytes());
+    if !b.is_empty() {
+        out.extend_from_slice(b" ");
+        out.extend_from_slice(b.as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+}

@@ -1,0 +1,142 @@
+//! [`ServerOptions`]: every limit and switch of the server role, with its default and
+//! the reason for it.
+
+use crate::framing::data::BareLineEndings;
+use crate::framing::line::LineEndings;
+use crate::limits::Limits;
+use crate::types::capability::Extension;
+use crate::types::command::Mechanism;
+use crate::types::domain::Domain;
+use crate::types::text::Text;
+
+/// How a server session behaves. Build it with `ServerOptions::new(hostname)` and change
+/// the fields you need; share one value between sessions (the session holds an `Arc`).
+#[non_exhaustive]
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// The server's name: in the greeting, the EHLO reply, 221/421 replies and the
+    /// `Received:` header's `by` clause. Default `localhost`.
+    pub hostname: Domain,
+    /// Text after the hostname in the 220 greeting. Default `ESMTP` (`LMTP` in LMTP mode).
+    pub greeting: Option<Text>,
+    /// Largest message accepted, in octets, advertised as `SIZE` (RFC 1870). A larger
+    /// declared `SIZE=` is refused at MAIL (`552 5.3.4`); a larger body is drained without
+    /// buffering and refused after its end. 0 means no limit (advertised as `SIZE 0`).
+    /// Default 10,240,000 (Postfix's `message_size_limit`).
+    pub max_message_size: u64,
+    /// Most accepted recipients per transaction; the next RCPT gets `452 4.5.3`
+    /// (RFC 5321 §4.5.3.1.10 asks for at least 100). Default 1000 (Postfix).
+    pub max_recipients: usize,
+    /// Protocol errors (unknown commands, syntax errors, bad sequence) before the server
+    /// answers `421 4.7.0` and closes. Replies the application chose do not count.
+    /// Default 20 (Postfix's `smtpd_hard_error_limit`).
+    pub max_errors: usize,
+    /// Line limits. The command line limit grows by what the advertised extensions add
+    /// to MAIL and RCPT (RFC 1870 §3, RFC 3461 §4, RFC 4954 §5, RFC 8689).
+    pub limits: Limits,
+    /// Line endings on command lines. Default strict CRLF.
+    pub command_line_endings: LineEndings,
+    /// Bare CR or LF in message bodies. Default [`BareLineEndings::Reject`].
+    pub body_line_endings: BareLineEndings,
+    /// Advertise and honour `PIPELINING` (RFC 2920). Default on.
+    pub pipelining: bool,
+    /// Advertise `8BITMIME` (RFC 6152). Default on.
+    pub eight_bit_mime: bool,
+    /// Advertise `SMTPUTF8` (RFC 6531). Default on.
+    pub smtputf8: bool,
+    /// Advertise `CHUNKING` and accept `BDAT` (RFC 3030). Default on.
+    pub chunking: bool,
+    /// Advertise `BINARYMIME` (RFC 3030; needs `chunking`). Default off.
+    pub binary_mime: bool,
+    /// Advertise `DSN` and accept its parameters (RFC 3461). The session passes NOTIFY,
+    /// ORCPT, RET and ENVID to the application, which must honour them. Default off.
+    pub dsn: bool,
+    /// Offer `STARTTLS` before TLS is active (RFC 3207). Turn it off when the binding has
+    /// no certificate. Default on.
+    pub starttls: bool,
+    /// Refuse MAIL, RCPT, DATA, BDAT, VRFY and EXPN with `530 5.7.0` until TLS is active.
+    /// A publicly referenced MX must not (RFC 3207 §4). Default off.
+    pub require_tls: bool,
+    /// SASL mechanisms to advertise in `AUTH` (RFC 4954). `PLAIN` and `LOGIN` are
+    /// decoded by the session; others are passed through step by step. Default none.
+    pub auth_mechanisms: Vec<Mechanism>,
+    /// Allow AUTH (and advertise it) without TLS. Default off: AUTH before TLS gets
+    /// `538 5.7.11` (RFC 4954 §4) and is not advertised.
+    pub auth_without_tls: bool,
+    /// Refuse MAIL with `530 5.7.0` until the client has authenticated (a submission
+    /// server, RFC 6409 §4.3). Default off.
+    pub require_auth: bool,
+    /// Advertise `REQUIRETLS` under TLS and accept the MAIL parameter (RFC 8689).
+    /// Default off.
+    pub requiretls: bool,
+    /// Pass MAIL/RCPT parameters this library does not know to the application instead
+    /// of answering `555 5.5.4` (RFC 5321 §4.1.1.11). Default off.
+    pub accept_unknown_params: bool,
+    /// Speak LMTP (RFC 2033): `LHLO` instead of HELO/EHLO, one reply per recipient
+    /// after the message. Default off.
+    pub lmtp: bool,
+    /// Further EHLO lines to advertise, after the built-in ones.
+    pub extra_extensions: Vec<Extension>,
+}
+
+impl ServerOptions {
+    /// The defaults (see each field) with this hostname.
+    pub fn new(hostname: Domain) -> Self {
+        Self {
+            hostname,
+            greeting: None,
+            max_message_size: 10_240_000,
+            max_recipients: 1000,
+            max_errors: 20,
+            limits: Limits::default(),
+            command_line_endings: LineEndings::Strict,
+            body_line_endings: BareLineEndings::Reject,
+            pipelining: true,
+            eight_bit_mime: true,
+            smtputf8: true,
+            chunking: true,
+            binary_mime: false,
+            dsn: false,
+            starttls: true,
+            require_tls: false,
+            auth_mechanisms: Vec::new(),
+            auth_without_tls: false,
+            require_auth: false,
+            requiretls: false,
+            accept_unknown_params: false,
+            lmtp: false,
+            extra_extensions: Vec::new(),
+        }
+    }
+
+    /// The command line limit in force: [`Limits::command_line`] plus what the
+    /// advertised extensions may add to a MAIL or RCPT line.
+    pub fn command_line_limit(&self) -> usize {
+        let mut extra = 0;
+        if self.max_message_size > 0 {
+            extra += 26; // " SIZE=" + 20 digits (RFC 1870 §3)
+        }
+        if self.dsn {
+            extra += 500 + 100; // ORCPT/NOTIFY, ENVID/RET (RFC 3461 §4)
+        }
+        if !self.auth_mechanisms.is_empty() {
+            extra += 500; // AUTH= (RFC 4954 §5)
+        }
+        if self.requiretls {
+            extra += 11; // " REQUIRETLS" (RFC 8689 §2)
+        }
+        if self.eight_bit_mime || self.binary_mime {
+            extra += 16; // " BODY=BINARYMIME"
+        }
+        if self.smtputf8 {
+            extra += 9; // " SMTPUTF8"
+        }
+        self.limits.command_line + extra
+    }
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self::new(Domain(crate::types::str::Str::from_static("localhost")))
+    }
+}

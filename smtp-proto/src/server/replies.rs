@@ -1,0 +1,98 @@
+//! Every canned reply of the server role, as wire bytes (RFC 5321 §4.2.2 codes, RFC 3463
+//! enhanced codes; ENHANCEDSTATUSCODES is always advertised, RFC 2034). Replies that name
+//! the host are built in `mod.rs`.
+
+/// `RSET`, `NOOP`.
+pub(crate) const OK: &[u8] = b"250 2.0.0 Ok\r\n";
+/// MAIL accepted.
+pub(crate) const MAIL_OK: &[u8] = b"250 2.1.0 Ok\r\n";
+/// RCPT accepted.
+pub(crate) const RCPT_OK: &[u8] = b"250 2.1.5 Ok\r\n";
+/// DATA accepted (RFC 5321 §4.2.2 354).
+pub(crate) const DATA_OK: &[u8] = b"354 End data with <CR><LF>.<CR><LF>\r\n";
+/// Message accepted.
+pub(crate) const QUEUED: &[u8] = b"250 2.0.0 Ok: queued\r\n";
+/// RFC 5321 §3.5.3: VRFY answered without disclosing anything.
+pub(crate) const VRFY: &[u8] =
+    b"252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery\r\n";
+/// EXPN is not offered (RFC 5321 §3.5.2 lets sites disable it, §7.3).
+pub(crate) const EXPN: &[u8] = b"502 5.5.1 EXPN not available\r\n";
+/// HELP (RFC 5321 §4.1.1.8).
+pub(crate) const HELP: &[u8] = b"214 2.0.0 See RFC 5321\r\n";
+/// RFC 3207 §4: ready for the handshake.
+pub(crate) const STARTTLS_GO: &[u8] = b"220 2.0.0 Ready to start TLS\r\n";
+/// RFC 3207 §4.2: STARTTLS is not offered once TLS is active.
+pub(crate) const TLS_ACTIVE: &[u8] = b"554 5.5.1 Error: TLS already active\r\n";
+/// Plaintext pipelined after STARTTLS (CVE-2011-0411 class): refused, connection closed.
+pub(crate) const STARTTLS_INJECTION: &[u8] =
+    b"554 5.5.1 Error: commands pipelined after STARTTLS; closing\r\n";
+/// An extension command that is not offered in this session.
+pub(crate) const NOT_IMPLEMENTED: &[u8] = b"502 5.5.1 Error: command not implemented\r\n";
+/// RFC 5321 §4.1.4: HELO/EHLO first.
+pub(crate) const NEED_HELO: &[u8] = b"503 5.5.1 Error: send HELO/EHLO first\r\n";
+/// RFC 2033 §4.1: LMTP needs LHLO.
+pub(crate) const NEED_LHLO: &[u8] = b"503 5.5.1 Error: send LHLO first\r\n";
+/// An extension command after HELO (HELO disables extensions).
+pub(crate) const NEED_EHLO: &[u8] = b"503 5.5.1 Error: send EHLO first\r\n";
+/// HELO/EHLO in LMTP mode (RFC 2033 §4.1).
+pub(crate) const LMTP_LHLO_ONLY: &[u8] = b"500 5.5.1 Error: LMTP requires LHLO\r\n";
+/// LHLO in SMTP mode.
+pub(crate) const UNKNOWN: &[u8] = b"500 5.5.2 Error: command not recognized\r\n";
+/// RFC 5321 §4.1.4.
+pub(crate) const NESTED_MAIL: &[u8] = b"503 5.5.1 Error: nested MAIL command\r\n";
+/// RFC 5321 §4.1.4.
+pub(crate) const NEED_MAIL: &[u8] = b"503 5.5.1 Error: need MAIL command\r\n";
+/// RFC 5321 §3.3.
+pub(crate) const NEED_RCPT: &[u8] = b"503 5.5.1 Error: need RCPT command\r\n";
+/// RFC 5321 §3.3: "no valid recipients" (554); LMTP uses 503 (RFC 2033 §4.2).
+pub(crate) const NO_VALID_RCPT: &[u8] = b"554 5.5.1 Error: no valid recipients\r\n";
+/// RFC 2033 §4.2.
+pub(crate) const NO_VALID_RCPT_LMTP: &[u8] = b"503 5.5.1 Error: no valid recipients\r\n";
+/// RFC 3030 §3: DATA after `BODY=BINARYMIME`.
+pub(crate) const BINARY_NEEDS_BDAT: &[u8] = b"503 5.5.1 Error: BINARYMIME requires BDAT\r\n";
+/// RFC 3030 §2: DATA and BDAT cannot be mixed; RCPT after BDAT.
+pub(crate) const BDAT_IN_PROGRESS: &[u8] = b"503 5.5.1 Error: BDAT transfer in progress\r\n";
+/// STARTTLS or AUTH inside a transaction.
+pub(crate) const IN_TRANSACTION: &[u8] = b"503 5.5.1 Error: MAIL transaction in progress\r\n";
+/// RFC 5321 §4.5.3.1.10.
+pub(crate) const TOO_MANY_RCPTS: &[u8] = b"452 4.5.3 Error: too many recipients\r\n";
+/// RFC 1870 §6.
+pub(crate) const TOO_BIG: &[u8] = b"552 5.3.4 Message size exceeds fixed maximum message size\r\n";
+/// Bare LF in a body (SMTP smuggling defence).
+pub(crate) const BODY_BARE_LF: &[u8] =
+    b"550 5.5.2 Error: bare <LF> received; lines must end with <CR><LF>\r\n";
+/// Bare CR in a body.
+pub(crate) const BODY_BARE_CR: &[u8] =
+    b"550 5.5.2 Error: bare <CR> received; lines must end with <CR><LF>\r\n";
+/// RFC 5321 §4.1.1.11.
+pub(crate) const PARAM_NOT_OFFERED: &[u8] =
+    b"555 5.5.4 Error: MAIL FROM/RCPT TO parameter not recognized or not implemented\r\n";
+/// RFC 3207 §4: TLS required.
+pub(crate) const NEED_TLS: &[u8] = b"530 5.7.0 Must issue a STARTTLS command first\r\n";
+/// RFC 4954 §6.
+pub(crate) const NEED_AUTH: &[u8] = b"530 5.7.0 Authentication required\r\n";
+/// RFC 4954 §6.
+pub(crate) const AUTH_NEEDS_TLS: &[u8] =
+    b"538 5.7.11 Encryption required for requested authentication mechanism\r\n";
+/// RFC 4954 §4.
+pub(crate) const AUTH_UNKNOWN_MECH: &[u8] = b"504 5.5.4 Unrecognized authentication type\r\n";
+/// RFC 4954 §4: "After an AUTH command has been successfully completed, no more AUTH
+/// commands may be issued in the same session."
+pub(crate) const AUTH_ALREADY: &[u8] = b"503 5.5.1 Error: already authenticated\r\n";
+/// RFC 4954 §6.
+pub(crate) const AUTH_OK: &[u8] = b"235 2.7.0 Authentication successful\r\n";
+/// RFC 4954 §4: the client cancelled with `*`.
+pub(crate) const AUTH_CANCELLED: &[u8] = b"501 5.0.0 Authentication cancelled\r\n";
+/// RFC 4954 §4: undecodable response.
+pub(crate) const AUTH_BAD_BASE64: &[u8] = b"501 5.5.2 Cannot decode response\r\n";
+/// RFC 4616 §2: malformed PLAIN message, or non-UTF-8 LOGIN names.
+pub(crate) const AUTH_MALFORMED: &[u8] = b"501 5.5.2 Malformed authentication response\r\n";
+/// RFC 4954 §4.
+pub(crate) const AUTH_LINE_TOO_LONG: &[u8] =
+    b"500 5.5.6 Authentication exchange line is too long\r\n";
+/// An empty SASL challenge (PLAIN without an initial response).
+pub(crate) const AUTH_EMPTY_CHALLENGE: &[u8] = b"334 \r\n";
+/// LOGIN's prompts, base64 of "Username:" and "Password:".
+pub(crate) const LOGIN_USER: &[u8] = b"334 VXNlcm5hbWU6\r\n";
+/// See [`LOGIN_USER`].
+pub(crate) const LOGIN_PASS: &[u8] = b"334 UGFzc3dvcmQ6\r\n";
