@@ -33,3 +33,20 @@ pub const EHLO_REPLY: &str = "250-mx.example.com Hello client.example.org [192.0
 250-REQUIRETLS\r\n\
 250-LIMITS RCPTMAX=100 MAILMAX=1000\r\n\
 250 STARTTLS\r\n";
+
+/// A message body of about `size` bytes in 78-character CRLF lines, dot-stuffed as on
+/// the wire, ending in `CRLF . CRLF`.
+pub fn wire_body(size: usize) -> Vec<u8> {
+    let line = b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempo\r\n";
+    let mut body = Vec::with_capacity(size + 128);
+    let mut n = 0;
+    while body.len() < size {
+        if n % 50 == 0 {
+            body.extend_from_slice(b"..a dot-stuffed line\r\n");
+        }
+        body.extend_from_slice(line);
+        n += 1;
+    }
+    body.extend_from_slice(b".\r\n");
+    body
+}

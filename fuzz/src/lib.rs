@@ -105,3 +105,131 @@ pub fn values(data: &[u8]) {
     let _ = smtp_proto::Text::new(&s);
     let _ = smtp_proto::decode_sasl_response(data);
 }
+
+/// The server session: arbitrary client bytes, split where the fuzzer says, with
+/// arbitrary decisions and options. It must never panic, never refuse a valid decision,
+/// keep its input buffer bounded, and reach `Close` after EOF.
+pub fn server(data: &[u8]) {
+    use smtp_proto::{
+        ApiMisuse, Error, Mechanism, Output, ServerEvent, ServerOptions, ServerSession,
+        TlsInfo, TransportSecurity,
+    };
+    if data.len() < 4 {
+        return;
+    }
+    let (ctl, rest) = data.split_at(4);
+    let mut o = ServerOptions::default();
+    o.lmtp = ctl[0] & 1 != 0;
+    o.binary_mime = ctl[0] & 2 != 0;
+    o.dsn = ctl[0] & 4 != 0;
+    o.auth_without_tls = ctl[0] & 8 != 0;
+    o.require_tls = ctl[0] & 16 != 0;
+    o.body_line_endings = if ctl[0] & 32 != 0 {
+        smtp_proto::BareLineEndings::Normalize
+    } else {
+        smtp_proto::BareLineEndings::Reject
+    };
+    o.max_message_size = u64::from(ctl[1]) * 16;
+    o.auth_mechanisms = vec![Mechanism::PLAIN, Mechanism::LOGIN, Mechanism::XOAUTH2];
+    let limit = o.command_line_limit().max(o.limits.auth_line);
+    let info = || TlsInfo::new("TLSv1.3", "TLS_AES_128_GCM_SHA256").unwrap();
+    let security = if ctl[0] & 64 != 0 {
+        TransportSecurity::ImplicitTls(info())
+    } else {
+        TransportSecurity::Plain
+    };
+    let mut s = ServerSession::new(o, security);
+    let step = usize::from(ctl[2]) + 1;
+    let mut chunks = rest.chunks(step);
+    let mut choice = u32::from(ctl[3]);
+    let mut eof = false;
+    for _ in 0..1_000_000 {
+        match s.poll() {
+            Ok(Output::Transmit(b)) => assert!(!b.is_empty()),
+            Ok(Output::Event(ev)) => {
+                if matches!(
+                    ev,
+                    ServerEvent::Body(_) | ServerEvent::MessageAborted(_) | ServerEvent::Reset
+                ) {
+                    continue;
+                }
+                choice = choice.rotate_left(3) ^ 0x9e37_79b9;
+                let r = match (choice % 5, &ev) {
+                    (1, _) => s.reject(smtp_proto::Reply::with_text(550, None, ["no"]).unwrap()),
+                    (2, _) => s.reject(smtp_proto::Reply::with_text(421, None, ["bye"]).unwrap()),
+                    (3, ServerEvent::AuthStep { .. }) => s.challenge(b"challenge"),
+                    _ => s.accept(),
+                };
+                r.expect("a valid decision was refused");
+            }
+            Ok(Output::NeedInput) => {
+                assert!(s.buffered() <= limit);
+                match chunks.next() {
+                    Some(c) => s.feed(c),
+                    None => {
+                        assert!(!eof, "NeedInput after EOF");
+                        eof = true;
+                        s.feed_eof();
+                    }
+                }
+            }
+            Ok(Output::StartTls(t)) => {
+                let _ = s.tls_established(t, info());
+            }
+            Ok(Output::Close) => return,
+            Err(Error::Misuse(ApiMisuse::DecisionPending)) => s.accept().unwrap(),
+            Err(Error::Misuse(m)) => panic!("misuse {m:?}"),
+            Err(_) => {}
+        }
+    }
+    panic!("the session did not close");
+}
+
+/// The body decoders on arbitrary bytes in two chunks: never panic, never emit more
+/// than they were given (plus inserted CRLFs), and stop at the first CRLF.CRLF.
+pub fn data_decoder(data: &[u8]) {
+    use smtp_proto::{BareLineEndings, BodyStep, ChunkDecoder, DotDecoder};
+    let (ctl, a, b) = chunks(data);
+    let policy = if ctl & 1 != 0 {
+        BareLineEndings::Normalize
+    } else {
+        BareLineEndings::Reject
+    };
+    let mut d = DotDecoder::new(policy);
+    let mut buf = BytesMut::new();
+    let mut out = Vec::new();
+    let mut fed = 0;
+    let mut end = None;
+    'outer: for chunk in [a, b] {
+        buf.extend_from_slice(chunk);
+        fed += chunk.len();
+        loop {
+            match d.decode(&mut buf) {
+                BodyStep::Chunk(c) => out.extend_from_slice(&c),
+                BodyStep::NeedInput => break,
+                BodyStep::End => {
+                    end = Some(fed - buf.len());
+                    break 'outer;
+                }
+            }
+        }
+    }
+    let input = [a, b].concat();
+    if policy == BareLineEndings::Reject {
+        assert!(out.len() <= input.len());
+    }
+    // The message ends exactly at the first CRLF "." CRLF (the body starts a line).
+    let mut framed = b"\r\n".to_vec();
+    framed.extend_from_slice(&input);
+    let first = framed.windows(5).position(|w| w == b"\r\n.\r\n").map(|i| i + 3);
+    assert_eq!(end, first);
+    let mut c = ChunkDecoder::new(Some(policy));
+    let mut buf = BytesMut::from(data);
+    c.start_chunk(u64::from(ctl));
+    let mut n = 0;
+    while let BodyStep::Chunk(x) = c.decode(&mut buf) {
+        n += x.len();
+    }
+    let _ = c.finish();
+    assert!(n >= usize::from(ctl).min(data.len()));
+}

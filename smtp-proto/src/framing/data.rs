@@ -53,6 +53,29 @@ pub enum BodyStep {
     NeedInput,
 }
 
+/// Bytes checked at once by [`block_is_plain`] before falling back to visiting each CR
+/// and LF.
+const BLOCK: usize = 128;
+
+/// Whether `buf[from..to]` needs no attention: every CR is followed by LF, every LF
+/// follows a CR, and no line starts with a dot. One branch-free pass the compiler
+/// vectorises; blocks that fail it are visited CR by CR and LF by LF.
+fn block_is_plain(buf: &[u8], from: usize, to: usize) -> bool {
+    if from == 0 && buf.first() == Some(&b'\n') {
+        return false;
+    }
+    let from = from.max(1);
+    if from >= to {
+        return true;
+    }
+    let (prev, cur) = (&buf[from - 1..to - 1], &buf[from..to]);
+    let mut odd = 0u8;
+    for (&a, &b) in prev.iter().zip(cur) {
+        odd |= u8::from((b == b'\n') != (a == b'\r')) | (u8::from(a == b'\n') & u8::from(b == b'.'));
+    }
+    odd == 0
+}
+
 /// Where the next unread byte stands in a line, for the decoders' one-step lookahead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pending {
@@ -109,38 +132,34 @@ impl DotDecoder {
             self.line_start = false;
         }
         // (emit this many bytes, then skip this many, then insert CRLF?)
-        let mut cut = (buf.len(), 0, false);
-        for j in memchr::memchr2_iter(b'\r', b'\n', buf) {
-            if buf[j] == b'\r' {
-                match buf.get(j + 1) {
-                    // Keep a final CR: whether it is a line end depends on the next byte.
-                    None => {
-                        cut = (j, 0, false);
-                        break;
-                    }
-                    Some(b'\n') => match buf.get(j + 2) {
-                        // A line starts: stop so the next call can look for a dot.
-                        None | Some(b'.') => {
-                            self.line_start = true;
-                            cut = (j + 2, 0, false);
-                            break;
-                        }
-                        Some(_) => {}
-                    },
-                    Some(_) => {
-                        if let Some(c) = self.bare(j, BodyDefect::BareCr) {
-                            cut = c;
-                            break;
-                        }
-                    }
-                }
-            } else if j == 0 || buf[j - 1] != b'\r' {
-                if let Some(c) = self.bare(j, BodyDefect::BareLf) {
-                    cut = c;
-                    break;
-                }
-            }
+        let len = buf.len();
+        if len == 0 {
+            return BodyStep::NeedInput;
         }
+        let mut p = 0;
+        let cut = loop {
+            if p >= len {
+                // Only blocks found clean in bulk get here with work left: hold back a
+                // final CR, and note a line start after a final CRLF.
+                break if buf[len - 1] == b'\r' {
+                    (len - 1, 0, false)
+                } else {
+                    self.line_start = buf.ends_with(b"\r\n");
+                    (len, 0, false)
+                };
+            }
+            let end = (p + BLOCK).min(len);
+            if block_is_plain(buf, p, end) {
+                p = end;
+                continue;
+            }
+            // Something to look at in this block: visit its CRs and LFs (from two bytes
+            // back, so a CRLF "." straddling the block edge is seen).
+            if let Some(c) = self.scan(buf, p.saturating_sub(2), end) {
+                break c;
+            }
+            p = end;
+        };
         let (emit, skip, insert) = cut;
         if insert {
             self.pending = Pending::Insert(b"\r\n");
@@ -156,6 +175,37 @@ impl DotDecoder {
         let chunk = buf.split_to(emit).freeze();
         buf.advance(skip);
         BodyStep::Chunk(chunk)
+    }
+
+    /// Visits the CRs and LFs of `buf[from..to]`; returns where to cut, if anywhere.
+    fn scan(&mut self, buf: &[u8], from: usize, to: usize) -> Option<(usize, usize, bool)> {
+        for j in memchr::memchr2_iter(b'\r', b'\n', &buf[from..to]) {
+            let j = from + j;
+            if buf[j] == b'\r' {
+                match buf.get(j + 1) {
+                    // Keep a final CR: whether it is a line end depends on the next byte.
+                    None => return Some((j, 0, false)),
+                    Some(b'\n') => match buf.get(j + 2) {
+                        // A line starts: stop so the next call can look for a dot.
+                        None | Some(b'.') => {
+                            self.line_start = true;
+                            return Some((j + 2, 0, false));
+                        }
+                        Some(_) => {}
+                    },
+                    Some(_) => {
+                        if let Some(c) = self.bare(j, BodyDefect::BareCr) {
+                            return Some(c);
+                        }
+                    }
+                }
+            } else if j == 0 || buf[j - 1] != b'\r' {
+                if let Some(c) = self.bare(j, BodyDefect::BareLf) {
+                    return Some(c);
+                }
+            }
+        }
+        None
     }
 
     /// A bare CR or LF at `j`: under `Reject` remember it and go on; under `Normalize`
