@@ -161,8 +161,8 @@ proptest! {
         let any_bare = (0..input.len()).any(bare);
         if normalize {
             let mut want = Vec::new();
-            for i in 0..input.len() {
-                if bare(i) { want.extend_from_slice(b"\r\n") } else { want.push(input[i]) }
+            for (i, &byte) in input.iter().enumerate() {
+                if bare(i) { want.extend_from_slice(b"\r\n") } else { want.push(byte) }
             }
             prop_assert_eq!(out, want);
             prop_assert!(d.defect().is_none());

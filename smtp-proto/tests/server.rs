@@ -318,6 +318,11 @@ fn plaintext_fed_after_the_token_before_the_handshake_ends_the_session() {
     let mut s = ServerSession::new(opts(), TransportSecurity::Plain);
     assert!(matches!(s.poll(), Ok(Output::Transmit(_))));
     assert!(matches!(s.poll(), Ok(Output::NeedInput)));
+    s.feed(b"EHLO c\r\n");
+    assert!(matches!(s.poll(), Ok(Output::Event(_))));
+    s.accept().unwrap();
+    assert!(matches!(s.poll(), Ok(Output::Transmit(_))));
+    assert!(matches!(s.poll(), Ok(Output::NeedInput)));
     s.feed(b"STARTTLS\r\n");
     let Ok(Output::Transmit(b)) = s.poll() else {
         panic!()
@@ -779,8 +784,10 @@ fn lmtp_replies_once_per_accepted_recipient() {
             ServerEvent::Rcpt { to, .. } if to.to_string() == "<2@b.example>" => {
                 Decision::Reject(reply(550, (5, 1, 1), "No such user"))
             }
-            ServerEvent::MessageEnd => {
+            ServerEvent::MessageEnd { recipient } => {
                 n += 1;
+                let want = if n == 1 { "<1@b.example>" } else { "<3@b.example>" };
+                assert_eq!(recipient.as_ref().map(|r| r.to_string()).as_deref(), Some(want));
                 if n == 1 {
                     Decision::Accept
                 } else {
@@ -815,7 +822,7 @@ fn decisions_with_custom_replies_and_421() {
         TransportSecurity::Plain,
         &[b"EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\nx\r\n.\r\nMAIL FROM:<a@b.example>\r\nNOOP\r\n"],
         |ev| match ev {
-            ServerEvent::MessageEnd => Decision::AcceptWith(reply(250, (2, 0, 0), "Ok: queued as 4F2A")),
+            ServerEvent::MessageEnd { .. } => Decision::AcceptWith(reply(250, (2, 0, 0), "Ok: queued as 4F2A")),
             ServerEvent::Mail { .. } => Decision::Accept,
             _ => Decision::Accept,
         },
@@ -897,7 +904,7 @@ fn timeouts_follow_the_state() {
     assert_eq!(s.timeout(), Timeout::DataBlock);
     s.feed(b".\r\n");
     loop {
-        if let Output::Event(ServerEvent::MessageEnd) = s.poll().unwrap() {
+        if let Output::Event(ServerEvent::MessageEnd { .. }) = s.poll().unwrap() {
             break;
         }
     }
@@ -946,4 +953,144 @@ fn received_header() {
     assert_eq!(p(false, true, false, false, true), "ESMTPA");
     assert_eq!(p(true, true, false, true, false), "LMTPS");
     assert_eq!(p(false, true, true, true, false), "UTF8SMTPS");
+}
+
+#[test]
+fn received_header_with_only_an_address_literal() {
+    let mut r = Received::new(
+        Domain::new("mx.example.com").unwrap(),
+        Protocol {
+            lmtp: false,
+            esmtp: false,
+            utf8: false,
+            tls: false,
+            auth: false,
+        },
+    );
+    r.helo = Some(Host::new("[192.0.2.7]").unwrap());
+    let h = r.to_header("Thu, 03 Dec 2026 07:40:00 +0000").unwrap();
+    assert!(
+        h.starts_with("Received: from [192.0.2.7] ([192.0.2.7])\r\n\tby mx.example.com with SMTP;"),
+        "{h}"
+    );
+}
+
+#[test]
+fn events_come_in_order_reset_before_hello_and_body_before_end() {
+    let mut o = opts();
+    o.body_line_endings = BareLineEndings::Normalize;
+    let r = run(
+        o,
+        &[b"EHLO c\r\nMAIL FROM:<a@b.example>\r\nEHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nBDAT 3 LAST\r\nab\rQUIT\r\n"],
+    );
+    assert_eq!(
+        &r.events[1..4],
+        [
+            Ev::Mail("<a@b.example>".into()),
+            Ev::Reset,
+            Ev::Hello(HelloVerb::Ehlo, "c".into())
+        ]
+    );
+    assert_eq!(
+        &r.events[6..],
+        [Ev::Body(b"ab\r\n".to_vec()), Ev::MessageEnd]
+    );
+}
+
+#[test]
+fn lmtp_421_mid_message_closes_and_bdat_replies_follow_rfc_2033() {
+    let mut o = opts();
+    o.lmtp = true;
+    let two =
+        b"LHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<1@b.example>\r\nRCPT TO:<2@b.example>\r\n";
+    let mut input = two.to_vec();
+    input.extend_from_slice(b"DATA\r\nx\r\n.\r\nNOOP\r\n");
+    let r = run_with(
+        o.clone(),
+        TransportSecurity::Plain,
+        &[&input],
+        |ev| match ev {
+            ServerEvent::MessageEnd { .. } => {
+                Decision::Reject(reply(421, (4, 3, 0), "Shutting down"))
+            }
+            _ => Decision::Accept,
+        },
+    );
+    assert_eq!(r.replies().last().unwrap(), "421 4.3.0 Shutting down");
+    assert!(r.closed);
+    assert_eq!(r.events.iter().filter(|e| **e == Ev::MessageEnd).count(), 1);
+    // A refused BDAT chunk that is not the last gets one reply; a refused LAST one, one
+    // per recipient.
+    let mut input = two.to_vec();
+    input.extend_from_slice(b"BDAT 2\r\na\nNOOP\r\n");
+    let r = run(o.clone(), &[&input]);
+    assert_eq!(
+        &r.replies()[4..],
+        [
+            "550 5.5.2 Error: bare <LF> received; lines must end with <CR><LF>",
+            "250 2.0.0 Ok"
+        ]
+    );
+    o.max_message_size = 4;
+    let mut input = two.to_vec();
+    input.extend_from_slice(b"BDAT 5 LAST\r\nabcdeNOOP\r\n");
+    let r = run(o, &[&input]);
+    let big = "552 5.3.4 Message size exceeds fixed maximum message size";
+    assert_eq!(&r.replies()[4..], [big, big, "250 2.0.0 Ok"]);
+    assert!(r.events.contains(&Ev::Aborted(AbortReason::TooBig)));
+}
+
+#[test]
+fn an_unreadable_bdat_line_gets_421() {
+    let r = run(opts(), &[b"EHLO c\r\nBDAT 1x\r\nNOOP\r\n"]);
+    assert_eq!(
+        r.replies(),
+        [
+            "250 CHUNKING",
+            "421 4.5.0 mx.example.com Error: unreadable BDAT command; closing"
+        ]
+    );
+}
+
+#[test]
+fn starttls_needs_ehlo() {
+    let r = run(opts(), &[b"STARTTLS\r\nHELO c\r\nSTARTTLS\r\nQUIT\r\n"]);
+    assert_eq!(
+        r.replies(),
+        [
+            "503 5.5.1 Error: send HELO/EHLO first",
+            "250 mx.example.com",
+            "503 5.5.1 Error: send EHLO first",
+            "221 2.0.0 Bye"
+        ]
+    );
+}
+
+#[test]
+fn a_data_line_ending_in_bare_lf_cannot_start_the_end_marker() {
+    // Only with LineEndings::AllowBareLf can "DATA\n" be read at all; "<LF>.<CRLF>"
+    // must still not end the message.
+    let mut o = opts();
+    o.command_line_endings = LineEndings::AllowBareLf;
+    let r = run(
+        o,
+        &[b"EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\n.\r\nNOOP\r\n.\r\nQUIT\r\n"],
+    );
+    assert_eq!(r.body(), b".\r\nNOOP\r\n");
+    assert_eq!(r.replies()[4], "250 2.0.0 Ok: queued");
+}
+
+#[test]
+fn debug_never_shows_buffered_input() {
+    let mut o = opts();
+    o.auth_mechanisms = vec![Mechanism::LOGIN];
+    let mut s = ServerSession::new(o, TransportSecurity::ImplicitTls(tls_info()));
+    s.feed(b"EHLO c\r\nAUTH LOGIN\r\nYWxpY2U=\r\nc2VjcmV0\r\n");
+    let _ = s.poll();
+    let _ = s.poll();
+    let shown = format!("{s:?}");
+    assert!(
+        !shown.contains("c2VjcmV0") && !shown.contains("YWxpY2U"),
+        "{shown}"
+    );
 }

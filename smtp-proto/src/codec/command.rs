@@ -355,6 +355,7 @@ impl Encode for Command {
 pub struct CommandDecoder {
     lines: LineReader,
     limits: Limits,
+    last_bare_lf: bool,
     /// Options passed to [`decode_command`] for every line.
     pub options: ParseOptions,
 }
@@ -365,6 +366,7 @@ impl CommandDecoder {
         Self {
             lines: LineReader::new(LineEndings::Strict),
             limits,
+            last_bare_lf: false,
             options: ParseOptions::default(),
         }
     }
@@ -383,6 +385,7 @@ impl CommandDecoder {
         let Some((len, total)) = self.find(buf)? else {
             return Ok(None);
         };
+        self.last_bare_lf = total - len == 1;
         let r = decode_command(&buf[..len], &self.options);
         buf.advance(total);
         r.map(Some)
@@ -424,6 +427,12 @@ impl CommandDecoder {
         let r = decode_sasl_response(&buf[..len]);
         buf.advance(total);
         r.map(Some)
+    }
+
+    /// Whether the last line [`CommandDecoder::decode`] returned ended in a bare LF
+    /// (only under [`LineEndings::AllowBareLf`]).
+    pub fn last_line_ended_in_bare_lf(&self) -> bool {
+        self.last_bare_lf
     }
 
     /// Whether the decoder is skipping the rest of an over-long or malformed line.

@@ -71,7 +71,8 @@ fn block_is_plain(buf: &[u8], from: usize, to: usize) -> bool {
     let (prev, cur) = (&buf[from - 1..to - 1], &buf[from..to]);
     let mut odd = 0u8;
     for (&a, &b) in prev.iter().zip(cur) {
-        odd |= u8::from((b == b'\n') != (a == b'\r')) | (u8::from(a == b'\n') & u8::from(b == b'.'));
+        odd |=
+            u8::from((b == b'\n') != (a == b'\r')) | (u8::from(a == b'\n') & u8::from(b == b'.'));
     }
     odd == 0
 }
@@ -101,6 +102,16 @@ impl DotDecoder {
             pending: Pending::None,
             policy,
             defect: None,
+        }
+    }
+
+    /// A decoder for a body whose `DATA` line ended in a bare LF (possible only under
+    /// [`crate::LineEndings::AllowBareLf`]): the body does not start at a line start for
+    /// framing purposes, so `<LF>.<CRLF>` cannot end it.
+    pub fn new_mid_line(policy: BareLineEndings) -> Self {
+        Self {
+            line_start: false,
+            ..Self::new(policy)
         }
     }
 

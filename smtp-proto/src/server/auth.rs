@@ -81,6 +81,7 @@ impl ServerSession {
     /// [`ServerEvent::AuthStep`] waits for a decision.
     pub fn challenge(&mut self, data: &[u8]) -> Result<(), crate::ApiMisuse> {
         let m = match &self.pending {
+            _ if !self.events.is_empty() => return Err(crate::ApiMisuse::NoDecisionPending),
             Some(Pending::AuthStep(m)) => m.clone(),
             Some(_) => return Err(crate::ApiMisuse::WrongEvent),
             None => return Err(crate::ApiMisuse::NoDecisionPending),

@@ -93,8 +93,13 @@ pub enum ServerEvent {
     /// A piece of the message body (dot-unstuffed for DATA; BDAT chunks as sent).
     Body(Bytes),
     /// *Decision.* The body is complete and clean. Accept to queue the message. In LMTP
-    /// mode, decide once per accepted recipient, in RCPT order (RFC 2033 §4.2).
-    MessageEnd,
+    /// mode this event comes once per accepted recipient, in RCPT order, each with its
+    /// own decision and reply (RFC 2033 §4.2).
+    MessageEnd {
+        /// LMTP: the recipient this decision is for. `None` in SMTP (one decision for
+        /// the whole message).
+        recipient: Option<ForwardPath>,
+    },
     /// The message in progress is given up; the session replies on its own.
     MessageAborted(AbortReason),
     /// The transaction (and any body in progress) was discarded: `RSET`, or a new

@@ -34,7 +34,7 @@ impl ServerSession {
                     return Step::Continue;
                 };
                 tx.rcpts_tried += 1;
-                let keep = (tx.rcpts_ok == 0).then(|| to.clone());
+                let keep = (tx.rcpts_ok == 0 || self.opts.lmtp).then(|| to.clone());
                 self.pending = Some(Pending::Rcpt(keep));
                 Step::Event(ServerEvent::Rcpt { to, params })
             }
@@ -261,7 +261,8 @@ impl ServerSession {
         if tx.binary {
             return self.error(r::BINARY_NEEDS_BDAT);
         }
-        self.pending = Some(Pending::Data);
+        let crlf = !self.commands.last_line_ended_in_bare_lf();
+        self.pending = Some(Pending::Data { crlf });
         Step::Event(ServerEvent::Data)
     }
 
@@ -285,6 +286,7 @@ impl ServerSession {
             self.state = State::BdatDrain {
                 remaining: size,
                 reply,
+                count: 1,
             };
             return Step::Continue;
         }
@@ -295,15 +297,20 @@ impl ServerSession {
         };
         if max > 0 && tx.received.saturating_add(size) > max {
             // Refused before the bytes arrive; the transaction is over (RFC 1870 §6).
-            if tx.chunks.is_some() {
-                self.events
-                    .push_back(ServerEvent::MessageAborted(super::AbortReason::TooBig));
-            }
+            // After `BDAT … LAST`, LMTP answers once per recipient (RFC 2033 §4.3).
+            let count = if self.opts.lmtp && last {
+                tx.rcpts_ok
+            } else {
+                1
+            };
+            self.events
+                .push_back(ServerEvent::MessageAborted(super::AbortReason::TooBig));
             self.tx = None;
             self.commands.options = Default::default();
             self.state = State::BdatDrain {
                 remaining: size,
                 reply: r::TOO_BIG,
+                count,
             };
             return Step::Continue;
         }
@@ -323,6 +330,16 @@ impl ServerSession {
         }
         if !self.opts.starttls {
             return self.error(r::NOT_IMPLEMENTED);
+        }
+        // STARTTLS is an EHLO keyword (RFC 3207 §4); HELO disables extensions.
+        if !self.esmtp() {
+            return self.error(if self.hello.is_some() {
+                r::NEED_EHLO
+            } else if self.opts.lmtp {
+                r::NEED_LHLO
+            } else {
+                r::NEED_HELO
+            });
         }
         if self.tx.is_some() {
             return self.error(r::IN_TRANSACTION);
@@ -375,6 +392,7 @@ impl ServerSession {
                         rcpts_tried: 0,
                         rcpts_ok: 0,
                         first_rcpt: None,
+                        lmtp_rcpts: Vec::new(),
                         chunks: None,
                         received: 0,
                         aborted: None,
@@ -387,24 +405,36 @@ impl ServerSession {
                 canned(self, r::RCPT_OK);
                 if ok && let Some(tx) = self.tx.as_mut() {
                     tx.rcpts_ok += 1;
+                    if self.opts.lmtp
+                        && let Some(p) = &path
+                    {
+                        tx.lmtp_rcpts.push(p.clone());
+                    }
                     if tx.first_rcpt.is_none() {
                         tx.first_rcpt = path;
                     }
                 }
             }
-            Pending::Data => {
+            Pending::Data { crlf } => {
                 if ok {
                     canned(self, r::DATA_OK);
                     self.flush = true;
-                    self.state = State::Data(DotDecoder::new(self.opts.body_line_endings));
+                    let policy = self.opts.body_line_endings;
+                    self.state = State::Data(if crlf {
+                        DotDecoder::new(policy)
+                    } else {
+                        DotDecoder::new_mid_line(policy)
+                    });
                 }
             }
-            Pending::MessageEnd { remaining } => {
+            Pending::MessageEnd { index } => {
                 canned(self, r::QUEUED);
-                if remaining > 1 {
-                    self.pending = Some(Pending::MessageEnd {
-                        remaining: remaining - 1,
-                    });
+                let total = match &self.tx {
+                    Some(tx) if self.opts.lmtp => tx.rcpts_ok,
+                    _ => 1,
+                };
+                if index + 1 < total {
+                    self.next_message_end = Some(index + 1);
                 } else {
                     self.tx = None;
                     self.commands.options = Default::default();

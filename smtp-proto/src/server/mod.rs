@@ -30,6 +30,7 @@
 //! runs dry, before `354`, before the TLS handshake and before closing (RFC 2920 §3.2).
 
 mod auth;
+mod body;
 mod event;
 mod flow;
 mod options;
@@ -42,13 +43,13 @@ pub use received::{Protocol, Received};
 
 use crate::codec::{CommandDecoder, Encode};
 use crate::error::{ApiMisuse, Error, PeerMisbehaved};
-use crate::framing::data::{BodyDefect, BodyStep, ChunkDecoder, DotDecoder};
+use crate::framing::data::{ChunkDecoder, DotDecoder};
 use crate::session::{Output, Timeout, TlsInfo, TransportSecurity, UpgradeToken};
 use crate::types::command::Mechanism;
 use crate::types::domain::Host;
 use crate::types::path::ForwardPath;
 use crate::types::reply::Reply;
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -57,7 +58,6 @@ use std::sync::Arc;
 const FLUSH_AT: usize = 16 * 1024;
 
 /// A server-side SMTP (or LMTP) session. See the [module docs](self) for the loop.
-#[derive(Debug)]
 pub struct ServerSession {
     opts: Arc<ServerOptions>,
     input: BytesMut,
@@ -76,6 +76,24 @@ pub struct ServerSession {
     flush: bool,
     token_ready: bool,
     late_plaintext: usize,
+    /// The next end-of-message decision to ask for (LMTP asks once per recipient).
+    next_message_end: Option<usize>,
+}
+
+impl std::fmt::Debug for ServerSession {
+    /// A summary: never the unread input, which may hold pipelined AUTH secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerSession")
+            .field("state", &self.state)
+            .field("pending", &self.pending)
+            .field("hello", &self.hello)
+            .field("authenticated", &self.authenticated)
+            .field("in_transaction", &self.tx.is_some())
+            .field("tls", &self.tls)
+            .field("errors", &self.errors)
+            .field("buffered", &self.input.len())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
@@ -92,6 +110,8 @@ enum State {
     BdatDrain {
         remaining: u64,
         reply: &'static [u8],
+        /// How many times to send it (LMTP: once per recipient after `BDAT … LAST`).
+        count: usize,
     },
     AwaitTls,
     Closed,
@@ -100,10 +120,18 @@ enum State {
 #[derive(Debug)]
 enum Pending {
     Hello(HelloVerb, Host),
-    Mail { smtputf8: bool, binary: bool },
+    Mail {
+        smtputf8: bool,
+        binary: bool,
+    },
     Rcpt(Option<ForwardPath>),
-    Data,
-    MessageEnd { remaining: usize },
+    /// The DATA line ended in CRLF (not a bare LF allowed by `LineEndings::AllowBareLf`).
+    Data {
+        crlf: bool,
+    },
+    MessageEnd {
+        index: usize,
+    },
     Auth,
     AuthStep(Mechanism),
 }
@@ -115,6 +143,8 @@ struct Transaction {
     rcpts_tried: usize,
     rcpts_ok: usize,
     first_rcpt: Option<ForwardPath>,
+    /// LMTP: the accepted recipients, in order, one reply each after the message.
+    lmtp_rcpts: Vec<ForwardPath>,
     /// BDAT chunks have started (their decoder); DATA and BDAT cannot be mixed.
     chunks: Option<ChunkDecoder>,
     received: u64,
@@ -164,6 +194,7 @@ impl ServerSession {
             flush: true,
             token_ready: false,
             late_plaintext: 0,
+            next_message_end: None,
         }
     }
 
@@ -172,7 +203,9 @@ impl ServerSession {
     /// they end the session with [`PeerMisbehaved::PlaintextAfterStartTls`].
     pub fn feed(&mut self, bytes: &[u8]) {
         match self.state {
-            State::AwaitTls => self.late_plaintext += bytes.len(),
+            State::AwaitTls => {
+                self.late_plaintext = self.late_plaintext.saturating_add(bytes.len())
+            }
             State::Closed => {}
             _ => self.input.extend_from_slice(bytes),
         }
@@ -186,12 +219,16 @@ impl ServerSession {
     /// The next output. Call again after acting on it. While a *decision* event waits,
     /// this returns [`ApiMisuse::DecisionPending`].
     pub fn poll(&mut self) -> Result<Output<ServerEvent>, Error> {
-        if self.pending.is_some() {
+        // A decision event is always the last one queued: hand out what comes before it.
+        if self.pending.is_some() && self.events.is_empty() {
             return Err(ApiMisuse::DecisionPending.into());
         }
         loop {
             if let Some(ev) = self.events.pop_front() {
                 return Ok(Output::Event(ev));
+            }
+            if let Some(i) = self.next_message_end.take() {
+                return Ok(Output::Event(self.message_end(i)));
             }
             if (self.flush || self.out.len() >= FLUSH_AT) && !self.out.is_empty() {
                 self.flush = false;
@@ -207,7 +244,9 @@ impl ServerSession {
             };
             match step {
                 Step::Continue => {}
-                Step::Event(ev) => return Ok(Output::Event(ev)),
+                // Behind anything queued before it (a Reset before a Hello, the last
+                // body bytes before the end).
+                Step::Event(ev) => self.events.push_back(ev),
                 Step::NeedInput if !self.out.is_empty() => self.flush = true,
                 Step::NeedInput if self.eof => self.on_eof(),
                 Step::NeedInput => return Ok(Output::NeedInput),
@@ -255,6 +294,7 @@ impl ServerSession {
     pub fn timeout(&self) -> Timeout {
         match (&self.state, &self.pending) {
             (_, Some(Pending::MessageEnd { .. })) => Timeout::DataTermination,
+            _ if self.next_message_end.is_some() => Timeout::DataTermination,
             (State::Data(_) | State::Bdat { .. } | State::BdatDrain { .. }, _) => {
                 Timeout::DataBlock
             }
@@ -270,7 +310,7 @@ impl ServerSession {
 
     /// Accepts the pending event with its standard positive reply.
     pub fn accept(&mut self) -> Result<(), ApiMisuse> {
-        let p = self.pending.take().ok_or(ApiMisuse::NoDecisionPending)?;
+        let p = self.take_pending()?;
         self.decide(p, None, true);
         Ok(())
     }
@@ -284,11 +324,11 @@ impl ServerSession {
             Some(Pending::Hello(v, _)) if *v != HelloVerb::Helo => {
                 return Err(ApiMisuse::WrongEvent);
             }
-            Some(Pending::Data) => code.get() == 354,
+            Some(Pending::Data { .. }) => code.get() == 354,
             Some(_) => code.is_positive(),
         };
         if !ok {
-            let expected = if matches!(self.pending, Some(Pending::Data)) {
+            let expected = if matches!(self.pending, Some(Pending::Data { .. })) {
                 "354"
             } else {
                 "2xx"
@@ -298,7 +338,7 @@ impl ServerSession {
                 expected,
             });
         }
-        let p = self.pending.take().ok_or(ApiMisuse::NoDecisionPending)?;
+        let p = self.take_pending()?;
         self.decide(p, Some(reply), true);
         Ok(())
     }
@@ -315,7 +355,7 @@ impl ServerSession {
                 expected: "4xx or 5xx",
             });
         }
-        let p = self.pending.take().ok_or(ApiMisuse::NoDecisionPending)?;
+        let p = self.take_pending()?;
         let closing = reply.code().get() == 421;
         self.decide(p, Some(reply), false);
         if closing {
@@ -324,12 +364,28 @@ impl ServerSession {
         Ok(())
     }
 
+    /// The pending decision, once its event has been handed out.
+    fn take_pending(&mut self) -> Result<Pending, ApiMisuse> {
+        if !self.events.is_empty() {
+            return Err(ApiMisuse::NoDecisionPending);
+        }
+        self.pending.take().ok_or(ApiMisuse::NoDecisionPending)
+    }
+
     fn step_command(&mut self) -> Step {
         match self.commands.decode(&mut self.input) {
             Ok(None) => Step::NeedInput,
             Ok(Some(cmd)) => self.on_command(cmd),
             Err(e) if e.must_close() => {
-                e.reply().encode(&mut self.out);
+                // RFC 5321 §3.8: 421 before closing; the chunk size is unknown, so the
+                // stream cannot go on (RFC 3030 §2).
+                let host = self.opts.hostname.as_str();
+                line(
+                    &mut self.out,
+                    "421 4.5.0 ",
+                    host,
+                    "Error: unreadable BDAT command; closing",
+                );
                 self.fail(PeerMisbehaved::UnframeableBdat.into());
                 Step::Continue
             }
@@ -361,128 +417,6 @@ impl ServerSession {
     fn reply(&mut self, reply: &'static [u8]) -> Step {
         self.out.extend_from_slice(reply);
         Step::Continue
-    }
-
-    fn step_body(&mut self) -> Step {
-        let Some(tx) = self.tx.as_mut() else {
-            self.state = State::Command;
-            return Step::Continue;
-        };
-        let (step, defect) = match &mut self.state {
-            State::Data(dec) => (dec.decode(&mut self.input), dec.defect()),
-            State::Bdat { .. } => match tx.chunks.as_mut() {
-                Some(dec) => (dec.decode(&mut self.input), dec.defect()),
-                None => (BodyStep::End, None),
-            },
-            _ => return Step::Continue,
-        };
-        if tx.aborted.is_none()
-            && let Some(d) = defect
-        {
-            let reason = match d {
-                BodyDefect::BareLf => AbortReason::BareLf,
-                BodyDefect::BareCr => AbortReason::BareCr,
-            };
-            tx.aborted = Some(reason);
-            self.events.push_back(ServerEvent::MessageAborted(reason));
-        }
-        match step {
-            BodyStep::NeedInput => Step::NeedInput,
-            BodyStep::Chunk(bytes) => {
-                if tx.aborted.is_some() {
-                    return Step::Continue;
-                }
-                tx.received += bytes.len() as u64;
-                let max = self.opts.max_message_size;
-                if max > 0 && tx.received > max {
-                    tx.aborted = Some(AbortReason::TooBig);
-                    self.events
-                        .push_back(ServerEvent::MessageAborted(AbortReason::TooBig));
-                    return Step::Continue;
-                }
-                self.events.push_back(ServerEvent::Body(bytes));
-                Step::Continue
-            }
-            BodyStep::End => self.end_of_chunk(),
-        }
-    }
-
-    /// The end of the DATA body, or of one BDAT chunk.
-    fn end_of_chunk(&mut self) -> Step {
-        let state = std::mem::replace(&mut self.state, State::Command);
-        let Some(tx) = self.tx.as_mut() else {
-            return Step::Continue;
-        };
-        if let State::Bdat { last, size } = state {
-            if !last {
-                if tx.aborted.is_some() {
-                    // RFC 3030 §2: the transaction has failed; the client should RSET.
-                    return self.end_message();
-                }
-                let text = format!("{size} octets received");
-                line(&mut self.out, "250 2.0.0 ", &text, "");
-                return Step::Continue;
-            }
-            if let Some(dec) = tx.chunks.as_mut() {
-                let tail = dec.finish();
-                if tx.aborted.is_none() {
-                    if let Some(d) = dec.defect() {
-                        let reason = match d {
-                            BodyDefect::BareLf => AbortReason::BareLf,
-                            BodyDefect::BareCr => AbortReason::BareCr,
-                        };
-                        tx.aborted = Some(reason);
-                        self.events.push_back(ServerEvent::MessageAborted(reason));
-                    } else if let Some(lf) = tail {
-                        self.events.push_back(ServerEvent::Body(lf));
-                    }
-                }
-            }
-        }
-        self.end_message()
-    }
-
-    /// The message is complete: the application decides, or the session refuses it for
-    /// the reason already given.
-    fn end_message(&mut self) -> Step {
-        let Some(tx) = self.tx.as_ref() else {
-            return Step::Continue;
-        };
-        let n = if self.opts.lmtp { tx.rcpts_ok } else { 1 };
-        match tx.aborted {
-            Some(reason) => {
-                let reply = match reason {
-                    AbortReason::BareLf => replies::BODY_BARE_LF,
-                    AbortReason::BareCr => replies::BODY_BARE_CR,
-                    _ => replies::TOO_BIG,
-                };
-                for _ in 0..n {
-                    self.out.extend_from_slice(reply);
-                }
-                self.tx = None;
-                self.commands.options = Default::default();
-                Step::Continue
-            }
-            None => {
-                self.pending = Some(Pending::MessageEnd { remaining: n });
-                Step::Event(ServerEvent::MessageEnd)
-            }
-        }
-    }
-
-    fn step_drain(&mut self) -> Step {
-        let State::BdatDrain { remaining, reply } = &mut self.state else {
-            return Step::Continue;
-        };
-        let n = usize::try_from(*remaining).map_or(self.input.len(), |r| r.min(self.input.len()));
-        self.input.advance(n);
-        *remaining -= n as u64;
-        if *remaining > 0 {
-            return Step::NeedInput;
-        }
-        let reply = *reply;
-        self.state = State::Command;
-        self.error(reply)
     }
 
     fn on_eof(&mut self) {
@@ -536,6 +470,8 @@ impl ServerSession {
 
     fn close(&mut self) {
         self.input.clear();
+        self.pending = None;
+        self.next_message_end = None;
         self.state = State::Closed;
     }
 }

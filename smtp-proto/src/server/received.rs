@@ -102,21 +102,23 @@ impl Received {
         let date = Text::new(date)?;
         let mut h = String::from("Received: from ");
         let literal = self.peer_addr.map(AddressLiteral::from);
-        match (&self.helo, &literal) {
-            (Some(helo), _) => {
-                let _ = write!(h, "{helo}");
-            }
-            (None, Some(lit)) => {
-                let _ = write!(h, "{lit}");
-            }
-            (None, None) => h.push_str("unknown"),
-        }
+        // Extended-Domain: a Domain may stand alone; an address literal needs TCP-info,
+        // so a literal with nothing else known repeats itself there.
+        let from = match (&self.helo, &literal) {
+            (Some(helo), _) => helo.to_string(),
+            (None, Some(lit)) => lit.to_string(),
+            (None, None) => "unknown".to_owned(),
+        };
+        h.push_str(&from);
         match (&self.peer_name, &literal) {
             (Some(name), Some(lit)) => {
                 let _ = write!(h, " ({name} {lit})");
             }
             (None, Some(lit)) => {
                 let _ = write!(h, " ({lit})");
+            }
+            (_, None) if from.starts_with('[') => {
+                let _ = write!(h, " ({from})");
             }
             _ => {}
         }

@@ -90,7 +90,6 @@ pub(crate) fn run_with(
     let mut r = Run::default();
     let mut rest = chunks;
     let mut eof_sent = false;
-    let mut last: Option<ServerEvent> = None;
     for _ in 0..1_000_000 {
         match s.poll() {
             Ok(Output::Transmit(b)) => {
@@ -105,13 +104,7 @@ pub(crate) fn run_with(
                     ServerEvent::Body(_) | ServerEvent::MessageAborted(_) | ServerEvent::Reset
                 ) {
                     apply(&mut s, decide(&ev));
-                    last = Some(ev);
                 }
-            }
-            // LMTP: one decision per accepted recipient.
-            Err(Error::Misuse(ApiMisuse::DecisionPending)) => {
-                let ev = last.as_ref().expect("a decision event");
-                apply(&mut s, decide(ev));
             }
             Ok(Output::NeedInput) => match rest.split_first() {
                 Some((c, tail)) => {
@@ -175,7 +168,7 @@ fn record(events: &mut Vec<Ev>, ev: &ServerEvent) {
             }
             Ev::Body(b.to_vec())
         }
-        ServerEvent::MessageEnd => Ev::MessageEnd,
+        ServerEvent::MessageEnd { .. } => Ev::MessageEnd,
         ServerEvent::MessageAborted(r) => Ev::Aborted(*r),
         ServerEvent::Reset => Ev::Reset,
         _ => panic!("unknown event {ev:?}"),
