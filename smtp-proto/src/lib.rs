@@ -14,6 +14,37 @@
 //!   incremental (only new bytes are scanned); lines are parsed in place.
 //! - [`codec`]: one complete line in, one typed value out ([`decode_command`],
 //!   [`ReplyDecoder`], [`decode_capabilities`]), and back ([`Encode`]).
+//! - [`server`]: the server session state machine, [`ServerSession`]: every protocol
+//!   rule (sequencing, PIPELINING, STARTTLS, DATA/BDAT framing, AUTH, LMTP), with the
+//!   application deciding on each sender, recipient, message and credential.
+//! - [`session`]: what both roles share: [`Output`], [`UpgradeToken`], [`TlsInfo`],
+//!   [`Timeout`].
+//!
+//! ## Driving a session
+//! A binding owns the socket and runs one loop per connection; the session owns every
+//! protocol decision and keeps the only input buffer:
+//!
+//! ```text
+//! loop {
+//!     match session.poll()? {
+//!         Output::Transmit(bytes) => write all of `bytes`,
+//!         Output::Event(ev)       => hand `ev` to the application; for a decision event
+//!                                    call accept / accept_with / reject (or challenge),
+//!         Output::NeedInput       => read; session.feed(&bytes) (or feed_eof() on EOF),
+//!         Output::StartTls(token) => TLS handshake on the raw socket;
+//!                                    session.tls_established(token, tls_info)?,
+//!         Output::Close           => flush and close,
+//!     }
+//! }
+//! ```
+//!
+//! - Feed every byte read, in full: a binding that buffers on its own could carry
+//!   plaintext across the STARTTLS upgrade (CVE-2011-0411 class). The session refuses
+//!   bytes that arrive after `STARTTLS` with [`PeerMisbehaved::PlaintextAfterStartTls`].
+//! - `poll` returns `Err` once for a peer error after the final reply's `Transmit`;
+//!   polling again gives `Close`. [`ApiMisuse`] errors leave the session unchanged.
+//! - The core has no clock: [`ServerSession::timeout`] says which RFC 5321 §4.5.3.2
+//!   timeout the binding should run while it waits.
 //!
 //! ## Streaming
 //! Decoders take a `BytesMut` that the caller appends received bytes to, and return
@@ -43,7 +74,14 @@
 //! - Paths are parsed and emitted by the grammar, never by searching for `>`
 //!   (CVE-2025-59937 class).
 //! - Only CRLF ends a line; a bare CR or LF is an error unless
-//!   [`LineEndings::AllowBareLf`] is chosen (SMTP smuggling, CVE-2023-51764 class).
+//!   [`LineEndings::AllowBareLf`] is chosen. A message ends only at `<CRLF>.<CRLF>`;
+//!   a bare CR or LF in a body gets the message refused (or normalised, by option), so
+//!   `<LF>.<LF>` and its variants can never end one (SMTP smuggling, CVE-2023-51764).
+//! - Bytes pipelined after `STARTTLS` are never interpreted: the session closes with a
+//!   typed error (CVE-2011-0411 class). After the handshake it forgets the greeting,
+//!   authentication and transaction (RFC 3207 §4.2).
+//! - `BDAT` chunks are always consumed by their declared size, even when refused, so
+//!   their content is never read as commands.
 //! - Every buffer is bounded by [`Limits`]; over-long lines are typed errors and are
 //!   discarded through their end so a pipelining peer stays in sync.
 //! - AUTH payloads are [`Secret`]s: redacted from `Debug`.
@@ -53,13 +91,15 @@
 //! |---|---|---|
 //! | 5321 | SMTP: commands, paths, replies, limits | [`types`], [`codec`], [`Limits`] |
 //! | 1870 | SIZE | [`MailParams::size`], [`Extension::Size`] |
-//! | 2033 | LMTP `LHLO` | [`Command::Lhlo`] |
+//! | 2033 | LMTP `LHLO`, one reply per recipient | [`Command::Lhlo`], [`ServerOptions::lmtp`] |
 //! | 2034, 3463 | enhanced status codes | [`EnhancedCode`] |
 //! | 2920 | PIPELINING | [`Extension::Pipelining`] |
 //! | 3030 | CHUNKING `BDAT`, BINARYMIME | [`Command::Bdat`], [`Body`] |
-//! | 3207 | STARTTLS | [`Command::StartTls`] |
+//! | 3207 | STARTTLS | [`Command::StartTls`], [`Output::StartTls`] |
+//! | 3848, 6531 §3.7.3, 8314 §4.3 | `Received:` protocol names and TLS clause | [`Received`] |
 //! | 3461 | DSN: NOTIFY, ORCPT, RET, ENVID, xtext | [`RcptParams`], [`MailParams`] |
-//! | 4954 | AUTH | [`Command::Auth`], [`SaslResponse`], [`MailAuth`] |
+//! | 4954, 4616 | AUTH, PLAIN, LOGIN | [`Command::Auth`], [`SaslResponse`], [`MailAuth`], [`Credentials`] |
+//! | 5321 §4.5.2 | DATA transparency (dot-stuffing) | [`DotDecoder`] |
 //! | 6152 | 8BITMIME | [`Body`] |
 //! | 6531 | SMTPUTF8 | [`ParseOptions::smtputf8`], [`MailParams::smtputf8`] |
 //! | 8689 | REQUIRETLS | [`MailParams::requiretls`] |

@@ -110,11 +110,15 @@ pub enum Timeout {
     Rcpt,
     /// Client waiting for the 354 after DATA: 2 minutes (§4.5.3.2.4).
     DataInit,
-    /// Message body in transit, each block: 3 minutes (§4.5.3.2.5). The server applies it
-    /// while it waits for more body bytes.
+    /// Message body in transit, each block: 3 minutes (§4.5.3.2.5, the client's timeout
+    /// for each send). The server reports it while it waits for more body bytes; a
+    /// server should wait at least as long as its command timeout (§4.5.3.2.7, 5
+    /// minutes), since a client may block on a full socket for its own 3 minutes.
     DataBlock,
-    /// After the end of data, until the final reply: 10 minutes (§4.5.3.2.6). The server
-    /// applies it while the application decides on the message.
+    /// After the end of data, until the final reply: 10 minutes (§4.5.3.2.6, the
+    /// client's wait). The server reports it while the application decides on the
+    /// message: the application must answer well within it, or the client gives up and
+    /// may send the message again.
     DataTermination,
     /// Server waiting for the next command: 5 minutes (§4.5.3.2.7).
     ServerCommand,

@@ -2,7 +2,7 @@
 //! (counted, RFC 3030), both validating every line ending as it streams.
 //!
 //! RFC 5321 §4.1.1.4: "the mail data is terminated by a line containing only a period,
-//! that is, the character sequence "<CRLF>.<CRLF>"". Only that sequence ends a message.
+//! that is, the character sequence "\<CRLF>.\<CRLF>"". Only that sequence ends a message.
 //! `<LF>.<LF>`, `<LF>.<CRLF>`, `<CR>.<CR>` and `<CRLF>.<LF>` never do: a server that
 //! took any of them as the end while a relay in front of it did not would let a sender
 //! smuggle a second message (SMTP smuggling, CVE-2023-51764 class). A bare CR or LF in
