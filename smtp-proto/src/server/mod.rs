@@ -57,6 +57,9 @@ use std::sync::Arc;
 /// input is waiting, so a flood of commands cannot grow the output without bound.
 const FLUSH_AT: usize = 16 * 1024;
 
+/// An empty input buffer larger than this is released while the session waits.
+const IDLE_BUFFER: usize = 4 * 1024;
+
 /// A server-side SMTP (or LMTP) session. See the [module docs](self) for the loop.
 pub struct ServerSession {
     opts: Arc<ServerOptions>,
@@ -249,7 +252,13 @@ impl ServerSession {
                 Step::Event(ev) => self.events.push_back(ev),
                 Step::NeedInput if !self.out.is_empty() => self.flush = true,
                 Step::NeedInput if self.eof => self.on_eof(),
-                Step::NeedInput => return Ok(Output::NeedInput),
+                Step::NeedInput => {
+                    // An idle session keeps no large buffer (the next read allocates).
+                    if self.input.is_empty() && self.input.capacity() > IDLE_BUFFER {
+                        self.input = BytesMut::new();
+                    }
+                    return Ok(Output::NeedInput);
+                }
             }
         }
     }
@@ -485,4 +494,20 @@ fn line(out: &mut BytesMut, prefix: &str, a: &str, b: &str) {
         out.extend_from_slice(b.as_bytes());
     }
     out.extend_from_slice(b"\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An idle session must stay far below the project's 20 KiB budget: the struct, the
+    /// greeting buffer, and nothing else until input arrives.
+    #[test]
+    fn an_idle_session_is_small() {
+        let size = std::mem::size_of::<ServerSession>();
+        let s = ServerSession::new(ServerOptions::default(), TransportSecurity::Plain);
+        let heap = s.out.capacity() + s.input.capacity();
+        println!("ServerSession: {size} bytes inline + {heap} bytes of buffers");
+        assert!(size + heap < 2048, "{size} + {heap}");
+    }
 }
