@@ -6,12 +6,26 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use smtp_proto::*;
 
-/// Bytes that matter to framing, plus one ordinary letter.
+/// Bytes that matter to framing, plus one ordinary letter: short dense bodies, and
+/// longer ones that are mostly letters and CRLFs, so that clean 256-byte blocks and
+/// everything that straddles their edges are exercised.
 fn body_bytes() -> impl Strategy<Value = Vec<u8>> {
-    vec(
+    let dense = vec(
         prop_oneof![Just(b'\r'), Just(b'\n'), Just(b'.'), Just(b'a')],
         0..64,
-    )
+    );
+    let piece = prop_oneof![
+        8 => Just(&b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"[..]),
+        8 => Just(&b"\r\n"[..]),
+        2 => Just(&b"\r\n.."[..]),
+        1 => Just(&b"\r\n."[..]),
+        1 => Just(&b"\n"[..]),
+        1 => Just(&b"\r"[..]),
+        1 => Just(&b"."[..]),
+        1 => Just(&b"a"[..]),
+    ];
+    let long = vec(piece, 0..80).prop_map(|v| v.concat());
+    prop_oneof![dense, long]
 }
 
 /// The model: (content, consumed length, defect) or `None` when the end is not in `input`.

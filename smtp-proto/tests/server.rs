@@ -1094,3 +1094,118 @@ fn debug_never_shows_buffered_input() {
         "{shown}"
     );
 }
+
+#[test]
+fn bdat_chunks_pipelined_after_a_failure_are_drained_without_counting_errors() {
+    let mut o = opts();
+    o.max_errors = 3;
+    let mut input =
+        b"EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nBDAT 2\r\na\n".to_vec();
+    for _ in 0..5 {
+        input.extend_from_slice(b"BDAT 1\r\nx");
+    }
+    input.extend_from_slice(b"BDAT 1 LAST\r\nyRSET\r\nBDAT 1\r\nzQUIT\r\n");
+    let r = run(o, &[&input]);
+    let failed = "503 5.5.1 Error: BDAT transfer failed; send RSET";
+    assert_eq!(
+        &r.replies()[3..],
+        [
+            "550 5.5.2 Error: bare <LF> received; lines must end with <CR><LF>",
+            failed,
+            failed,
+            failed,
+            failed,
+            failed,
+            failed,
+            "250 2.0.0 Ok",
+            "503 5.5.1 Error: need MAIL command",
+            "221 2.0.0 Bye"
+        ]
+    );
+    assert!(r.errors.is_empty());
+}
+
+#[test]
+fn a_failed_or_abandoned_handshake_closes() {
+    for fail in [true, false] {
+        let mut s = ServerSession::new(opts(), TransportSecurity::Plain);
+        s.feed(b"EHLO c\r\n");
+        loop {
+            match s.poll().unwrap() {
+                Output::Event(_) => s.accept().unwrap(),
+                Output::NeedInput => break,
+                _ => {}
+            }
+        }
+        s.feed(b"STARTTLS\r\n");
+        let token = loop {
+            if let Output::StartTls(t) = s.poll().unwrap() {
+                break t;
+            }
+        };
+        if fail {
+            s.tls_failed(token);
+        } else {
+            drop(token);
+            assert_eq!(
+                s.poll().unwrap_err(),
+                Error::Misuse(ApiMisuse::HandshakePending)
+            );
+            s.feed_eof();
+        }
+        assert!(matches!(s.poll(), Ok(Output::Close)));
+    }
+}
+
+#[test]
+fn quit_in_the_middle_of_a_transaction_resets_it() {
+    let r = run(
+        opts(),
+        &[b"EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nBDAT 3\r\nabcQUIT\r\n"],
+    );
+    assert_eq!(&r.events[3..], [Ev::Body(b"abc".to_vec()), Ev::Reset]);
+}
+
+#[test]
+fn timeout_durations_for_the_binding() {
+    let s = ServerSession::new(opts(), TransportSecurity::Plain);
+    assert_eq!(s.timeout_duration().as_secs(), 300);
+}
+
+#[test]
+fn smtputf8_is_offered_only_with_8bitmime() {
+    let mut o = opts();
+    o.eight_bit_mime = false;
+    let r = run(
+        o,
+        &[b"EHLO c\r\nMAIL FROM:<a@b.example> SMTPUTF8\r\nQUIT\r\n"],
+    );
+    assert!(
+        !r.lines()
+            .iter()
+            .any(|l| l.contains("SMTPUTF8") && l.starts_with("250"))
+    );
+    assert!(r.replies()[1].starts_with("555 5.5.4"));
+}
+
+#[test]
+fn no_for_clause_for_postmaster_and_lmtp_auth_needs_lhlo() {
+    let mut s = ServerSession::new(opts(), TransportSecurity::Plain);
+    s.feed(b"EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<Postmaster>\r\nDATA\r\n");
+    loop {
+        match s.poll().unwrap() {
+            Output::Event(ServerEvent::Data) => break,
+            Output::Event(_) => s.accept().unwrap(),
+            _ => {}
+        }
+    }
+    let h = s
+        .received()
+        .to_header("Thu, 03 Dec 2026 07:40:00 +0000")
+        .unwrap();
+    assert!(!h.contains("for "), "{h}");
+    let mut o = auth_opts();
+    o.lmtp = true;
+    let r = run(o, &[b"AUTH PLAIN\r\nQUIT\r\n"]);
+    assert_eq!(r.replies()[0], "503 5.5.1 Error: send LHLO first");
+}

@@ -233,8 +233,13 @@ impl DotDecoder {
 
     /// A bare CR or LF at `j`: under `Reject` remember it and go on; under `Normalize`
     /// cut there, drop it, and insert CRLF.
+    ///
+    /// Under `Reject` the content before the first defect goes out first (a cut at it),
+    /// and the defect is recorded when it stands at the front: so what is delivered
+    /// before the defect does not depend on how the input was split.
     fn bare(&mut self, j: usize, what: BodyDefect) -> Option<(usize, usize, bool)> {
         match self.policy {
+            BareLineEndings::Reject if j > 0 && self.defect.is_none() => Some((j, 0, false)),
             BareLineEndings::Reject => {
                 self.defect.get_or_insert(what);
                 None
@@ -297,13 +302,25 @@ impl ChunkDecoder {
             return BodyStep::NeedInput;
         }
         let n = usize::try_from(self.remaining).map_or(buf.len(), |r| r.min(buf.len()));
-        let emit = match self.policy {
+        let mut emit = match self.policy {
             None => n,
             Some(policy) => self.scan(&buf[..n], policy),
         };
+        // A CR at the end of what has arrived, inside the chunk, waits for the next byte
+        // (as in DATA), so what goes out does not depend on how the input was split.
+        if self.policy.is_some()
+            && emit == n
+            && (n as u64) < self.remaining
+            && buf[n - 1] == b'\r'
+            && self.pending == Pending::None
+        {
+            emit -= 1;
+        }
         if emit == 0 {
-            // Only an insertion is due.
-            return self.decode(buf);
+            return match self.pending {
+                Pending::Insert(_) => self.decode(buf),
+                Pending::None => BodyStep::NeedInput,
+            };
         }
         self.prev_cr = buf[emit - 1] == b'\r';
         self.remaining -= emit as u64;
@@ -329,6 +346,8 @@ impl ChunkDecoder {
                         self.pending = Pending::Insert(b"\n");
                         return j + 1;
                     }
+                    // Reject: the content before the first defect goes out first.
+                    Some(_) if j > 0 && self.defect.is_none() => return j,
                     Some(_) => {
                         self.defect.get_or_insert(BodyDefect::BareCr);
                     }
@@ -343,6 +362,9 @@ impl ChunkDecoder {
                     if normalize {
                         // The inserted CR goes out before this LF.
                         self.pending = Pending::Insert(b"\r");
+                        return j;
+                    }
+                    if j > 0 && self.defect.is_none() {
                         return j;
                     }
                     self.defect.get_or_insert(BodyDefect::BareLf);

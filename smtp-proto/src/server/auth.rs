@@ -32,11 +32,10 @@ impl ServerSession {
             self.hello,
             Some((super::HelloVerb::Ehlo | super::HelloVerb::Lhlo, _))
         ) {
-            return self.error(if self.hello.is_some() {
-                r::NEED_EHLO
-            } else {
-                r::NEED_HELO
-            });
+            if self.hello.is_none() {
+                return self.no_greeting();
+            }
+            return self.error(r::NEED_EHLO);
         }
         if self.authenticated {
             return self.error(r::AUTH_ALREADY);

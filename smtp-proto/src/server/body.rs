@@ -40,14 +40,21 @@ impl ServerSession {
                 if tx.aborted.is_some() {
                     return Step::Continue;
                 }
-                tx.received += bytes.len() as u64;
                 let max = self.opts.max_message_size;
-                if max > 0 && tx.received > max {
+                let room = max.saturating_sub(tx.received);
+                if max > 0 && bytes.len() as u64 > room {
+                    // Up to the limit, then the abort: the same whatever the read sizes.
+                    if room > 0 {
+                        let head = bytes.slice(..room as usize);
+                        self.events.push_back(ServerEvent::Body(head));
+                    }
+                    tx.received = max.saturating_add(1);
                     tx.aborted = Some(AbortReason::TooBig);
                     self.events
                         .push_back(ServerEvent::MessageAborted(AbortReason::TooBig));
                     return Step::Continue;
                 }
+                tx.received += bytes.len() as u64;
                 self.events.push_back(ServerEvent::Body(bytes));
                 Step::Continue
             }
@@ -101,6 +108,8 @@ impl ServerSession {
         let Some(tx) = self.tx.take() else {
             return Step::Continue;
         };
+        // RFC 3030 §2: chunks the client pipelined behind this one are drained quietly.
+        self.bdat_failed = !at_end;
         let reply = match tx.aborted {
             Some(AbortReason::BareLf) => r::BODY_BARE_LF,
             Some(AbortReason::BareCr) => r::BODY_BARE_CR,
@@ -135,6 +144,7 @@ impl ServerSession {
             remaining,
             reply,
             count,
+            counts,
         } = &mut self.state
         else {
             return Step::Continue;
@@ -145,15 +155,15 @@ impl ServerSession {
         if *remaining > 0 {
             return Step::NeedInput;
         }
-        let (reply, count) = (*reply, *count);
+        let (reply, count, counts) = (*reply, *count, *counts);
         self.state = State::Command;
         for _ in 1..count {
             self.out.extend_from_slice(reply);
         }
-        if reply == r::TOO_BIG {
-            self.reply(reply)
-        } else {
+        if counts {
             self.error(reply)
+        } else {
+            self.reply(reply)
         }
     }
 }

@@ -53,7 +53,6 @@ impl ServerSession {
             Command::Expn { .. } => self.reply(r::EXPN),
             Command::Quit => {
                 self.out.extend_from_slice(b"221 2.0.0 Bye\r\n");
-                self.tx = None;
                 self.close();
                 Step::Continue
             }
@@ -77,6 +76,7 @@ impl ServerSession {
 
     /// Drops the transaction (RSET, a new greeting); tells the application if it had one.
     pub(super) fn reset(&mut self) {
+        self.bdat_failed = false;
         if self.tx.take().is_some() {
             self.events.push_back(ServerEvent::Reset);
         }
@@ -95,7 +95,7 @@ impl ServerSession {
         Step::Event(ServerEvent::Hello { verb, host })
     }
 
-    fn no_greeting(&mut self) -> Step {
+    pub(super) fn no_greeting(&mut self) -> Step {
         self.error(if self.opts.lmtp {
             r::NEED_LHLO
         } else {
@@ -115,7 +115,7 @@ impl ServerSession {
         if o.eight_bit_mime {
             e.push(Extension::EightBitMime);
         }
-        if o.smtputf8 {
+        if self.smtputf8_offered() {
             e.push(Extension::SmtpUtf8);
         }
         if o.starttls && self.tls.is_none() {
@@ -139,6 +139,11 @@ impl ServerSession {
         }
         e.extend(o.extra_extensions.iter().cloned());
         caps
+    }
+
+    /// RFC 6531 §3.1: a server offering SMTPUTF8 "MUST" also offer 8BITMIME.
+    fn smtputf8_offered(&self) -> bool {
+        self.opts.smtputf8 && self.opts.eight_bit_mime
     }
 
     pub(super) fn auth_offered(&self) -> bool {
@@ -178,7 +183,7 @@ impl ServerSession {
             None | Some(Body::SevenBit) => true,
             Some(Body::EightBitMime) => o.eight_bit_mime,
             Some(Body::BinaryMime) => o.binary_mime && o.chunking,
-        } && (!p.smtputf8 || o.smtputf8)
+        } && (!p.smtputf8 || self.smtputf8_offered())
             && (o.dsn || (p.ret.is_none() && p.envid.is_none()))
             && (p.auth.is_none() || self.auth_offered())
             && (!p.requiretls || (o.requiretls && self.tls.is_some()))
@@ -250,7 +255,11 @@ impl ServerSession {
 
     fn on_data(&mut self) -> Step {
         if let Some(reply) = self.check_message() {
-            return self.error(reply);
+            return if reply == r::NEED_TLS {
+                self.reply(reply)
+            } else {
+                self.error(reply)
+            };
         }
         let Some(tx) = self.tx.as_ref() else {
             return Step::Continue;
@@ -283,10 +292,17 @@ impl ServerSession {
             self.check_message()
         };
         if let Some(reply) = refuse {
+            // Chunks pipelined behind a failed one are expected: drained, 503, uncounted.
+            let (reply, counts) = match reply {
+                r::NEED_MAIL if self.bdat_failed => (r::BDAT_FAILED, false),
+                r::NEED_TLS => (reply, false),
+                _ => (reply, true),
+            };
             self.state = State::BdatDrain {
                 remaining: size,
                 reply,
                 count: 1,
+                counts,
             };
             return Step::Continue;
         }
@@ -306,11 +322,13 @@ impl ServerSession {
             self.events
                 .push_back(ServerEvent::MessageAborted(super::AbortReason::TooBig));
             self.tx = None;
+            self.bdat_failed = !last;
             self.commands.options = Default::default();
             self.state = State::BdatDrain {
                 remaining: size,
                 reply: r::TOO_BIG,
                 count,
+                counts: false,
             };
             return Step::Continue;
         }
@@ -386,6 +404,7 @@ impl ServerSession {
             Pending::Mail { smtputf8, binary } => {
                 canned(self, r::MAIL_OK);
                 if ok {
+                    self.bdat_failed = false;
                     self.tx = Some(Transaction {
                         smtputf8,
                         binary,

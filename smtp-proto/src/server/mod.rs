@@ -81,6 +81,9 @@ pub struct ServerSession {
     late_plaintext: usize,
     /// The next end-of-message decision to ask for (LMTP asks once per recipient).
     next_message_end: Option<usize>,
+    /// A BDAT transfer failed; chunks the client had already pipelined are drained with
+    /// 503 and not counted as errors until RSET or a new MAIL (RFC 3030 §2).
+    bdat_failed: bool,
 }
 
 impl std::fmt::Debug for ServerSession {
@@ -115,6 +118,8 @@ enum State {
         reply: &'static [u8],
         /// How many times to send it (LMTP: once per recipient after `BDAT … LAST`).
         count: usize,
+        /// Whether it counts towards `max_errors`.
+        counts: bool,
     },
     AwaitTls,
     Closed,
@@ -198,6 +203,7 @@ impl ServerSession {
             token_ready: false,
             late_plaintext: 0,
             next_message_end: None,
+            bdat_failed: false,
         }
     }
 
@@ -299,7 +305,20 @@ impl ServerSession {
         self.hello.as_ref().map(|(v, h)| (*v, h))
     }
 
-    /// Which RFC 5321 §4.5.3.2 timeout the binding should apply now.
+    /// How long the binding should wait now: the application's budget for its decision
+    /// on a complete message ([`Timeout::DataTermination`], 10 minutes, the client's
+    /// wait), and otherwise the server timeout of RFC 5321 §4.5.3.2.7 (5 minutes), which
+    /// also covers waits for body bytes: it is longer than the 3-minute block timeout a
+    /// client applies to its own sends (§4.5.3.2.5).
+    pub fn timeout_duration(&self) -> std::time::Duration {
+        match self.timeout() {
+            Timeout::DataTermination => Timeout::DataTermination.duration(),
+            _ => Timeout::ServerCommand.duration(),
+        }
+    }
+
+    /// Which RFC 5321 §4.5.3.2 timeout applies now (for logs; the binding enforces
+    /// [`ServerSession::timeout_duration`]).
     pub fn timeout(&self) -> Timeout {
         match (&self.state, &self.pending) {
             (_, Some(Pending::MessageEnd { .. })) => Timeout::DataTermination,
@@ -434,8 +453,16 @@ impl ServerSession {
         if in_body && self.tx.as_ref().is_some_and(|t| t.aborted.is_none()) {
             self.events
                 .push_back(ServerEvent::MessageAborted(AbortReason::ConnectionClosed));
+            self.tx = None;
         }
-        self.tx = None;
+        self.close();
+    }
+
+    /// The TLS handshake that [`Output::StartTls`] asked for failed (or the peer went
+    /// away during it). Nothing more can be said in plaintext: the next poll gives
+    /// [`Output::Close`].
+    pub fn tls_failed(&mut self, token: UpgradeToken) {
+        let UpgradeToken { _p: () } = token;
         self.close();
     }
 
@@ -448,6 +475,10 @@ impl ServerSession {
         }
         if std::mem::take(&mut self.token_ready) {
             return Ok(Output::StartTls(UpgradeToken { _p: () }));
+        }
+        if self.eof {
+            self.close();
+            return Ok(Output::Close);
         }
         Err(ApiMisuse::HandshakePending.into())
     }
@@ -478,6 +509,10 @@ impl ServerSession {
     }
 
     fn close(&mut self) {
+        // A transaction that ends with the connection is discarded: say so.
+        if self.tx.take().is_some() {
+            self.events.push_back(ServerEvent::Reset);
+        }
         self.input.clear();
         self.pending = None;
         self.next_message_end = None;

@@ -134,7 +134,7 @@ impl Received {
                 tls.cipher()
             );
         }
-        if let Some(r) = &self.recipient {
+        if let Some(r) = self.recipient.as_ref().filter(|r| r.mailbox().is_some()) {
             let _ = write!(h, "\r\n\tfor {r}");
         }
         if let Some(tls) = &self.tls {
@@ -168,9 +168,11 @@ impl ServerSession {
         let mut r = Received::new(self.opts.hostname.clone(), protocol);
         r.helo = self.hello.as_ref().map(|(_, h)| h.clone());
         r.tls = self.tls.clone();
+        // `<Postmaster>` has no domain, so it is not a §4.4 Path: no `for` clause.
         r.recipient = tx
             .filter(|t| t.rcpts_ok == 1)
-            .and_then(|t| t.first_rcpt.clone());
+            .and_then(|t| t.first_rcpt.clone())
+            .filter(|p| p.mailbox().is_some());
         r
     }
 }

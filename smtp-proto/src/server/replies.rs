@@ -52,6 +52,8 @@ pub(crate) const NO_VALID_RCPT_LMTP: &[u8] = b"503 5.5.1 Error: no valid recipie
 pub(crate) const BINARY_NEEDS_BDAT: &[u8] = b"503 5.5.1 Error: BINARYMIME requires BDAT\r\n";
 /// RFC 3030 §2: DATA and BDAT cannot be mixed; RCPT after BDAT.
 pub(crate) const BDAT_IN_PROGRESS: &[u8] = b"503 5.5.1 Error: BDAT transfer in progress\r\n";
+/// RFC 3030 §2: a BDAT chunk pipelined after a failed one (drained, not counted).
+pub(crate) const BDAT_FAILED: &[u8] = b"503 5.5.1 Error: BDAT transfer failed; send RSET\r\n";
 /// STARTTLS or AUTH inside a transaction.
 pub(crate) const IN_TRANSACTION: &[u8] = b"503 5.5.1 Error: MAIL transaction in progress\r\n";
 /// RFC 5321 §4.5.3.1.10.
