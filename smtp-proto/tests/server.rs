@@ -1146,7 +1146,7 @@ fn a_failed_or_abandoned_handshake_closes() {
         if fail {
             s.tls_failed(token);
         } else {
-            drop(token);
+            let _unused = token;
             assert_eq!(
                 s.poll().unwrap_err(),
                 Error::Misuse(ApiMisuse::HandshakePending)
