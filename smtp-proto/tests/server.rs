@@ -1209,3 +1209,31 @@ fn no_for_clause_for_postmaster_and_lmtp_auth_needs_lhlo() {
     let r = run(o, &[b"AUTH PLAIN\r\nQUIT\r\n"]);
     assert_eq!(r.replies()[0], "503 5.5.1 Error: send LHLO first");
 }
+
+#[test]
+fn auth_equals_sign_is_an_empty_initial_response() {
+    let r = tls_run(
+        auth_opts(),
+        b"EHLO c\r\nAUTH X-TOKEN =\r\nAUTH PLAIN =\r\nQUIT\r\n",
+        |ev| match ev {
+            ServerEvent::AuthStep {
+                response: Some(r), ..
+            } if r.expose().is_empty() => {
+                Decision::Reject(reply(535, (5, 7, 8), "Authentication credentials invalid"))
+            }
+            _ => Decision::Accept,
+        },
+    );
+    assert_eq!(
+        r.events[1],
+        Ev::AuthStep("X-TOKEN".into(), Some(Vec::new()))
+    );
+    assert_eq!(
+        &r.replies()[1..],
+        [
+            "535 5.7.8 Authentication credentials invalid",
+            "501 5.5.2 Malformed authentication response",
+            "221 2.0.0 Bye"
+        ]
+    );
+}
