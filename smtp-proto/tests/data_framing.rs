@@ -6,6 +6,9 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use smtp_proto::*;
 
+mod support;
+use support::split;
+
 /// Bytes that matter to framing, plus one ordinary letter: short dense bodies, and
 /// longer ones that are mostly letters and CRLFs, so that clean 256-byte blocks and
 /// everything that straddles their edges are exercised.
@@ -69,20 +72,6 @@ fn model_data(input: &[u8], policy: BareLineEndings) -> Option<(Vec<u8>, usize, 
         i += 1;
     }
     Some((out, consumed, defect))
-}
-
-fn split<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
-    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
-    cuts.sort_unstable();
-    cuts.dedup();
-    let mut out = Vec::new();
-    let mut last = 0;
-    for c in cuts {
-        out.push(&input[last..c]);
-        last = c;
-    }
-    out.push(&input[last..]);
-    out
 }
 
 fn run_data(chunks: &[&[u8]], policy: BareLineEndings) -> Option<(Vec<u8>, usize, bool)> {

@@ -62,20 +62,6 @@ fn decide(ev: &ServerEvent) -> Decision {
     }
 }
 
-fn cut<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
-    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
-    cuts.sort_unstable();
-    cuts.dedup();
-    let mut out = Vec::new();
-    let mut last = 0;
-    for c in cuts {
-        out.push(&input[last..c]);
-        last = c;
-    }
-    out.push(&input[last..]);
-    out
-}
-
 fn same(a: &Run, b: &Run) -> Result<(), TestCaseError> {
     prop_assert_eq!(
         String::from_utf8_lossy(&a.wire),
@@ -98,7 +84,7 @@ proptest! {
     ) {
         let input = pieces.concat();
         let whole = run_with(options(lmtp), TransportSecurity::Plain, &[&input], decide);
-        let split = run_with(options(lmtp), TransportSecurity::Plain, &cut(&input, &cuts), decide);
+        let split = run_with(options(lmtp), TransportSecurity::Plain, &split(&input, &cuts), decide);
         same(&whole, &split)?;
         let bytes: Vec<&[u8]> = input.chunks(1).collect();
         let bytewise = run_with(options(lmtp), TransportSecurity::Plain, &bytes, decide);
@@ -124,7 +110,7 @@ proptest! {
             TransportSecurity::Plain
         });
         let mut k = 0;
-        let mut chunks = cut(&input, &cuts).into_iter();
+        let mut chunks = split(&input, &cuts).into_iter();
         let mut out_bytes = 0usize;
         for _ in 0..100_000 {
             match s.poll() {

@@ -5,6 +5,9 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use smtp_proto::*;
 
+mod support;
+use support::split;
+
 /// Decodes everything in `chunks`, feeding one chunk at a time; returns every result.
 fn commands(
     chunks: &[&[u8]],
@@ -53,21 +56,6 @@ fn replies(chunks: &[&[u8]]) -> Vec<Result<Reply, ParseErrorKind>> {
             }
         }
     }
-    out
-}
-
-/// `input` cut at the given points (sorted, deduplicated, in range).
-fn split<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
-    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
-    cuts.sort_unstable();
-    cuts.dedup();
-    let mut out = Vec::new();
-    let mut prev = 0;
-    for c in cuts {
-        out.push(&input[prev..c]);
-        prev = c;
-    }
-    out.push(&input[prev..]);
     out
 }
 

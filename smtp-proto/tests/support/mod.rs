@@ -70,6 +70,21 @@ impl Run {
     }
 }
 
+/// `input` cut at the given points (taken modulo its length, sorted, deduplicated).
+pub(crate) fn split<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
+    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut out = Vec::new();
+    let mut prev = 0;
+    for c in cuts {
+        out.push(&input[prev..c]);
+        prev = c;
+    }
+    out.push(&input[prev..]);
+    out
+}
+
 pub(crate) fn tls_info() -> TlsInfo {
     TlsInfo::new("TLSv1.3", "TLS_AES_128_GCM_SHA256").unwrap()
 }
