@@ -240,6 +240,18 @@ pub enum Error {
     /// The local program called the session out of turn.
     #[error("API misuse: {0}")]
     Misuse(#[from] ApiMisuse),
+    /// The TLS policy (or another local rule) forbids going on.
+    #[error("policy: {0}")]
+    Policy(#[from] crate::client::policy::PolicyViolation),
+    /// The server refused the session at this stage (greeting, EHLO/HELO, AUTH), or
+    /// closed it with `421`.
+    #[error("server refused {stage}: {reply}")]
+    Rejected {
+        /// What was refused, e.g. `"greeting"`, `"EHLO"`, `"AUTH"`, `"session (421)"`.
+        stage: &'static str,
+        /// The server's reply.
+        reply: crate::types::reply::Reply,
+    },
 }
 
 /// Peer behaviour that ends a session.
@@ -259,6 +271,25 @@ pub enum PeerMisbehaved {
         /// Errors counted.
         count: usize,
     },
+    /// The server sent bytes after its `220` reply to STARTTLS, before the handshake:
+    /// a response-injection attempt. The bytes were discarded unread.
+    #[error("{discarded} bytes of plaintext after the STARTTLS reply (response injection)")]
+    PlaintextAfterStartTlsReply {
+        /// How many bytes were discarded.
+        discarded: usize,
+    },
+    /// The server's reply does not parse (bad code, over-long line, endless multiline).
+    #[error("invalid reply: {0}")]
+    InvalidReply(crate::error::ParseError),
+    /// A reply arrived when none was expected.
+    #[error("unexpected reply {code}")]
+    UnexpectedReply {
+        /// Its code.
+        code: u16,
+    },
+    /// The connection closed before the session ended.
+    #[error("connection closed by the server")]
+    ConnectionClosed,
     /// A `BDAT` line that could not be parsed: the chunk size is unknown, so the stream
     /// cannot be resynchronised (RFC 3030 §2).
     #[error("unparseable BDAT command")]
@@ -292,4 +323,17 @@ pub enum ApiMisuse {
     /// `tls_established` was called when no upgrade was under way.
     #[error("no TLS upgrade is under way")]
     NoUpgrade,
+    /// The session is not ready for this call (e.g. `send` before `Ready`, or while a
+    /// transaction is in progress; `body` before `SendBody`).
+    #[error("the session is not ready for this call")]
+    NotReady,
+    /// A transaction needs at least one recipient.
+    #[error("no recipients")]
+    NoRecipients,
+    /// The body holds 8-bit bytes but the envelope did not say so (`eight_bit`).
+    #[error("8-bit body not declared in the envelope")]
+    UndeclaredEightBit,
+    /// A bare CR or LF in the body under `BareEndingsOut::Refuse`.
+    #[error("bare CR or LF in the body")]
+    BareLineEnding,
 }

@@ -109,6 +109,7 @@
 #![deny(missing_docs, missing_debug_implementations)]
 #![warn(unreachable_pub)]
 
+pub mod client;
 pub mod codec;
 pub mod error;
 pub mod framing;

@@ -1,0 +1,523 @@
+//! Reply handling: matching each reply to what was sent, in order, and what follows.
+
+use super::policy::{self, TlsAction, TlsOutcome};
+use super::{BodyPhase, ClientAuth, ClientEvent, ClientSession, Envelope, Expect, Phase};
+use crate::codec::Encode;
+use crate::codec::capability::decode_capabilities;
+use crate::error::{ApiMisuse, Error, PeerMisbehaved};
+use crate::framing::stuff::BareEnding;
+use crate::types::command::{Command, Mechanism};
+use crate::types::params::Body;
+use crate::types::reply::Reply;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::{BufMut, Bytes, BytesMut};
+
+impl ClientSession {
+    pub(super) fn on_reply(&mut self, reply: Reply) {
+        let Some(expect) = self.expects.pop_front() else {
+            let code = reply.code().get();
+            return self.fail(PeerMisbehaved::UnexpectedReply { code }.into());
+        };
+        // RFC 5321 §3.8: 421 at any point means the server is closing.
+        if reply.code().get() == 421 && expect != Expect::Quit {
+            return self.fail(Error::Rejected {
+                stage: "session (421)",
+                reply,
+            });
+        }
+        match expect {
+            Expect::Greeting if reply.code().get() == 220 => self.hello(),
+            Expect::Greeting => self.refuse("greeting", reply),
+            Expect::Ehlo if reply.is_positive() => {
+                self.caps = decode_capabilities(&reply);
+                self.esmtp = true;
+                self.after_hello();
+            }
+            // RFC 5321 §4.1.4 / §3.2: an old server that does not know EHLO.
+            Expect::Ehlo if matches!(reply.code().get(), 500 | 502) && !self.opts.lmtp => {
+                Command::Helo {
+                    host: self.opts.hello_name.clone(),
+                }
+                .encode(&mut self.out);
+                self.expects.push_back(Expect::Helo);
+            }
+            Expect::Ehlo => self.refuse(if self.opts.lmtp { "LHLO" } else { "EHLO" }, reply),
+            Expect::Helo if reply.is_positive() => {
+                self.caps = None;
+                self.esmtp = false;
+                self.after_hello();
+            }
+            Expect::Helo => self.refuse("HELO", reply),
+            Expect::StartTls => self.on_starttls_reply(reply),
+            Expect::Auth => self.on_auth_reply(reply),
+            Expect::Mail => {
+                let ok = reply.is_positive();
+                if let Some(tx) = self.tx.as_mut() {
+                    tx.result.mail = Some(reply);
+                    if !ok {
+                        tx.failed = true;
+                    }
+                }
+                if ok {
+                    self.next_rcpt();
+                } else {
+                    self.maybe_finish();
+                }
+            }
+            Expect::Rcpt(i) => {
+                let ok = reply.is_positive();
+                if let Some(tx) = self.tx.as_mut() {
+                    if let Some(slot) = tx.result.recipients.get_mut(i) {
+                        slot.1 = Some(reply);
+                    }
+                    if ok {
+                        tx.accepted += 1;
+                    }
+                }
+                self.next_rcpt();
+            }
+            Expect::Data => {
+                let go = reply.code().get() == 354;
+                let Some(tx) = self.tx.as_mut() else { return };
+                if go && tx.accepted > 0 && !tx.failed {
+                    tx.body = BodyPhase::Streaming;
+                    self.events.push_back(ClientEvent::SendBody);
+                } else if go {
+                    // RFC 2920 §3.1: a 354 although no recipient was accepted: end the
+                    // empty message at once; its reply is not kept.
+                    self.out.put_slice(b".\r\n");
+                    tx.body = BodyPhase::Skipped;
+                    self.expects.push_front(Expect::Bdat { last: true });
+                } else {
+                    tx.result.message.push(reply);
+                    tx.body = BodyPhase::Skipped;
+                    tx.failed = true;
+                    self.maybe_finish();
+                }
+            }
+            Expect::Bdat { last } => {
+                let Some(tx) = self.tx.as_mut() else { return };
+                if tx.body == BodyPhase::Skipped {
+                    // The empty message sent after an unexpected 354: discard.
+                    self.maybe_finish();
+                    return;
+                }
+                if !reply.is_positive() && !tx.failed {
+                    tx.failed = true;
+                    tx.result.message.push(reply);
+                } else if last && !tx.failed {
+                    tx.result.message.push(reply);
+                }
+                if last {
+                    self.maybe_finish();
+                }
+            }
+            Expect::Message => {
+                if let Some(tx) = self.tx.as_mut() {
+                    tx.result.message.push(reply);
+                    tx.message_replies = tx.message_replies.saturating_sub(1);
+                }
+                self.maybe_finish();
+            }
+            Expect::Rset => {}
+            Expect::Quit => self.close(),
+        }
+    }
+
+    /// A stage the session cannot go past: QUIT, then the error.
+    fn refuse(&mut self, stage: &'static str, reply: Reply) {
+        self.failure = Some(Error::Rejected { stage, reply });
+        self.send_quit();
+    }
+
+    /// Sends EHLO (LHLO in LMTP).
+    pub(super) fn hello(&mut self) {
+        let host = self.opts.hello_name.clone();
+        let cmd = if self.opts.lmtp {
+            Command::Lhlo { host }
+        } else {
+            Command::Ehlo { host }
+        };
+        cmd.encode(&mut self.out);
+        self.expects.push_back(Expect::Ehlo);
+    }
+
+    /// After EHLO/HELO: STARTTLS as the policy says, then AUTH, then ready.
+    fn after_hello(&mut self) {
+        if self.tls.is_none() {
+            let offered = self.caps.as_ref().is_some_and(|c| c.starttls());
+            match policy::decide(
+                &self.opts.tls_policy,
+                offered,
+                &self.opts.server,
+                &self.opts.destination,
+            ) {
+                Ok(TlsAction::StartTls(v)) => {
+                    self.verification = Some(v);
+                    Command::StartTls.encode(&mut self.out);
+                    self.expects.push_back(Expect::StartTls);
+                    return;
+                }
+                Ok(TlsAction::Plaintext) => {
+                    self.tls_reason = if offered {
+                        format!("policy {} does not use TLS", self.opts.tls_policy.name())
+                    } else {
+                        "STARTTLS not offered".to_owned()
+                    };
+                }
+                Err(v) => {
+                    self.failure = Some(v.into());
+                    return self.send_quit();
+                }
+            }
+        }
+        self.start_auth();
+    }
+
+    fn on_starttls_reply(&mut self, reply: Reply) {
+        if reply.code().get() == 220 {
+            // The reply must be the last thing before the handshake: anything after it
+            // was injected in plaintext (the client-side twin of CVE-2011-0411).
+            if !self.input.is_empty() || self.replies.is_mid_reply() {
+                let discarded = self.input.len();
+                self.input.clear();
+                return self.fail(PeerMisbehaved::PlaintextAfterStartTlsReply { discarded }.into());
+            }
+            self.phase = Phase::AwaitTls;
+            self.token_ready = true;
+            return;
+        }
+        if self.opts.tls_policy.requires_tls() {
+            self.failure = Some(
+                policy::PolicyViolation::StartTlsRefused {
+                    server: self.opts.server.clone(),
+                    destination: self.opts.destination.clone(),
+                    policy: self.opts.tls_policy.name(),
+                    reply: reply.to_string(),
+                }
+                .into(),
+            );
+            return self.send_quit();
+        }
+        self.verification = None;
+        self.tls_reason = format!("STARTTLS refused: {reply}");
+        self.start_auth();
+    }
+
+    fn start_auth(&mut self) {
+        let Some(auth) = self.opts.auth.clone() else {
+            return self.ready();
+        };
+        if self.tls.is_none() && !self.opts.auth_without_tls {
+            self.failure = Some(
+                policy::PolicyViolation::AuthWithoutTls {
+                    server: self.opts.server.clone(),
+                }
+                .into(),
+            );
+            return self.send_quit();
+        }
+        let mechanism = match &auth {
+            ClientAuth::Plain { .. } => Mechanism::PLAIN,
+            ClientAuth::Login { .. } => Mechanism::LOGIN,
+            ClientAuth::XOAuth2 { .. } => Mechanism::XOAUTH2,
+        };
+        let offered = self
+            .caps
+            .as_ref()
+            .is_some_and(|c| c.auth_mechanisms().any(|m| *m == mechanism));
+        if !offered {
+            self.failure = Some(
+                policy::PolicyViolation::MissingExtension {
+                    server: self.opts.server.clone(),
+                    extension: match mechanism.as_str() {
+                        "PLAIN" => "AUTH PLAIN",
+                        "LOGIN" => "AUTH LOGIN",
+                        _ => "AUTH XOAUTH2",
+                    },
+                }
+                .into(),
+            );
+            return self.send_quit();
+        }
+        let initial = match &auth {
+            ClientAuth::Plain {
+                authzid,
+                username,
+                password,
+            } => {
+                let msg = format!(
+                    "{}\0{}\0{}",
+                    authzid.as_deref().unwrap_or(""),
+                    username,
+                    password.expose()
+                );
+                Some(msg.into_bytes())
+            }
+            ClientAuth::Login { .. } => None,
+            ClientAuth::XOAuth2 { username, token } => Some(
+                format!("user={username}\x01auth=Bearer {}\x01\x01", token.expose()).into_bytes(),
+            ),
+        };
+        self.auth_step = 0;
+        Command::Auth {
+            mechanism,
+            initial: initial.map(|v| crate::Secret::new(Bytes::from(v))),
+        }
+        .encode(&mut self.out);
+        self.expects.push_back(Expect::Auth);
+    }
+
+    fn on_auth_reply(&mut self, reply: Reply) {
+        let code = reply.code().get();
+        if code == 235 {
+            return self.ready();
+        }
+        if code == 334 {
+            self.auth_step += 1;
+            let line: Vec<u8> = match (&self.opts.auth, self.auth_step) {
+                (Some(ClientAuth::Login { username, .. }), 1) => username.as_bytes().to_vec(),
+                (Some(ClientAuth::Login { password, .. }), 2) => {
+                    password.expose().as_bytes().to_vec()
+                }
+                // XOAUTH2 error challenge: an empty response gets the final error reply.
+                (Some(ClientAuth::XOAuth2 { .. }), 1) => {
+                    self.out.put_slice(b"\r\n");
+                    self.expects.push_back(Expect::Auth);
+                    return;
+                }
+                _ => {
+                    // An exchange we cannot continue: cancel (RFC 4954 §4).
+                    self.out.put_slice(b"*\r\n");
+                    self.expects.push_back(Expect::Auth);
+                    return;
+                }
+            };
+            self.out.put_slice(BASE64.encode(line).as_bytes());
+            self.out.put_slice(b"\r\n");
+            self.expects.push_back(Expect::Auth);
+            return;
+        }
+        self.refuse("AUTH", reply);
+    }
+
+    fn ready(&mut self) {
+        self.phase = Phase::Idle;
+        let verified = self.tls.as_ref().is_some_and(crate::TlsInfo::peer_verified);
+        let tls = TlsOutcome {
+            policy: self.opts.tls_policy.name(),
+            tls: self.tls.clone(),
+            verified,
+            reason: std::mem::take(&mut self.tls_reason),
+        };
+        self.events.push_back(ClientEvent::Ready {
+            capabilities: self.caps.clone(),
+            tls,
+        });
+    }
+
+    /// Checks the envelope against the server and adds the parameters it needs.
+    pub(super) fn prepare(&mut self, env: &mut Envelope) -> Result<(), Error> {
+        let server = self.opts.server.clone();
+        let missing = |extension| {
+            Error::from(policy::PolicyViolation::MissingExtension {
+                server: server.clone(),
+                extension,
+            })
+        };
+        let caps = self.caps.as_ref();
+        let utf8 = env.from.mailbox().is_some_and(|m| !m.is_ascii())
+            || env
+                .recipients
+                .iter()
+                .any(|(r, _)| r.mailbox().is_some_and(|m| !m.is_ascii()));
+        if utf8 || env.params.smtputf8 {
+            if !caps.is_some_and(|c| c.smtputf8()) {
+                return Err(missing("SMTPUTF8"));
+            }
+            env.params.smtputf8 = true;
+        }
+        if env.eight_bit && env.params.body.is_none() {
+            if !caps.is_some_and(|c| c.eight_bit_mime()) {
+                return Err(missing("8BITMIME"));
+            }
+            env.params.body = Some(Body::EightBitMime);
+        }
+        match env.params.body {
+            Some(Body::EightBitMime) if !caps.is_some_and(|c| c.eight_bit_mime()) => {
+                return Err(missing("8BITMIME"));
+            }
+            Some(Body::BinaryMime)
+                if !(self.opts.chunking
+                    && caps.is_some_and(|c| c.binary_mime() && c.chunking())) =>
+            {
+                return Err(missing("BINARYMIME"));
+            }
+            _ => {}
+        }
+        if let (Some(size), Some(max)) = (env.params.size, caps.and_then(|c| c.max_size()))
+            && size > max
+        {
+            return Err(policy::PolicyViolation::TooBig { server, size, max }.into());
+        }
+        if env.params.size.is_some() && !caps.is_some_and(|c| c.has("SIZE")) {
+            env.params.size = None;
+        }
+        Ok(())
+    }
+
+    /// Lock-step: the next RCPT, or DATA/BDAT once all are answered.
+    fn next_rcpt(&mut self) {
+        let Some(tx) = self.tx.as_mut() else { return };
+        if tx.pipelined {
+            if tx.bdat && self.expects.is_empty() {
+                self.after_rcpts();
+            }
+            return;
+        }
+        if tx.failed {
+            return self.maybe_finish();
+        }
+        if let Some((to, params)) = tx.unsent.pop_front() {
+            let i = tx.next_rcpt;
+            tx.next_rcpt += 1;
+            Command::Rcpt { to, params }.encode(&mut self.out);
+            self.expects.push_back(Expect::Rcpt(i));
+            return;
+        }
+        self.after_rcpts();
+    }
+
+    /// Every RCPT is answered (lock-step, or BDAT): body or reset.
+    fn after_rcpts(&mut self) {
+        let Some(tx) = self.tx.as_mut() else { return };
+        if tx.accepted == 0 || tx.failed {
+            tx.body = BodyPhase::Skipped;
+            tx.failed = true;
+            return self.maybe_finish();
+        }
+        if tx.bdat {
+            tx.body = BodyPhase::Streaming;
+            self.events.push_back(ClientEvent::SendBody);
+        } else {
+            Command::Data.encode(&mut self.out);
+            self.expects.push_back(Expect::Data);
+        }
+    }
+
+    /// Streams a piece of the body (after [`ClientEvent::SendBody`]): CRLF line
+    /// endings, dot-stuffing for DATA, one chunk per call for BDAT.
+    pub fn body(&mut self, chunk: &[u8]) -> Result<(), Error> {
+        let Some(tx) = self.tx.as_mut().filter(|t| t.body == BodyPhase::Streaming) else {
+            return Err(ApiMisuse::NotReady.into());
+        };
+        if !tx.eight_bit && !chunk.is_ascii() {
+            return Err(ApiMisuse::UndeclaredEightBit.into());
+        }
+        if tx.bdat {
+            let mut data = BytesMut::with_capacity(chunk.len() + 16);
+            tx.stuffer
+                .encode(chunk, &mut data)
+                .map_err(|BareEnding| ApiMisuse::BareLineEnding)?;
+            if data.is_empty() {
+                return Ok(());
+            }
+            let _ =
+                std::fmt::Write::write_fmt(&mut self.out, format_args!("BDAT {}\r\n", data.len()));
+            self.out.put_slice(&data);
+            self.expects.push_back(Expect::Bdat { last: false });
+            Ok(())
+        } else {
+            tx.stuffer
+                .encode(chunk, &mut self.out)
+                .map_err(|BareEnding| ApiMisuse::BareLineEnding.into())
+        }
+    }
+
+    /// Ends the body: the `CRLF . CRLF` terminator, or `BDAT n LAST`.
+    pub fn end_body(&mut self) -> Result<(), Error> {
+        let lmtp = self.opts.lmtp;
+        let Some(tx) = self.tx.as_mut().filter(|t| t.body == BodyPhase::Streaming) else {
+            return Err(ApiMisuse::NotReady.into());
+        };
+        tx.body = BodyPhase::Sent;
+        let replies = if lmtp { tx.accepted } else { 1 };
+        if tx.bdat {
+            let mut data = BytesMut::new();
+            tx.stuffer
+                .finish(&mut data)
+                .map_err(|BareEnding| ApiMisuse::BareLineEnding)?;
+            let _ = std::fmt::Write::write_fmt(
+                &mut self.out,
+                format_args!("BDAT {} LAST\r\n", data.len()),
+            );
+            self.out.put_slice(&data);
+            // RFC 2033 §4.3: after BDAT LAST, LMTP answers once per recipient.
+            for _ in 1..replies {
+                self.expects.push_back(Expect::Message);
+            }
+            self.expects.push_back(Expect::Bdat { last: true });
+            tx.message_replies = replies;
+        } else {
+            tx.stuffer
+                .finish(&mut self.out)
+                .map_err(|BareEnding| ApiMisuse::BareLineEnding)?;
+            for _ in 0..replies {
+                self.expects.push_back(Expect::Message);
+            }
+            tx.message_replies = replies;
+        }
+        Ok(())
+    }
+
+    /// Once nothing of the transaction is awaited: RSET if it did not complete, and
+    /// the result to the application.
+    fn maybe_finish(&mut self) {
+        let done = self
+            .expects
+            .iter()
+            .all(|e| matches!(e, Expect::Rset | Expect::Quit));
+        let Some(tx) = self.tx.as_ref() else { return };
+        if !done || tx.body == BodyPhase::Streaming || tx.body == BodyPhase::Waiting && !tx.failed {
+            return;
+        }
+        let Some(tx) = self.tx.take() else { return };
+        if tx.failed && tx.body != BodyPhase::Sent {
+            // RFC 5321 §4.1.1.5: clear the server's transaction state.
+            Command::Rset.encode(&mut self.out);
+            self.expects.push_back(Expect::Rset);
+        }
+        self.phase = Phase::Idle;
+        self.events.push_back(ClientEvent::Done(tx.result));
+    }
+
+    /// Sends QUIT; the session closes on its reply (or on EOF).
+    pub fn quit(&mut self) -> Result<(), Error> {
+        if self.phase != Phase::Idle {
+            return Err(ApiMisuse::NotReady.into());
+        }
+        self.send_quit();
+        Ok(())
+    }
+
+    fn send_quit(&mut self) {
+        self.phase = Phase::Quitting;
+        self.tx = None;
+        Command::Quit.encode(&mut self.out);
+        self.expects.push_back(Expect::Quit);
+    }
+
+    pub(super) fn fail(&mut self, e: Error) {
+        self.failure = Some(e);
+        self.close();
+    }
+
+    pub(super) fn close(&mut self) {
+        self.phase = Phase::Closed;
+        self.expects.clear();
+        self.input.clear();
+        self.tx = None;
+        self.token_ready = false;
+    }
+}

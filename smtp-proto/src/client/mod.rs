@@ -1,0 +1,558 @@
+//! The client session: a sans-IO state machine that sends mail transactions over one
+//! connection. The binding feeds it the server's bytes and writes what it emits.
+//!
+//! Greeting → `EHLO` (→ `HELO` on 500/502) → STARTTLS as the [`policy`] decides →
+//! `EHLO` again → optional `AUTH` → [`ClientEvent::Ready`]; then per transaction
+//! `MAIL`, every `RCPT`, `DATA` or `BDAT` (one burst with PIPELINING, RFC 2920 §3.1;
+//! lock-step without) → [`ClientEvent::SendBody`] → [`ClientEvent::Done`] with every
+//! recipient's reply; `RSET` when a transaction did not reach its end; `QUIT`.
+//!
+//! ```
+//! use smtp_proto::client::{ClientEvent, ClientOptions, ClientSession, Envelope};
+//! use smtp_proto::client::policy::TlsPolicy;
+//! use smtp_proto::{Output, TransportSecurity};
+//!
+//! let mut opts = ClientOptions::new("client.example", "mx.example.com", "example.com");
+//! opts.tls_policy = TlsPolicy::None; // this script has no TLS
+//! let mut c = ClientSession::new(opts, TransportSecurity::Plain);
+//! let mut server: &[&[u8]] = &[
+//!     b"220 mx.example.com ESMTP\r\n",
+//!     b"250-mx.example.com\r\n250 PIPELINING\r\n",
+//!     b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 Go ahead\r\n",
+//!     b"250 2.0.0 Queued\r\n",
+//!     b"221 2.0.0 Bye\r\n",
+//! ];
+//! let mut wire = Vec::new();
+//! loop {
+//!     match c.poll().unwrap() {
+//!         Output::Transmit(b) => wire.extend_from_slice(&b),
+//!         Output::Event(ClientEvent::Ready { .. }) => {
+//!             let env = Envelope::new("<a@example.org>", ["<b@example.com>"]).unwrap();
+//!             c.send(env).unwrap();
+//!         }
+//!         Output::Event(ClientEvent::SendBody) => {
+//!             c.body(b"Subject: hi\n\n.dot\n").unwrap();
+//!             c.end_body().unwrap();
+//!         }
+//!         Output::Event(ClientEvent::Done(result)) => {
+//!             assert!(result.delivered());
+//!             c.quit().unwrap();
+//!         }
+//!         Output::Event(_) => {}
+//!         Output::NeedInput => match server.split_first() {
+//!             Some((chunk, rest)) => { c.feed(chunk); server = rest; }
+//!             None => c.feed_eof(),
+//!         },
+//!         Output::StartTls(_) => unreachable!(),
+//!         Output::Close => break,
+//!     }
+//! }
+//! let wire = String::from_utf8(wire).unwrap();
+//! assert!(wire.contains("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n"));
+//! assert!(wire.contains("Subject: hi\r\n\r\n..dot\r\n.\r\n"));
+//! ```
+
+mod flow;
+pub mod policy;
+
+use crate::codec::{Encode, ReplyDecoder};
+use crate::error::{ApiMisuse, Error, PeerMisbehaved, ValueError};
+use crate::framing::stuff::{BareEndingsOut, DotStuffer};
+use crate::limits::Limits;
+use crate::secret::Secret;
+use crate::session::{Output, Timeout, TlsInfo, TransportSecurity, UpgradeToken};
+use crate::types::capability::Capabilities;
+use crate::types::command::Command;
+use crate::types::domain::Host;
+use crate::types::params::{MailParams, RcptParams};
+use crate::types::path::{ForwardPath, ReversePath};
+use crate::types::reply::Reply;
+use bytes::BytesMut;
+use policy::{TlsOutcome, TlsPolicy, Verification};
+use std::collections::VecDeque;
+
+/// Credentials for `AUTH` (RFC 4954).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// `PLAIN` (RFC 4616).
+    Plain {
+        /// Authorization identity, if different from the user.
+        authzid: Option<String>,
+        /// User name.
+        username: String,
+        /// Password (redacted from `Debug`).
+        password: Secret<String>,
+    },
+    /// `LOGIN`.
+    Login {
+        /// User name.
+        username: String,
+        /// Password (redacted from `Debug`).
+        password: Secret<String>,
+    },
+    /// `XOAUTH2`: an OAuth 2.0 bearer token.
+    XOAuth2 {
+        /// User name (e-mail address).
+        username: String,
+        /// Access token (redacted from `Debug`).
+        token: Secret<String>,
+    },
+}
+
+/// How a client session behaves.
+#[non_exhaustive]
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// The name sent in EHLO/HELO.
+    pub hello_name: Host,
+    /// The server (MX host) connected to: for certificate checks and messages.
+    pub server: String,
+    /// The destination domain the policy was chosen for: for messages.
+    pub destination: String,
+    /// The TLS policy for this destination (see [`policy::PolicyMap::lookup`]).
+    /// Default [`TlsPolicy::May`].
+    pub tls_policy: TlsPolicy,
+    /// Credentials, if the session should authenticate.
+    pub auth: Option<ClientAuth>,
+    /// Send credentials without TLS. Default off: AUTH before TLS is a
+    /// [`policy::PolicyViolation::AuthWithoutTls`].
+    pub auth_without_tls: bool,
+    /// Use `BDAT` when the server offers CHUNKING (RFC 3030). Default off.
+    pub chunking: bool,
+    /// Bare CR/LF in bodies: sent as CRLF (default) or refused.
+    pub bare_endings: BareEndingsOut,
+    /// Reply line limits.
+    pub limits: Limits,
+    /// Speak LMTP (RFC 2033): LHLO, one reply per recipient after the message.
+    pub lmtp: bool,
+}
+
+impl ClientOptions {
+    /// Defaults for a session from `hello_name` to the MX `server` for `destination`.
+    /// Panics never: an invalid `hello_name` falls back to `localhost`.
+    pub fn new(hello_name: &str, server: &str, destination: &str) -> Self {
+        Self {
+            hello_name: Host::new(hello_name).unwrap_or_else(|_| {
+                Host::Domain(crate::types::domain::Domain(
+                    crate::types::str::Str::from_static("localhost"),
+                ))
+            }),
+            server: server.to_owned(),
+            destination: destination.to_owned(),
+            tls_policy: TlsPolicy::May,
+            auth: None,
+            auth_without_tls: false,
+            chunking: false,
+            bare_endings: BareEndingsOut::Normalize,
+            limits: Limits::default(),
+            lmtp: false,
+        }
+    }
+}
+
+/// One message's envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// The sender.
+    pub from: ReversePath,
+    /// MAIL parameters. `SMTPUTF8` is added when an address needs it, and
+    /// `BODY=8BITMIME` when `eight_bit` is set.
+    pub params: MailParams,
+    /// The recipients, in order.
+    pub recipients: Vec<(ForwardPath, RcptParams)>,
+    /// The body has bytes above 0x7F (needs 8BITMIME).
+    pub eight_bit: bool,
+}
+
+impl Envelope {
+    /// An envelope from paths in their wire form, e.g. `"<a@example.org>"` or `"<>"`.
+    pub fn new<'a>(from: &str, to: impl IntoIterator<Item = &'a str>) -> Result<Self, ValueError> {
+        let path = |s: &str| {
+            s.strip_prefix('<')
+                .and_then(|s| s.strip_suffix('>'))
+                .ok_or(ValueError::Syntax {
+                    what: "path",
+                    at: 0,
+                })
+                .map(str::to_owned)
+        };
+        let from_inner = path(from)?;
+        let from = if from_inner.is_empty() {
+            ReversePath::Null
+        } else {
+            ReversePath::Mailbox(crate::types::path::Mailbox::parse(&from_inner)?)
+        };
+        let mut recipients = Vec::new();
+        for t in to {
+            let m = crate::types::path::Mailbox::parse(&path(t)?)?;
+            recipients.push((ForwardPath::Mailbox(m), RcptParams::default()));
+        }
+        Ok(Self {
+            from,
+            params: MailParams::default(),
+            recipients,
+            eight_bit: false,
+        })
+    }
+}
+
+/// The outcome of one transaction: every reply, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionResult {
+    /// The reply to MAIL.
+    pub mail: Option<Reply>,
+    /// Each recipient with its reply to RCPT (`None`: not sent or not answered).
+    pub recipients: Vec<(ForwardPath, Option<Reply>)>,
+    /// The reply to the message: one, or in LMTP one per accepted recipient in order.
+    /// Empty when the body was not sent.
+    pub message: Vec<Reply>,
+}
+
+impl TransactionResult {
+    /// Whether the message was accepted for at least one recipient.
+    pub fn delivered(&self) -> bool {
+        !self.message.is_empty() && self.message.iter().any(Reply::is_positive)
+    }
+
+    /// The accepted recipients with the message's reply for each (in LMTP its own).
+    pub fn per_recipient(&self) -> Vec<(&ForwardPath, Option<&Reply>)> {
+        let mut lmtp = self.message.iter();
+        self.recipients
+            .iter()
+            .map(|(r, reply)| match reply {
+                Some(rep) if rep.is_positive() => {
+                    let m = if self.message.len() > 1 {
+                        lmtp.next()
+                    } else {
+                        self.message.first()
+                    };
+                    (r, m)
+                }
+                other => (r, other.as_ref()),
+            })
+            .collect()
+    }
+}
+
+/// What the client session hands the application.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// The session is set up (TLS per policy, AUTH if configured): call `send` (or
+    /// `quit`). Comes once.
+    Ready {
+        /// The server's capabilities (`None` after the HELO fallback).
+        capabilities: Option<Capabilities>,
+        /// What the connection got.
+        tls: TlsOutcome,
+    },
+    /// At least one recipient was accepted: stream the body with `body`, then
+    /// `end_body`.
+    SendBody,
+    /// A transaction ended; `send` the next one or `quit`.
+    Done(TransactionResult),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Greeting,
+    Ehlo,
+    Helo,
+    StartTls,
+    Auth,
+    Mail,
+    Rcpt(usize),
+    Data,
+    /// A BDAT chunk; `last` ends the message.
+    Bdat {
+        last: bool,
+    },
+    /// The reply (LMTP: one of the replies) after the end of data.
+    Message,
+    Rset,
+    Quit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Setup,
+    AwaitTls,
+    Idle,
+    Transaction,
+    Quitting,
+    Closed,
+}
+
+#[derive(Debug)]
+struct Tx {
+    result: TransactionResult,
+    /// Recipients not yet sent (lock-step), and the index of the next one.
+    unsent: VecDeque<(ForwardPath, RcptParams)>,
+    next_rcpt: usize,
+    accepted: usize,
+    pipelined: bool,
+    bdat: bool,
+    body: BodyPhase,
+    stuffer: DotStuffer,
+    eight_bit: bool,
+    /// Replies still expected after the end of data.
+    message_replies: usize,
+    failed: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyPhase {
+    Waiting,
+    Streaming,
+    Sent,
+    Skipped,
+}
+
+/// A client-side SMTP (or LMTP) session. See the [module docs](self).
+pub struct ClientSession {
+    opts: ClientOptions,
+    input: BytesMut,
+    replies: ReplyDecoder,
+    out: BytesMut,
+    expects: VecDeque<Expect>,
+    events: VecDeque<ClientEvent>,
+    phase: Phase,
+    caps: Option<Capabilities>,
+    esmtp: bool,
+    tls: Option<TlsInfo>,
+    verification: Option<Verification>,
+    tls_reason: String,
+    auth_step: u8,
+    tx: Option<Tx>,
+    failure: Option<Error>,
+    token_ready: bool,
+    eof: bool,
+}
+
+impl std::fmt::Debug for ClientSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientSession")
+            .field("phase", &self.phase)
+            .field("expects", &self.expects)
+            .field("tls", &self.tls)
+            .field("in_transaction", &self.tx.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientSession {
+    /// A new session; it waits for the server's greeting.
+    pub fn new(options: ClientOptions, security: TransportSecurity) -> Self {
+        let replies = ReplyDecoder::new(options.limits);
+        let (tls, reason) = match security {
+            TransportSecurity::Plain => (None, String::new()),
+            TransportSecurity::ImplicitTls(info) => (Some(info), "implicit TLS".to_owned()),
+        };
+        Self {
+            opts: options,
+            input: BytesMut::new(),
+            replies,
+            out: BytesMut::new(),
+            expects: VecDeque::from([Expect::Greeting]),
+            events: VecDeque::new(),
+            phase: Phase::Setup,
+            caps: None,
+            esmtp: false,
+            tls,
+            verification: None,
+            tls_reason: reason,
+            auth_step: 0,
+            tx: None,
+            failure: None,
+            token_ready: false,
+            eof: false,
+        }
+    }
+
+    /// Gives the session bytes received from the server.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        if self.phase != Phase::Closed {
+            self.input.extend_from_slice(bytes);
+        }
+    }
+
+    /// The server closed the connection.
+    pub fn feed_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// The next output; see [`Output`].
+    pub fn poll(&mut self) -> Result<Output<ClientEvent>, Error> {
+        loop {
+            if let Some(ev) = self.events.pop_front() {
+                return Ok(Output::Event(ev));
+            }
+            if !self.out.is_empty() {
+                return Ok(Output::Transmit(self.out.split().freeze()));
+            }
+            match self.phase {
+                Phase::Closed => {
+                    if let Some(e) = self.failure.take() {
+                        return Err(e);
+                    }
+                    return Ok(Output::Close);
+                }
+                Phase::AwaitTls => {
+                    if std::mem::take(&mut self.token_ready) {
+                        return Ok(Output::StartTls(UpgradeToken { _p: () }));
+                    }
+                    if self.eof {
+                        self.close();
+                        continue;
+                    }
+                    return Err(ApiMisuse::HandshakePending.into());
+                }
+                _ => {}
+            }
+            if self.expects.is_empty() {
+                if self.eof {
+                    self.close();
+                    continue;
+                }
+                // Waiting for the application (send, body, quit).
+                return Ok(Output::NeedInput);
+            }
+            match self.replies.decode(&mut self.input) {
+                Ok(Some(reply)) => self.on_reply(reply),
+                Ok(None) if self.eof => {
+                    self.fail(PeerMisbehaved::ConnectionClosed.into());
+                }
+                Ok(None) => return Ok(Output::NeedInput),
+                Err(e) => self.fail(PeerMisbehaved::InvalidReply(e).into()),
+            }
+        }
+    }
+
+    /// The binding finished the TLS handshake that [`Output::StartTls`] asked for,
+    /// verifying as [`ClientSession::verification`] says. The policy judges the result;
+    /// then the session forgets the server's capabilities and sends EHLO again
+    /// (RFC 3207 §4.2).
+    pub fn tls_established(&mut self, token: UpgradeToken, info: TlsInfo) -> Result<(), Error> {
+        let UpgradeToken { _p: () } = token;
+        if self.phase != Phase::AwaitTls || self.token_ready {
+            return Err(ApiMisuse::NoUpgrade.into());
+        }
+        if let Err(v) = policy::check_handshake(
+            &self.opts.tls_policy,
+            &info,
+            &self.opts.server,
+            &self.opts.destination,
+        ) {
+            self.tls = Some(info);
+            self.close();
+            return Err(v.into());
+        }
+        self.tls_reason = format!("STARTTLS, policy {}", self.opts.tls_policy.name());
+        self.tls = Some(info);
+        self.caps = None;
+        self.phase = Phase::Setup;
+        self.hello();
+        Ok(())
+    }
+
+    /// The handshake failed: the session ends (no plaintext fallback: RFC 3207 §4.1
+    /// leaves the connection in an unknown state).
+    pub fn tls_failed(&mut self, token: UpgradeToken) {
+        let UpgradeToken { _p: () } = token;
+        self.close();
+    }
+
+    /// What the binding must verify in the handshake under way.
+    pub fn verification(&self) -> Option<&Verification> {
+        self.verification.as_ref()
+    }
+
+    /// The server's capabilities from the last EHLO (after TLS, the post-TLS ones).
+    pub fn capabilities(&self) -> Option<&Capabilities> {
+        self.caps.as_ref()
+    }
+
+    /// TLS facts, once TLS is active.
+    pub fn tls(&self) -> Option<&TlsInfo> {
+        self.tls.as_ref()
+    }
+
+    /// Which RFC 5321 §4.5.3.2 timeout applies to the reply awaited now.
+    pub fn timeout(&self) -> Timeout {
+        match self.expects.front() {
+            Some(Expect::Greeting) => Timeout::Greeting,
+            Some(Expect::Rcpt(_)) => Timeout::Rcpt,
+            Some(Expect::Data) => Timeout::DataInit,
+            Some(Expect::Message) | Some(Expect::Bdat { last: true }) => Timeout::DataTermination,
+            Some(Expect::Bdat { .. }) => Timeout::DataBlock,
+            _ if self
+                .tx
+                .as_ref()
+                .is_some_and(|t| t.body == BodyPhase::Streaming) =>
+            {
+                Timeout::DataBlock
+            }
+            _ => Timeout::Mail,
+        }
+    }
+
+    /// Starts a transaction. Only between [`ClientEvent::Ready`] (or `Done`) and the
+    /// next `send`. Checks SIZE, 8BITMIME and SMTPUTF8 against the server first.
+    pub fn send(&mut self, mut env: Envelope) -> Result<(), Error> {
+        if self.phase != Phase::Idle || self.tx.is_some() {
+            return Err(ApiMisuse::NotReady.into());
+        }
+        if env.recipients.is_empty() {
+            return Err(ApiMisuse::NoRecipients.into());
+        }
+        self.prepare(&mut env)?;
+        let caps = self.caps.as_ref();
+        let pipelined = caps.is_some_and(Capabilities::pipelining);
+        let bdat = self.opts.chunking && caps.is_some_and(Capabilities::chunking);
+        let mut tx = Tx {
+            result: TransactionResult {
+                mail: None,
+                recipients: env
+                    .recipients
+                    .iter()
+                    .map(|(r, _)| (r.clone(), None))
+                    .collect(),
+                message: Vec::new(),
+            },
+            unsent: VecDeque::new(),
+            next_rcpt: 0,
+            accepted: 0,
+            pipelined,
+            bdat,
+            body: BodyPhase::Waiting,
+            stuffer: DotStuffer::new(!bdat, self.opts.bare_endings),
+            eight_bit: env.eight_bit,
+            message_replies: 0,
+            failed: false,
+        };
+        Command::Mail {
+            from: env.from,
+            params: env.params,
+        }
+        .encode(&mut self.out);
+        self.expects.push_back(Expect::Mail);
+        if pipelined {
+            // RFC 2920 §3.1: MAIL, every RCPT and DATA in one write.
+            for (i, (to, params)) in env.recipients.into_iter().enumerate() {
+                Command::Rcpt { to, params }.encode(&mut self.out);
+                self.expects.push_back(Expect::Rcpt(i));
+            }
+            tx.next_rcpt = tx.result.recipients.len();
+            if !bdat {
+                Command::Data.encode(&mut self.out);
+                self.expects.push_back(Expect::Data);
+            }
+        } else {
+            tx.unsent = env.recipients.into();
+        }
+        self.tx = Some(tx);
+        self.phase = Phase::Transaction;
+        Ok(())
+    }
+}

@@ -1,0 +1,389 @@
+//! TLS policy for the client, as pure functions: which security a destination needs
+//! (a per-destination map, Postfix `smtp_tls_policy_maps` style), what to do when the
+//! server's EHLO reply is known, and whether a finished handshake satisfies it.
+//!
+//! The levels follow Postfix's `smtp_tls_security_level`; DANE follows RFC 7672.
+//! Certificate and name checks are done by the binding (rustls); this module says which
+//! checks to ask for and judges the outcome the binding reports.
+
+use crate::session::TlsInfo;
+use std::fmt;
+
+/// A TLSA record (RFC 6698 §2.1) as the caller's DNSSEC-validating resolver returned it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Tlsa {
+    /// Certificate usage: 0 PKIX-TA, 1 PKIX-EE, 2 DANE-TA, 3 DANE-EE.
+    pub usage: u8,
+    /// Selector: 0 full certificate, 1 SubjectPublicKeyInfo.
+    pub selector: u8,
+    /// Matching type: 0 exact, 1 SHA-256, 2 SHA-512.
+    pub matching: u8,
+    /// The association data.
+    pub data: Vec<u8>,
+}
+
+impl Tlsa {
+    /// RFC 7672 §3.1.3: SMTP clients use only DANE-TA(2) and DANE-EE(3) records, with
+    /// a known selector and matching type; PKIX-TA(0)/PKIX-EE(1) are unusable here.
+    pub fn is_usable(&self) -> bool {
+        matches!(self.usage, 2 | 3) && self.selector <= 1 && self.matching <= 2
+    }
+}
+
+/// How much security a destination requires (Postfix `smtp_tls_security_level`).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TlsPolicy {
+    /// Never STARTTLS; plaintext.
+    None,
+    /// Opportunistic: STARTTLS when offered, any certificate; plaintext otherwise. What
+    /// happened is recorded in the [`TlsOutcome`].
+    May,
+    /// TLS required, any certificate (protects against passive eavesdropping only).
+    Encrypt,
+    /// TLS required; the chain must verify and the certificate must name the MX host.
+    Verify,
+    /// TLS required; the chain must verify and the certificate must carry one of these
+    /// names (e.g. the recipient domain, `.example.com` for any subdomain). Empty: the
+    /// MX host name.
+    Secure {
+        /// Acceptable certificate names (a leading `.` matches any subdomain).
+        names: Vec<String>,
+    },
+    /// DANE (RFC 7672) with the TLSA records of the MX host, from a DNSSEC-validated
+    /// lookup. No records: as `May` (RFC 7672 §2.2: no TLSA, no DANE). Records but none
+    /// usable: TLS required without authentication. Usable records: TLS required and the
+    /// certificate must match one.
+    Dane {
+        /// The TLSA RRset.
+        records: Vec<Tlsa>,
+    },
+}
+
+impl TlsPolicy {
+    /// The level's name as Postfix spells it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::May => "may",
+            Self::Encrypt => "encrypt",
+            Self::Verify => "verify",
+            Self::Secure { .. } => "secure",
+            Self::Dane { .. } => "dane",
+        }
+    }
+
+    /// Whether TLS is mandatory under this policy.
+    pub fn requires_tls(&self) -> bool {
+        match self {
+            Self::None | Self::May => false,
+            Self::Dane { records } => !records.is_empty(),
+            _ => true,
+        }
+    }
+}
+
+/// What the binding must check in the handshake.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    /// Accept any certificate (still record what it was).
+    None,
+    /// WebPKI chain to a trusted root, and one of these names in the certificate
+    /// (a leading `.` allows any subdomain).
+    Chain {
+        /// Acceptable names.
+        names: Vec<String>,
+    },
+    /// DANE: the certificate chain must match one of these usable TLSA records.
+    Dane {
+        /// The usable records.
+        records: Vec<Tlsa>,
+    },
+}
+
+/// What to do once the server's EHLO reply is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsAction {
+    /// Send STARTTLS; the binding verifies as said.
+    StartTls(Verification),
+    /// Go on in plaintext (policy `none`, or `may` without STARTTLS offered).
+    Plaintext,
+}
+
+/// Why the policy forbids going on. Each says what was required and what happened, so
+/// it can be logged as is.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyViolation {
+    /// TLS is mandatory and the server did not offer STARTTLS: a man in the middle may
+    /// have removed it from the EHLO reply.
+    #[error(
+        "STARTTLS not offered by {server} but policy for {destination} is {policy}: possible downgrade attack"
+    )]
+    StartTlsNotOffered {
+        /// The host connected to.
+        server: String,
+        /// The destination (domain) the policy was chosen for.
+        destination: String,
+        /// The policy level.
+        policy: &'static str,
+    },
+    /// TLS is mandatory and the server refused STARTTLS.
+    #[error("{server} refused STARTTLS ({reply}) but policy for {destination} is {policy}")]
+    StartTlsRefused {
+        /// The host connected to.
+        server: String,
+        /// The destination.
+        destination: String,
+        /// The policy level.
+        policy: &'static str,
+        /// The server's reply, first line.
+        reply: String,
+    },
+    /// The policy needs a verified certificate and the binding reports it was not.
+    #[error(
+        "certificate of {server} not verified ({detail}) but policy for {destination} is {policy}"
+    )]
+    NotVerified {
+        /// The host connected to.
+        server: String,
+        /// The destination.
+        destination: String,
+        /// The policy level.
+        policy: &'static str,
+        /// What the binding said.
+        detail: String,
+    },
+    /// AUTH would send credentials without TLS.
+    #[error("refusing to send AUTH credentials to {server} without TLS")]
+    AuthWithoutTls {
+        /// The host connected to.
+        server: String,
+    },
+    /// The message needs an extension the server does not offer.
+    #[error("{server} does not offer {extension}, which this message needs")]
+    MissingExtension {
+        /// The host connected to.
+        server: String,
+        /// The extension keyword.
+        extension: &'static str,
+    },
+    /// The message is larger than the server's advertised SIZE.
+    #[error("message of {size} octets exceeds the {max} octets {server} accepts")]
+    TooBig {
+        /// The host connected to.
+        server: String,
+        /// The declared size.
+        size: u64,
+        /// The server's limit.
+        max: u64,
+    },
+}
+
+/// Decides what to do after the EHLO reply: `starttls_offered` is whether `STARTTLS`
+/// was in it, `server` the MX host, `destination` the domain the policy was chosen for.
+pub fn decide(
+    policy: &TlsPolicy,
+    starttls_offered: bool,
+    server: &str,
+    destination: &str,
+) -> Result<TlsAction, PolicyViolation> {
+    let verification = match policy {
+        TlsPolicy::None => return Ok(TlsAction::Plaintext),
+        TlsPolicy::May | TlsPolicy::Encrypt => Verification::None,
+        TlsPolicy::Verify => Verification::Chain {
+            names: vec![server.to_owned()],
+        },
+        TlsPolicy::Secure { names } if names.is_empty() => Verification::Chain {
+            names: vec![server.to_owned()],
+        },
+        TlsPolicy::Secure { names } => Verification::Chain {
+            names: names.clone(),
+        },
+        TlsPolicy::Dane { records } => {
+            let usable: Vec<Tlsa> = records.iter().filter(|r| r.is_usable()).cloned().collect();
+            if usable.is_empty() {
+                Verification::None
+            } else {
+                Verification::Dane { records: usable }
+            }
+        }
+    };
+    if starttls_offered {
+        return Ok(TlsAction::StartTls(verification));
+    }
+    if policy.requires_tls() {
+        return Err(PolicyViolation::StartTlsNotOffered {
+            server: server.to_owned(),
+            destination: destination.to_owned(),
+            policy: policy.name(),
+        });
+    }
+    Ok(TlsAction::Plaintext)
+}
+
+/// Judges a finished handshake: whether the verification the binding reports satisfies
+/// the policy.
+pub fn check_handshake(
+    policy: &TlsPolicy,
+    info: &TlsInfo,
+    server: &str,
+    destination: &str,
+) -> Result<(), PolicyViolation> {
+    let needs_verified = match policy {
+        TlsPolicy::Verify | TlsPolicy::Secure { .. } => true,
+        TlsPolicy::Dane { records } => records.iter().any(Tlsa::is_usable),
+        _ => false,
+    };
+    if needs_verified && !info.peer_verified() {
+        return Err(PolicyViolation::NotVerified {
+            server: server.to_owned(),
+            destination: destination.to_owned(),
+            policy: policy.name(),
+            detail: "the binding reported an unverified certificate".to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// What one session actually got: for logs and delivery reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsOutcome {
+    /// The policy level applied.
+    pub policy: &'static str,
+    /// The TLS facts, when TLS was used.
+    pub tls: Option<TlsInfo>,
+    /// Whether the server's certificate was verified.
+    pub verified: bool,
+    /// Why the session is secured as it is, in words.
+    pub reason: String,
+}
+
+impl fmt::Display for TlsOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.tls {
+            Some(t) => write!(
+                f,
+                "TLS {} {} ({}, policy {}): {}",
+                t.version(),
+                t.cipher(),
+                if self.verified {
+                    "verified"
+                } else {
+                    "not verified"
+                },
+                self.policy,
+                self.reason
+            ),
+            None => write!(f, "plaintext (policy {}): {}", self.policy, self.reason),
+        }
+    }
+}
+
+/// A destination pattern of a [`PolicyMap`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum DomainPattern {
+    /// `example.com`: this domain only.
+    Exact(String),
+    /// `.example.com`: every subdomain at any depth, not the domain itself.
+    Subdomains(String),
+    /// `*.example.com` (or `*.no`): exactly one label in front of the suffix
+    /// (the RFC 6125 §6.4.3 / RFC 8461 §4.1 wildcard).
+    OneLabel(String),
+}
+
+impl DomainPattern {
+    /// Parses `example.com`, `.example.com` or `*.example.com` (case-insensitive; a
+    /// trailing dot is ignored). `None` for an empty or malformed pattern.
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = normalize(s);
+        let ok = |d: &str| {
+            !d.is_empty()
+                && d.split('.').all(|l| {
+                    !l.is_empty()
+                        && l.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b >= 0x80)
+                })
+        };
+        if let Some(rest) = s.strip_prefix("*.") {
+            ok(rest).then(|| Self::OneLabel(rest.to_owned()))
+        } else if let Some(rest) = s.strip_prefix('.') {
+            ok(rest).then(|| Self::Subdomains(rest.to_owned()))
+        } else {
+            ok(&s).then_some(Self::Exact(s))
+        }
+    }
+
+    /// Whether `domain` (already normalised) matches.
+    fn matches(&self, domain: &str) -> bool {
+        match self {
+            Self::Exact(d) => domain == d,
+            Self::Subdomains(d) => domain
+                .strip_suffix(d.as_str())
+                .is_some_and(|head| head.len() > 1 && head.ends_with('.')),
+            Self::OneLabel(d) => domain
+                .strip_suffix(d.as_str())
+                .and_then(|head| head.strip_suffix('.'))
+                .is_some_and(|label| !label.is_empty() && !label.contains('.')),
+        }
+    }
+
+    /// Precedence: exact beats any pattern; among patterns the longer suffix wins; for
+    /// the same suffix, `*.x` (one label) beats `.x` (any depth).
+    fn rank(&self) -> (u8, usize, u8) {
+        match self {
+            Self::Exact(d) => (2, d.len(), 0),
+            Self::OneLabel(d) => (1, d.len(), 1),
+            Self::Subdomains(d) => (1, d.len(), 0),
+        }
+    }
+}
+
+impl fmt::Display for DomainPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Exact(d) => f.write_str(d),
+            Self::Subdomains(d) => write!(f, ".{d}"),
+            Self::OneLabel(d) => write!(f, "*.{d}"),
+        }
+    }
+}
+
+fn normalize(s: &str) -> String {
+    s.trim().trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// Per-destination TLS policies with a default. The most specific matching pattern
+/// wins (see [`DomainPattern`] for the precedence); with none, the default applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyMap {
+    default: TlsPolicy,
+    entries: Vec<(DomainPattern, TlsPolicy)>,
+}
+
+impl PolicyMap {
+    /// A map with only a default (`TlsPolicy::May` is the usual one for an MX).
+    pub fn new(default: TlsPolicy) -> Self {
+        Self {
+            default,
+            entries: Vec::new(),
+        }
+    }
+
+    /// Adds (or replaces) the policy for a pattern.
+    pub fn insert(&mut self, pattern: DomainPattern, policy: TlsPolicy) {
+        self.entries.retain(|(p, _)| *p != pattern);
+        self.entries.push((pattern, policy));
+    }
+
+    /// The policy for `destination`, and the pattern that chose it (`None`: default).
+    pub fn lookup(&self, destination: &str) -> (&TlsPolicy, Option<&DomainPattern>) {
+        let d = normalize(destination);
+        self.entries
+            .iter()
+            .filter(|(p, _)| p.matches(&d))
+            .max_by_key(|(p, _)| p.rank())
+            .map_or((&self.default, None), |(p, pol)| (pol, Some(p)))
+    }
+}
