@@ -1,0 +1,119 @@
+//! Drives a `ClientSession` against scripted server replies.
+#![allow(dead_code)]
+
+use smtp_proto::client::{ClientEvent, ClientOptions, ClientSession, Envelope, TransactionResult};
+use smtp_proto::*;
+
+#[derive(Debug, Default)]
+pub(crate) struct CRun {
+    pub(crate) wire: Vec<u8>,
+    pub(crate) ready: Vec<ClientEvent>,
+    pub(crate) results: Vec<TransactionResult>,
+    pub(crate) errors: Vec<Error>,
+    pub(crate) starttls: usize,
+    pub(crate) closed: bool,
+}
+
+impl CRun {
+    pub(crate) fn wire(&self) -> String {
+        String::from_utf8_lossy(&self.wire).into_owned()
+    }
+    pub(crate) fn lines(&self) -> Vec<String> {
+        self.wire()
+            .split_terminator("\r\n")
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// What the test program does with the session.
+pub(crate) struct Script {
+    /// Envelopes to send, one per Ready/Done.
+    pub(crate) messages: Vec<(Envelope, Vec<u8>)>,
+    /// Whether the handshake reports a verified certificate.
+    pub(crate) verified: bool,
+}
+
+pub(crate) fn env(from: &str, to: &[&str]) -> Envelope {
+    Envelope::new(from, to.iter().copied()).unwrap()
+}
+
+pub(crate) fn opts() -> ClientOptions {
+    ClientOptions::new("client.example", "mx.example.com", "example.com")
+}
+
+/// Runs the client; `server` chunks are fed one per NeedInput, then EOF.
+pub(crate) fn crun(
+    opts: ClientOptions,
+    security: TransportSecurity,
+    server: &[&[u8]],
+    mut script: Script,
+) -> CRun {
+    let mut c = ClientSession::new(opts, security);
+    let mut r = CRun::default();
+    let mut rest = server;
+    let mut eof = false;
+    script.messages.reverse();
+    let mut body: Vec<u8> = Vec::new();
+    for _ in 0..100_000 {
+        match c.poll() {
+            Ok(Output::Transmit(b)) => r.wire.extend_from_slice(&b),
+            Ok(Output::Event(ev)) => match ev {
+                ClientEvent::Ready { .. } | ClientEvent::Done(_) => {
+                    match &ev {
+                        ClientEvent::Done(res) => r.results.push(res.clone()),
+                        other => r.ready.push(other.clone()),
+                    }
+                    match script.messages.pop() {
+                        Some((e, b)) => {
+                            body = b;
+                            if let Err(e) = c.send(e) {
+                                r.errors.push(e);
+                                c.quit().unwrap();
+                            }
+                        }
+                        None => c.quit().unwrap(),
+                    }
+                }
+                ClientEvent::SendBody => {
+                    c.body(&body).unwrap();
+                    c.end_body().unwrap();
+                }
+                other => panic!("{other:?}"),
+            },
+            Ok(Output::NeedInput) => match rest.split_first() {
+                Some((chunk, tail)) => {
+                    c.feed(chunk);
+                    rest = tail;
+                }
+                None => {
+                    assert!(!eof, "NeedInput after EOF");
+                    eof = true;
+                    c.feed_eof();
+                }
+            },
+            Ok(Output::StartTls(token)) => {
+                r.starttls += 1;
+                let info = TlsInfo::new("TLSv1.3", "TLS_AES_128_GCM_SHA256")
+                    .unwrap()
+                    .with_peer_verified(script.verified);
+                if let Err(e) = c.tls_established(token, info) {
+                    r.errors.push(e);
+                }
+            }
+            Ok(Output::Close) => {
+                r.closed = true;
+                return r;
+            }
+            Err(e) => r.errors.push(e),
+        }
+    }
+    panic!("client did not finish");
+}
+
+pub(crate) fn one(e: Envelope, body: &[u8]) -> Script {
+    Script {
+        messages: vec![(e, body.to_vec())],
+        verified: true,
+    }
+}
