@@ -235,3 +235,76 @@ pub fn data_decoder(data: &[u8]) {
     // waits for the next byte.
     assert!(n + 1 >= usize::from(ctl).min(data.len()));
 }
+
+/// The client session: arbitrary server bytes, split where the fuzzer says, with the
+/// TLS policy, chunking and LMTP chosen by the first byte. It must never panic, never
+/// refuse a call the session said it was ready for, and reach `Close` after EOF.
+pub fn client(data: &[u8]) {
+    use smtp_proto::client::policy::TlsPolicy;
+    use smtp_proto::client::{ClientAuth, ClientEvent, ClientOptions, ClientSession, Envelope};
+    use smtp_proto::{Output, Secret, TlsInfo, TransportSecurity};
+    if data.len() < 2 {
+        return;
+    }
+    let (ctl, rest) = data.split_at(2);
+    let mut o = ClientOptions::new("client.example", "mx.example.com", "example.com");
+    o.tls_policy = match ctl[0] & 3 {
+        0 => TlsPolicy::None,
+        1 => TlsPolicy::May,
+        2 => TlsPolicy::Encrypt,
+        _ => TlsPolicy::Verify,
+    };
+    o.chunking = ctl[0] & 4 != 0;
+    o.lmtp = ctl[0] & 8 != 0;
+    if ctl[0] & 16 != 0 {
+        o.auth = Some(ClientAuth::Login {
+            username: "u".into(),
+            password: Secret::new("p".into()),
+        });
+        o.auth_without_tls = ctl[0] & 32 != 0;
+    }
+    let mut c = ClientSession::new(o, TransportSecurity::Plain);
+    let mut chunks = rest.chunks(usize::from(ctl[1]) + 1);
+    let mut sent = 0;
+    let mut eof = false;
+    for _ in 0..100_000 {
+        match c.poll() {
+            Ok(Output::Transmit(b)) => assert!(!b.is_empty()),
+            Ok(Output::Event(ClientEvent::Ready { .. } | ClientEvent::Done(_))) => {
+                if sent < 2 {
+                    sent += 1;
+                    let env = Envelope::new("<a@b.example>", ["<c@d.example>", "<e@d.example>"])
+                        .unwrap();
+                    if c.send(env).is_err() {
+                        c.quit().unwrap();
+                    }
+                } else {
+                    c.quit().unwrap();
+                }
+            }
+            Ok(Output::Event(ClientEvent::SendBody)) => {
+                c.body(b"line\n.dot\r\n").unwrap();
+                c.end_body().unwrap();
+            }
+            Ok(Output::Event(_)) => {}
+            Ok(Output::NeedInput) => match chunks.next() {
+                Some(ch) => c.feed(ch),
+                None => {
+                    assert!(!eof, "NeedInput after EOF");
+                    eof = true;
+                    c.feed_eof();
+                }
+            },
+            Ok(Output::StartTls(t)) => {
+                let info = TlsInfo::new("TLSv1.3", "TLS_AES_128_GCM_SHA256")
+                    .unwrap()
+                    .with_peer_verified(ctl[1] & 1 == 1);
+                let _ = c.tls_established(t, info);
+            }
+            Ok(Output::Close) => return,
+            Err(smtp_proto::Error::Misuse(m)) => panic!("misuse {m:?}"),
+            Err(_) => {}
+        }
+    }
+    panic!("the client did not close");
+}
