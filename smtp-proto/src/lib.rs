@@ -17,6 +17,10 @@
 //! - [`server`]: the server session state machine, [`ServerSession`]: every protocol
 //!   rule (sequencing, PIPELINING, STARTTLS, DATA/BDAT framing, AUTH, LMTP), with the
 //!   application deciding on each sender, recipient, message and credential.
+//! - [`client`]: the client session state machine, [`client::ClientSession`]: greeting,
+//!   EHLO/HELO, STARTTLS as the [`client::policy`] decides (none/may/encrypt/verify/
+//!   secure/DANE, per-destination map), AUTH, pipelined transactions with per-recipient
+//!   results, dot-stuffing ([`framing::stuff`]) or BDAT, LMTP.
 //! - [`session`]: what both roles share: [`Output`], [`UpgradeToken`], [`TlsInfo`],
 //!   [`Timeout`].
 //!
@@ -78,7 +82,10 @@
 //!   a bare CR or LF in a body gets the message refused (or normalised, by option), so
 //!   `<LF>.<LF>` and its variants can never end one (SMTP smuggling, CVE-2023-51764).
 //! - Bytes pipelined after `STARTTLS` are never interpreted: the session closes with a
-//!   typed error (CVE-2011-0411 class). After the handshake it forgets the greeting,
+//!   typed error (CVE-2011-0411 class). The client does the same with bytes after the
+//!   server's `220` ([`PeerMisbehaved::PlaintextAfterStartTlsReply`]), and refuses to go
+//!   on in plaintext when its policy requires TLS (a stripped `STARTTLS` is a
+//!   [`client::policy::PolicyViolation`], not a silent downgrade). After the handshake it forgets the greeting,
 //!   authentication and transaction (RFC 3207 §4.2).
 //! - `BDAT` chunks are always consumed by their declared size, even when refused, so
 //!   their content is never read as commands.
@@ -104,6 +111,7 @@
 //! | 6531 | SMTPUTF8 | [`ParseOptions::smtputf8`], [`MailParams::smtputf8`] |
 //! | 8689 | REQUIRETLS | [`MailParams::requiretls`] |
 //! | 9422 | LIMITS | [`LimitsExt`] |
+//! | 7672, 6698 | DANE for SMTP, TLSA | [`client::policy::TlsPolicy::Dane`] |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations)]

@@ -757,3 +757,50 @@ fn dane_levels() {
         }))
     );
 }
+
+/// The body is pulled one piece at a time: a large message never sits in the
+/// session's buffers.
+#[test]
+fn the_body_streams_one_piece_at_a_time() {
+    use smtp_proto::client::{ClientSession, Envelope};
+    let mut c = ClientSession::new(plain_opts(), TransportSecurity::Plain);
+    let mut server: &[&[u8]] = &[
+        GREET,
+        EHLO_PIPE,
+        b"250 Ok\r\n250 Ok\r\n354 Go\r\n",
+        b"250 Ok\r\n",
+        b"221 Bye\r\n",
+    ];
+    let piece = vec![b'x'; 8192];
+    let (mut pieces_left, mut max_transmit, mut total) = (1000, 0, 0);
+    loop {
+        match c.poll().unwrap() {
+            Output::Transmit(b) => {
+                max_transmit = max_transmit.max(b.len());
+                total += b.len();
+            }
+            Output::Event(ClientEvent::Ready { .. }) => c
+                .send(Envelope::new("<a@example.org>", ["<b@example.com>"]).unwrap())
+                .unwrap(),
+            Output::Event(ClientEvent::SendBody) if pieces_left > 0 => {
+                pieces_left -= 1;
+                c.body(&piece).unwrap();
+            }
+            Output::Event(ClientEvent::SendBody) => c.end_body().unwrap(),
+            Output::Event(ClientEvent::Done(r)) => {
+                assert!(r.delivered());
+                c.quit().unwrap();
+            }
+            Output::Event(_) => {}
+            Output::NeedInput => {
+                let (first, rest) = server.split_first().expect("more server input");
+                c.feed(first);
+                server = rest;
+            }
+            Output::StartTls(_) => unreachable!(),
+            Output::Close => break,
+        }
+    }
+    assert!(total > 8_000_000);
+    assert!(max_transmit <= 8192 + 16, "{max_transmit}");
+}

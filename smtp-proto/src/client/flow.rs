@@ -82,7 +82,6 @@ impl ClientSession {
                 let Some(tx) = self.tx.as_mut() else { return };
                 if go && tx.accepted > 0 && !tx.failed {
                     tx.body = BodyPhase::Streaming;
-                    self.events.push_back(ClientEvent::SendBody);
                 } else if go {
                     // RFC 2920 §3.1: a 354 although no recipient was accepted: end the
                     // empty message at once; its reply is not kept.
@@ -399,7 +398,6 @@ impl ClientSession {
         }
         if tx.bdat {
             tx.body = BodyPhase::Streaming;
-            self.events.push_back(ClientEvent::SendBody);
         } else {
             Command::Data.encode(&mut self.out);
             self.expects.push_back(Expect::Data);

@@ -247,8 +247,9 @@ pub enum ClientEvent {
         /// What the connection got.
         tls: TlsOutcome,
     },
-    /// At least one recipient was accepted: stream the body with `body`, then
-    /// `end_body`.
+    /// At least one recipient was accepted: give the next piece of the body with
+    /// `body`, or end it with `end_body`. It comes again after each piece has been
+    /// transmitted, so a large message streams with one piece buffered at a time.
     SendBody,
     /// A transaction ended; `send` the next one or `quit`.
     Done(TransactionResult),
@@ -390,6 +391,15 @@ impl ClientSession {
             }
             if !self.out.is_empty() {
                 return Ok(Output::Transmit(self.out.split().freeze()));
+            }
+            // Pull: ask for the next piece of the body until `end_body`, so only one
+            // piece at a time is ever buffered.
+            if self
+                .tx
+                .as_ref()
+                .is_some_and(|t| t.body == BodyPhase::Streaming)
+            {
+                return Ok(Output::Event(ClientEvent::SendBody));
             }
             match self.phase {
                 Phase::Closed => {
