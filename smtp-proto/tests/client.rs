@@ -687,23 +687,30 @@ fn policy_map_precedence() {
         TlsPolicy::None,
     );
     m.insert(DomainPattern::parse("*.no").unwrap(), TlsPolicy::Encrypt);
-    m.insert(DomainPattern::parse(".no").unwrap(), TlsPolicy::Verify);
+    m.insert(DomainPattern::parse("uio.no").unwrap(), TlsPolicy::Verify);
     let name = |d: &str| m.lookup(d).0.name();
     assert_eq!(name("example.com"), "verify");
     assert_eq!(name("EXAMPLE.COM."), "verify");
     assert_eq!(name("a.example.com"), "encrypt");
     assert_eq!(name("a.b.example.com"), "encrypt");
+    assert_eq!(name("mail.example.com"), "encrypt");
     assert_eq!(name("x.mail.example.com"), "none");
-    assert_eq!(name("y.x.mail.example.com"), "encrypt");
+    assert_eq!(name("y.x.mail.example.com"), "none");
     assert_eq!(name("notexample.com"), "may");
-    assert_eq!(name("uio.no"), "encrypt");
-    assert_eq!(name("mail.uio.no"), "verify");
+    assert_eq!(name("example.no"), "encrypt");
+    assert_eq!(name("mx.example.no"), "encrypt");
+    assert_eq!(name("uio.no"), "verify");
+    assert_eq!(name("mail.uio.no"), "encrypt");
     assert_eq!(name("no"), "may");
     assert_eq!(m.lookup("other.org").1, None);
     assert_eq!(
         m.lookup("a.example.com").1.unwrap().to_string(),
         ".example.com"
     );
+    // `*.x` and `.x` are one pattern: the later insert replaces the earlier.
+    let mut m = m.clone();
+    m.insert(DomainPattern::parse(".no").unwrap(), TlsPolicy::Verify);
+    assert_eq!(m.lookup("example.no").0.name(), "verify");
     assert!(DomainPattern::parse("").is_none() && DomainPattern::parse("*.").is_none());
 }
 
@@ -732,7 +739,23 @@ fn dane_levels() {
     assert_eq!(
         d(vec![usable.clone(), pkix.clone()]),
         Ok(TlsAction::StartTls(Verification::Dane {
-            records: vec![usable]
+            records: vec![usable],
+            names: vec!["mx.example.com".into(), "example.com".into()],
+        }))
+    );
+    assert!(matches!(
+        decide(&TlsPolicy::DaneLookupFailed, true, "mx", "d"),
+        Err(PolicyViolation::TlsaLookupFailed { .. })
+    ));
+    assert_eq!(
+        decide(
+            &TlsPolicy::Secure { names: vec![] },
+            true,
+            "mx.example.com",
+            "example.com"
+        ),
+        Ok(TlsAction::StartTls(Verification::Chain {
+            names: vec!["example.com".into(), ".example.com".into()]
         }))
     );
     assert_eq!(
@@ -766,7 +789,7 @@ fn the_body_streams_one_piece_at_a_time() {
     let mut c = ClientSession::new(plain_opts(), TransportSecurity::Plain);
     let mut server: &[&[u8]] = &[
         GREET,
-        EHLO_PIPE,
+        b"250-mx\r\n250 PIPELINING\r\n",
         b"250 Ok\r\n250 Ok\r\n354 Go\r\n",
         b"250 Ok\r\n",
         b"221 Bye\r\n",
@@ -803,4 +826,345 @@ fn the_body_streams_one_piece_at_a_time() {
     }
     assert!(total > 8_000_000);
     assert!(max_transmit <= 8192 + 16, "{max_transmit}");
+}
+
+/// Drives a client by hand: `server` replies are fed only when the client asks.
+fn drive(
+    c: &mut smtp_proto::client::ClientSession,
+    server: &mut &[&[u8]],
+    mut on_event: impl FnMut(&mut smtp_proto::client::ClientSession, ClientEvent, &str),
+) -> (String, Vec<Error>) {
+    let mut wire = String::new();
+    let mut errors = Vec::new();
+    for _ in 0..10_000 {
+        match c.poll() {
+            Ok(Output::Transmit(b)) => wire.push_str(&String::from_utf8_lossy(&b)),
+            Ok(Output::Event(ev)) => on_event(c, ev, &wire),
+            Ok(Output::NeedInput) => match server.split_first() {
+                Some((first, rest)) => {
+                    c.feed(first);
+                    *server = rest;
+                }
+                None => c.feed_eof(),
+            },
+            Ok(Output::StartTls(t)) => {
+                let info = TlsInfo::new("TLSv1.3", "TLS_AES_128_GCM_SHA256")
+                    .unwrap()
+                    .with_peer_verified(true);
+                if let Err(e) = c.tls_established(t, info) {
+                    errors.push(e);
+                }
+            }
+            Ok(Output::Close) => return (wire, errors),
+            Err(e) => errors.push(e),
+        }
+    }
+    panic!("did not close");
+}
+
+#[test]
+fn plaintext_fed_while_the_handshake_is_pending_is_injection() {
+    use smtp_proto::client::ClientSession;
+    let mut c = ClientSession::new(opts(), TransportSecurity::Plain);
+    c.feed(GREET);
+    c.feed(EHLO_TLS);
+    c.feed(b"220 Go\r\n");
+    let token = loop {
+        match c.poll().unwrap() {
+            Output::StartTls(t) => break t,
+            Output::Transmit(_) => {}
+            other => panic!("{other:?}"),
+        }
+    };
+    c.feed(b"250-evil\r\n250 AUTH PLAIN\r\n");
+    let info = TlsInfo::new("TLSv1.3", "TLS_AES_128_GCM_SHA256").unwrap();
+    assert_eq!(
+        c.tls_established(token, info),
+        Err(Error::Peer(PeerMisbehaved::PlaintextAfterStartTlsReply {
+            discarded: 26
+        }))
+    );
+    assert!(matches!(c.poll(), Ok(Output::Close)));
+}
+
+#[test]
+fn the_first_error_survives_a_close_without_221() {
+    let r = crun(
+        opts(),
+        TransportSecurity::Plain,
+        &[b"554 5.7.1 Go away\r\n"],
+        Script {
+            messages: vec![],
+            verified: true,
+        },
+    );
+    assert!(
+        matches!(
+            &r.errors[..],
+            [Error::Rejected {
+                stage: "greeting",
+                ..
+            }]
+        ),
+        "{:?}",
+        r.errors
+    );
+    let r = crun(
+        plain_opts(),
+        TransportSecurity::Plain,
+        &[GREET, EHLO_PIPE],
+        Script {
+            messages: vec![],
+            verified: true,
+        },
+    );
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert!(r.closed);
+}
+
+#[test]
+fn a_body_error_leaves_the_session_usable_and_abort_closes() {
+    use smtp_proto::client::{ClientSession, Envelope};
+    use smtp_proto::framing::stuff::BareEndingsOut;
+    let mut o = plain_opts();
+    o.bare_endings = BareEndingsOut::Refuse;
+    let mut c = ClientSession::new(o, TransportSecurity::Plain);
+    let mut server: &[&[u8]] = &[
+        GREET,
+        b"250-mx\r\n250 PIPELINING\r\n",
+        b"250 Ok\r\n250 Ok\r\n354 Go\r\n",
+    ];
+    let mut step = 0;
+    let (wire, errors) = drive(&mut c, &mut server, |c, ev, _| match ev {
+        ClientEvent::Ready { .. } => c
+            .send(Envelope::new("<a@x.example>", ["<b@y.example>"]).unwrap())
+            .unwrap(),
+        ClientEvent::SendBody => {
+            step += 1;
+            assert_eq!(
+                c.body(b"ok\r\nbad\nline"),
+                Err(Error::Misuse(ApiMisuse::BareLineEnding))
+            );
+            assert_eq!(
+                c.body("é".as_bytes()),
+                Err(Error::Misuse(ApiMisuse::UndeclaredEightBit))
+            );
+            c.body(b"fine\r\n").unwrap();
+            c.abort();
+        }
+        other => panic!("{other:?}"),
+    });
+    assert_eq!(step, 1);
+    assert!(errors.is_empty());
+    assert!(wire.ends_with("DATA\r\nfine\r\n"), "{wire}");
+}
+
+#[test]
+fn after_a_failed_transaction_the_next_mail_waits_for_the_rset_reply() {
+    use smtp_proto::client::{ClientSession, Envelope};
+    let mut c = ClientSession::new(plain_opts(), TransportSecurity::Plain);
+    let mut server: &[&[u8]] = &[
+        GREET,
+        b"250 mx\r\n",
+        b"250 Ok\r\n",
+        b"550 No\r\n",
+        b"250 Reset\r\n",
+        b"250 Ok\r\n",
+        b"250 Ok\r\n",
+        b"354 Go\r\n",
+        b"250 Ok\r\n",
+        b"221 Bye\r\n",
+    ];
+    let mut done = 0;
+    let (wire, errors) = drive(&mut c, &mut server, |c, ev, wire| match ev {
+        ClientEvent::Ready { .. } => c
+            .send(Envelope::new("<a@x.example>", ["<b@y.example>"]).unwrap())
+            .unwrap(),
+        ClientEvent::Done(r) => {
+            done += 1;
+            if done == 1 {
+                assert!(!r.delivered());
+                assert!(wire.ends_with("RSET\r\n"), "{wire}");
+                c.send(Envelope::new("<a@x.example>", ["<c@y.example>"]).unwrap())
+                    .unwrap();
+            } else {
+                assert!(r.delivered());
+                c.quit().unwrap();
+            }
+        }
+        ClientEvent::SendBody => {
+            c.body(b"x").unwrap();
+            c.end_body().unwrap();
+        }
+        other => panic!("{other:?}"),
+    });
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(done, 2);
+    assert!(wire.contains("RSET\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<c@y.example>"));
+}
+
+#[test]
+fn bdat_without_pipelining_waits_and_stops_after_a_refused_chunk() {
+    use smtp_proto::client::{ClientSession, Envelope};
+    let mut o = plain_opts();
+    o.chunking = true;
+    let mut c = ClientSession::new(o, TransportSecurity::Plain);
+    let mut server: &[&[u8]] = &[
+        GREET,
+        b"250-mx\r\n250 CHUNKING\r\n",
+        b"250 Ok\r\n",
+        b"250 Ok\r\n",
+        b"250 Chunk ok\r\n",
+        b"552 5.3.4 Too big\r\n",
+        b"250 Reset\r\n",
+        b"221 Bye\r\n",
+    ];
+    let mut pieces = 0;
+    let (wire, errors) = drive(&mut c, &mut server, |c, ev, wire| match ev {
+        ClientEvent::Ready { .. } => c
+            .send(Envelope::new("<a@x.example>", ["<b@y.example>"]).unwrap())
+            .unwrap(),
+        ClientEvent::SendBody => {
+            pieces += 1;
+            // Each chunk only after the previous one was answered.
+            assert_eq!(wire.matches("BDAT").count(), pieces - 1);
+            c.body(b"abc\r\n").unwrap();
+        }
+        ClientEvent::Done(r) => {
+            assert!(!r.delivered());
+            assert_eq!(r.refused.as_ref().unwrap().code().get(), 552);
+            c.quit().unwrap();
+        }
+        other => panic!("{other:?}"),
+    });
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(pieces, 2);
+    assert!(
+        wire.ends_with("BDAT 5\r\nabc\r\nRSET\r\nQUIT\r\n"),
+        "{wire}"
+    );
+}
+
+#[test]
+fn binarymime_goes_out_byte_for_byte() {
+    let mut o = plain_opts();
+    o.chunking = true;
+    let mut e = env("<a@example.org>", &["<b@example.com>"]);
+    e.params.body = Some(Body::BinaryMime);
+    let r = crun(
+        o,
+        TransportSecurity::Plain,
+        &[
+            GREET,
+            b"250-mx\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 BINARYMIME\r\n",
+            b"250 Ok\r\n250 Ok\r\n",
+            b"250 Ok\r\n250 Ok\r\n",
+            b"221 Bye\r\n",
+        ],
+        one(e, b"\x00\xff\n.\r"),
+    );
+    assert!(
+        r.wire
+            .ends_with(b"BDAT 5\r\n\x00\xff\n.\rBDAT 0 LAST\r\nQUIT\r\n"),
+        "{}",
+        r.wire()
+    );
+    assert!(r.wire().contains("BODY=BINARYMIME"));
+}
+
+#[test]
+fn a_long_initial_response_waits_for_the_first_challenge_and_other_mechanisms() {
+    let token = "t".repeat(900);
+    let xo = ClientAuth::XOAuth2 {
+        username: "a@example.com".into(),
+        token: Secret::new(token.clone()),
+    };
+    let r = crun(
+        auth_opts(xo),
+        TransportSecurity::ImplicitTls(TlsInfo::new("TLSv1.3", "TLS_AES_128_GCM_SHA256").unwrap()),
+        &[
+            GREET,
+            EHLO_AUTH,
+            b"334 \r\n",
+            b"235 2.7.0 Ok\r\n",
+            b"221 Bye\r\n",
+        ],
+        Script {
+            messages: vec![],
+            verified: true,
+        },
+    );
+    let lines = r.lines();
+    assert_eq!(lines[1], "AUTH XOAUTH2");
+    assert!(lines[2].len() > 1000 && r.errors.is_empty());
+    // An application-driven mechanism.
+    use smtp_proto::client::ClientSession;
+    let mut o = opts();
+    o.auth = Some(ClientAuth::Other {
+        mechanism: Mechanism::new("X-TEST").unwrap(),
+        initial: None,
+    });
+    let mut c = ClientSession::new(
+        o,
+        TransportSecurity::ImplicitTls(TlsInfo::new("TLSv1.3", "TLS_AES_128_GCM_SHA256").unwrap()),
+    );
+    let mut server: &[&[u8]] = &[
+        GREET,
+        b"250-mx\r\n250 AUTH X-TEST\r\n",
+        b"334 bm9uY2U=\r\n",
+        b"235 Ok\r\n",
+        b"221 Bye\r\n",
+    ];
+    let (wire, errors) = drive(&mut c, &mut server, |c, ev, _| match ev {
+        ClientEvent::AuthChallenge(ch) => {
+            assert_eq!(&ch.expose()[..], b"nonce");
+            c.auth_respond(b"answer").unwrap();
+        }
+        ClientEvent::Ready { .. } => c.quit().unwrap(),
+        other => panic!("{other:?}"),
+    });
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(
+        wire,
+        "EHLO client.example\r\nAUTH X-TEST\r\nYW5zd2Vy\r\nQUIT\r\n"
+    );
+}
+
+#[test]
+fn a_refused_data_is_not_a_message_reply() {
+    let r = crun(
+        plain_opts(),
+        TransportSecurity::Plain,
+        &[
+            GREET,
+            EHLO_PIPE,
+            b"250 Ok\r\n250 Ok\r\n451 4.3.0 Try later\r\n",
+            b"250 Reset\r\n221 Bye\r\n",
+        ],
+        one(env("<a@example.org>", &["<b@example.com>"]), b"x"),
+    );
+    let res = &r.results[0];
+    assert!(res.message.is_empty());
+    assert_eq!(res.refused.as_ref().unwrap().code().get(), 451);
+    assert_eq!(res.per_recipient()[0].1.unwrap().code().get(), 451);
+}
+
+#[test]
+fn implicit_tls_is_judged_by_the_policy_too() {
+    let mut o = opts();
+    o.tls_policy = TlsPolicy::Verify;
+    let r = crun(
+        o,
+        TransportSecurity::ImplicitTls(TlsInfo::new("TLSv1.3", "TLS_AES_128_GCM_SHA256").unwrap()),
+        &[GREET],
+        Script {
+            messages: vec![],
+            verified: false,
+        },
+    );
+    assert!(matches!(
+        &r.errors[..],
+        [Error::Policy(PolicyViolation::NotVerified { .. })]
+    ));
+    assert!(r.wire.is_empty());
 }

@@ -89,7 +89,7 @@ impl ClientSession {
                     tx.body = BodyPhase::Skipped;
                     self.expects.push_front(Expect::Bdat { last: true });
                 } else {
-                    tx.result.message.push(reply);
+                    tx.result.refused = Some(reply);
                     tx.body = BodyPhase::Skipped;
                     tx.failed = true;
                     self.maybe_finish();
@@ -103,23 +103,33 @@ impl ClientSession {
                     return;
                 }
                 if !reply.is_positive() && !tx.failed {
+                    // RFC 3030 §2: no further chunk after a refused one; the server's
+                    // state is undefined, so RSET follows. An LMTP server answers the
+                    // LAST chunk of a failed transaction once, not per recipient.
                     tx.failed = true;
-                    tx.result.message.push(reply);
+                    tx.result.refused = Some(reply);
+                    if tx.body == BodyPhase::Streaming {
+                        tx.body = BodyPhase::Skipped;
+                    }
+                    self.expects.retain(|e| *e != Expect::Message);
                 } else if last && !tx.failed {
                     tx.result.message.push(reply);
                 }
-                if last {
-                    self.maybe_finish();
-                }
+                self.maybe_finish();
             }
             Expect::Message => {
-                if let Some(tx) = self.tx.as_mut() {
+                if let Some(tx) = self.tx.as_mut().filter(|t| !t.failed) {
                     tx.result.message.push(reply);
                     tx.message_replies = tx.message_replies.saturating_sub(1);
                 }
                 self.maybe_finish();
             }
-            Expect::Rset => {}
+            Expect::Rset => {
+                if let Some(result) = self.pending_done.take() {
+                    self.phase = Phase::Idle;
+                    self.events.push_back(ClientEvent::Done(result));
+                }
+            }
             Expect::Quit => self.close(),
         }
     }
@@ -221,6 +231,7 @@ impl ClientSession {
             ClientAuth::Plain { .. } => Mechanism::PLAIN,
             ClientAuth::Login { .. } => Mechanism::LOGIN,
             ClientAuth::XOAuth2 { .. } => Mechanism::XOAUTH2,
+            ClientAuth::Other { mechanism, .. } => mechanism.clone(),
         };
         let offered = self
             .caps
@@ -233,7 +244,8 @@ impl ClientSession {
                     extension: match mechanism.as_str() {
                         "PLAIN" => "AUTH PLAIN",
                         "LOGIN" => "AUTH LOGIN",
-                        _ => "AUTH XOAUTH2",
+                        "XOAUTH2" => "AUTH XOAUTH2",
+                        _ => "AUTH",
                     },
                 }
                 .into(),
@@ -258,8 +270,20 @@ impl ClientSession {
             ClientAuth::XOAuth2 { username, token } => Some(
                 format!("user={username}\x01auth=Bearer {}\x01\x01", token.expose()).into_bytes(),
             ),
+            ClientAuth::Other { initial, .. } => initial.as_ref().map(|i| i.expose().to_vec()),
         };
         self.auth_step = 0;
+        // RFC 4954 §4: an initial response that would make the AUTH line longer than
+        // 512 octets is sent after the server's first (empty) challenge instead.
+        let line_len =
+            |ir: &Vec<u8>| "AUTH  \r\n".len() + mechanism.as_str().len() + ir.len().div_ceil(3) * 4;
+        let initial = match initial {
+            Some(ir) if line_len(&ir) > 512 => {
+                self.auth_ir = Some(ir);
+                None
+            }
+            other => other,
+        };
         Command::Auth {
             mechanism,
             initial: initial.map(|v| crate::Secret::new(Bytes::from(v))),
@@ -274,6 +298,27 @@ impl ClientSession {
             return self.ready();
         }
         if code == 334 {
+            if let Some(ir) = self.auth_ir.take() {
+                self.out.put_slice(BASE64.encode(ir).as_bytes());
+                self.out.put_slice(b"\r\n");
+                self.expects.push_back(Expect::Auth);
+                return;
+            }
+            if matches!(self.opts.auth, Some(ClientAuth::Other { .. })) {
+                // RFC 4954 §4: the challenge is the base64 text of the 334 line.
+                let text = reply.text();
+                let Ok(challenge) = BASE64.decode(text.trim()) else {
+                    self.out.put_slice(b"*\r\n");
+                    self.expects.push_back(Expect::Auth);
+                    return;
+                };
+                self.challenge_pending = true;
+                self.events
+                    .push_back(ClientEvent::AuthChallenge(crate::Secret::new(Bytes::from(
+                        challenge,
+                    ))));
+                return;
+            }
             self.auth_step += 1;
             let line: Vec<u8> = match (&self.opts.auth, self.auth_step) {
                 (Some(ClientAuth::Login { username, .. }), 1) => username.as_bytes().to_vec(),
@@ -404,48 +449,66 @@ impl ClientSession {
         }
     }
 
-    /// Streams a piece of the body (after [`ClientEvent::SendBody`]): CRLF line
-    /// endings, dot-stuffing for DATA, one chunk per call for BDAT.
+    /// Gives the next piece of the body (after [`ClientEvent::SendBody`]): CRLF line
+    /// endings, dot-stuffing for DATA, one chunk for BDAT. An error leaves the session
+    /// as it was; a message that cannot be finished is given up with `abort`.
     pub fn body(&mut self, chunk: &[u8]) -> Result<(), Error> {
+        let max = self.caps.as_ref().and_then(crate::Capabilities::max_size);
+        let server = self.opts.server.clone();
         let Some(tx) = self.tx.as_mut().filter(|t| t.body == BodyPhase::Streaming) else {
             return Err(ApiMisuse::NotReady.into());
         };
         if !tx.eight_bit && !chunk.is_ascii() {
             return Err(ApiMisuse::UndeclaredEightBit.into());
         }
-        if tx.bdat {
-            let mut data = BytesMut::with_capacity(chunk.len() + 16);
-            tx.stuffer
-                .encode(chunk, &mut data)
-                .map_err(|BareEnding| ApiMisuse::BareLineEnding)?;
-            if data.is_empty() {
-                return Ok(());
+        let mut stuffer = tx.stuffer.clone();
+        let mut data = BytesMut::with_capacity(chunk.len() + 16);
+        stuffer
+            .encode(chunk, &mut data)
+            .map_err(|BareEnding| ApiMisuse::BareLineEnding)?;
+        let sent = tx.sent + data.len() as u64;
+        if let Some(max) = max
+            && sent > max
+        {
+            // RFC 1870 §5: do not send more than the server said it accepts.
+            return Err(policy::PolicyViolation::TooBig {
+                server,
+                size: sent,
+                max,
             }
+            .into());
+        }
+        tx.stuffer = stuffer;
+        tx.sent = sent;
+        if data.is_empty() {
+            return Ok(());
+        }
+        if tx.bdat {
             let _ =
                 std::fmt::Write::write_fmt(&mut self.out, format_args!("BDAT {}\r\n", data.len()));
-            self.out.put_slice(&data);
             self.expects.push_back(Expect::Bdat { last: false });
-            Ok(())
-        } else {
-            tx.stuffer
-                .encode(chunk, &mut self.out)
-                .map_err(|BareEnding| ApiMisuse::BareLineEnding.into())
         }
+        self.out.put_slice(&data);
+        Ok(())
     }
 
-    /// Ends the body: the `CRLF . CRLF` terminator, or `BDAT n LAST`.
+    /// Ends the body: the `CRLF . CRLF` terminator, or `BDAT n LAST`. An error leaves
+    /// the session as it was.
     pub fn end_body(&mut self) -> Result<(), Error> {
         let lmtp = self.opts.lmtp;
         let Some(tx) = self.tx.as_mut().filter(|t| t.body == BodyPhase::Streaming) else {
             return Err(ApiMisuse::NotReady.into());
         };
+        let mut stuffer = tx.stuffer.clone();
+        let mut data = BytesMut::new();
+        stuffer
+            .finish(&mut data)
+            .map_err(|BareEnding| ApiMisuse::BareLineEnding)?;
+        tx.stuffer = stuffer;
         tx.body = BodyPhase::Sent;
         let replies = if lmtp { tx.accepted } else { 1 };
+        tx.message_replies = replies;
         if tx.bdat {
-            let mut data = BytesMut::new();
-            tx.stuffer
-                .finish(&mut data)
-                .map_err(|BareEnding| ApiMisuse::BareLineEnding)?;
             let _ = std::fmt::Write::write_fmt(
                 &mut self.out,
                 format_args!("BDAT {} LAST\r\n", data.len()),
@@ -456,16 +519,41 @@ impl ClientSession {
                 self.expects.push_back(Expect::Message);
             }
             self.expects.push_back(Expect::Bdat { last: true });
-            tx.message_replies = replies;
         } else {
-            tx.stuffer
-                .finish(&mut self.out)
-                .map_err(|BareEnding| ApiMisuse::BareLineEnding)?;
+            self.out.put_slice(&data);
             for _ in 0..replies {
                 self.expects.push_back(Expect::Message);
             }
-            tx.message_replies = replies;
         }
+        Ok(())
+    }
+
+    /// Gives up the message in progress. SMTP has no way to take back a DATA body that
+    /// has started (sending the terminator would deliver it cut short), so the session
+    /// closes: the binding drops the connection and the message is not delivered.
+    pub fn abort(&mut self) {
+        self.close();
+    }
+
+    /// Answers an [`ClientEvent::AuthChallenge`].
+    pub fn auth_respond(&mut self, response: &[u8]) -> Result<(), Error> {
+        if !std::mem::take(&mut self.challenge_pending) {
+            return Err(ApiMisuse::NoDecisionPending.into());
+        }
+        self.out.put_slice(BASE64.encode(response).as_bytes());
+        self.out.put_slice(b"\r\n");
+        self.expects.push_back(Expect::Auth);
+        Ok(())
+    }
+
+    /// Cancels the AUTH exchange after an [`ClientEvent::AuthChallenge`] (`*`, RFC 4954
+    /// §4); the server's 501 then ends the session as a refused AUTH.
+    pub fn auth_cancel(&mut self) -> Result<(), Error> {
+        if !std::mem::take(&mut self.challenge_pending) {
+            return Err(ApiMisuse::NoDecisionPending.into());
+        }
+        self.out.put_slice(b"*\r\n");
+        self.expects.push_back(Expect::Auth);
         Ok(())
     }
 
@@ -481,10 +569,13 @@ impl ClientSession {
             return;
         }
         let Some(tx) = self.tx.take() else { return };
-        if tx.failed && tx.body != BodyPhase::Sent {
-            // RFC 5321 §4.1.1.5: clear the server's transaction state.
+        if tx.failed && (tx.body != BodyPhase::Sent || tx.bdat) {
+            // RFC 5321 §4.1.1.5: clear the server's transaction state; the result goes
+            // out with the RSET's reply, so the next MAIL cannot overtake it.
             Command::Rset.encode(&mut self.out);
             self.expects.push_back(Expect::Rset);
+            self.pending_done = Some(tx.result);
+            return;
         }
         self.phase = Phase::Idle;
         self.events.push_back(ClientEvent::Done(tx.result));
@@ -506,8 +597,9 @@ impl ClientSession {
         self.expects.push_back(Expect::Quit);
     }
 
+    /// Ends the session; the first error is the one reported.
     pub(super) fn fail(&mut self, e: Error) {
-        self.failure = Some(e);
+        self.failure.get_or_insert(e);
         self.close();
     }
 
@@ -517,5 +609,7 @@ impl ClientSession {
         self.input.clear();
         self.tx = None;
         self.token_ready = false;
+        self.challenge_pending = false;
+        self.pending_done = None;
     }
 }

@@ -64,7 +64,7 @@ use crate::session::{Output, Timeout, TlsInfo, TransportSecurity, UpgradeToken};
 use crate::types::capability::Capabilities;
 use crate::types::command::Command;
 use crate::types::domain::Host;
-use crate::types::params::{MailParams, RcptParams};
+use crate::types::params::{Body, MailParams, RcptParams};
 use crate::types::path::{ForwardPath, ReversePath};
 use crate::types::reply::Reply;
 use bytes::BytesMut;
@@ -97,6 +97,14 @@ pub enum ClientAuth {
         username: String,
         /// Access token (redacted from `Debug`).
         token: Secret<String>,
+    },
+    /// Any other SASL mechanism, driven by the application: each `334` challenge comes
+    /// as [`ClientEvent::AuthChallenge`], answered with `auth_respond` or `auth_cancel`.
+    Other {
+        /// The mechanism (must be advertised by the server).
+        mechanism: crate::types::command::Mechanism,
+        /// The initial response, if the mechanism has one.
+        initial: Option<Secret<bytes::Bytes>>,
     },
 }
 
@@ -204,6 +212,8 @@ pub struct TransactionResult {
     pub mail: Option<Reply>,
     /// Each recipient with its reply to RCPT (`None`: not sent or not answered).
     pub recipients: Vec<(ForwardPath, Option<Reply>)>,
+    /// A refusal of `DATA` (or of a `BDAT` chunk): the body was not (wholly) accepted.
+    pub refused: Option<Reply>,
     /// The reply to the message: one, or in LMTP one per accepted recipient in order.
     /// Empty when the body was not sent.
     pub message: Vec<Reply>,
@@ -215,7 +225,8 @@ impl TransactionResult {
         !self.message.is_empty() && self.message.iter().any(Reply::is_positive)
     }
 
-    /// The accepted recipients with the message's reply for each (in LMTP its own).
+    /// Each recipient with its final reply: its RCPT refusal, or for an accepted one
+    /// the message's reply (in LMTP its own), or the refusal of the body.
     pub fn per_recipient(&self) -> Vec<(&ForwardPath, Option<&Reply>)> {
         let mut lmtp = self.message.iter();
         self.recipients
@@ -227,7 +238,7 @@ impl TransactionResult {
                     } else {
                         self.message.first()
                     };
-                    (r, m)
+                    (r, m.or(self.refused.as_ref()))
                 }
                 other => (r, other.as_ref()),
             })
@@ -253,6 +264,9 @@ pub enum ClientEvent {
     SendBody,
     /// A transaction ended; `send` the next one or `quit`.
     Done(TransactionResult),
+    /// A `334` challenge of a [`ClientAuth::Other`] mechanism: answer with
+    /// `auth_respond` or `auth_cancel` before polling again.
+    AuthChallenge(Secret<bytes::Bytes>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -297,6 +311,8 @@ struct Tx {
     body: BodyPhase,
     stuffer: DotStuffer,
     eight_bit: bool,
+    /// Body octets written so far (checked against the server's SIZE).
+    sent: u64,
     /// Replies still expected after the end of data.
     message_replies: usize,
     failed: bool,
@@ -329,6 +345,15 @@ pub struct ClientSession {
     failure: Option<Error>,
     token_ready: bool,
     eof: bool,
+    /// Bytes fed while the handshake was pending: injected plaintext.
+    late_plaintext: usize,
+    /// An initial response too long for the AUTH line, sent after the first 334.
+    auth_ir: Option<Vec<u8>>,
+    /// A challenge of an application-driven mechanism waits for its answer.
+    challenge_pending: bool,
+    /// The result, delivered once the RSET that follows a failed transaction is
+    /// answered (so the next MAIL is never sent ahead of it without PIPELINING).
+    pending_done: Option<TransactionResult>,
 }
 
 impl std::fmt::Debug for ClientSession {
@@ -350,6 +375,22 @@ impl ClientSession {
             TransportSecurity::Plain => (None, String::new()),
             TransportSecurity::ImplicitTls(info) => (Some(info), "implicit TLS".to_owned()),
         };
+        // Implicit TLS (RFC 8314) is judged by the same policy as STARTTLS.
+        let failure = tls.as_ref().and_then(|info| {
+            policy::check_handshake(
+                &options.tls_policy,
+                info,
+                &options.server,
+                &options.destination,
+            )
+            .err()
+            .map(Error::from)
+        });
+        let phase = if failure.is_some() {
+            Phase::Closed
+        } else {
+            Phase::Setup
+        };
         Self {
             opts: options,
             input: BytesMut::new(),
@@ -357,7 +398,7 @@ impl ClientSession {
             out: BytesMut::new(),
             expects: VecDeque::from([Expect::Greeting]),
             events: VecDeque::new(),
-            phase: Phase::Setup,
+            phase,
             caps: None,
             esmtp: false,
             tls,
@@ -365,16 +406,25 @@ impl ClientSession {
             tls_reason: reason,
             auth_step: 0,
             tx: None,
-            failure: None,
+            failure,
             token_ready: false,
             eof: false,
+            late_plaintext: 0,
+            auth_ir: None,
+            challenge_pending: false,
+            pending_done: None,
         }
     }
 
     /// Gives the session bytes received from the server.
     pub fn feed(&mut self, bytes: &[u8]) {
-        if self.phase != Phase::Closed {
-            self.input.extend_from_slice(bytes);
+        match self.phase {
+            Phase::Closed => {}
+            // Never interpreted: see `tls_established`.
+            Phase::AwaitTls => {
+                self.late_plaintext = self.late_plaintext.saturating_add(bytes.len());
+            }
+            _ => self.input.extend_from_slice(bytes),
         }
     }
 
@@ -383,8 +433,13 @@ impl ClientSession {
         self.eof = true;
     }
 
-    /// The next output; see [`Output`].
+    /// The next output; see [`Output`]. `NeedInput` while [`ClientSession::is_idle`]
+    /// means the session waits for the application (`send` or `quit`); reading
+    /// meanwhile is still right, since a server may say `421` at any time.
     pub fn poll(&mut self) -> Result<Output<ClientEvent>, Error> {
+        if self.challenge_pending {
+            return Err(ApiMisuse::DecisionPending.into());
+        }
         loop {
             if let Some(ev) = self.events.pop_front() {
                 return Ok(Output::Event(ev));
@@ -394,11 +449,11 @@ impl ClientSession {
             }
             // Pull: ask for the next piece of the body until `end_body`, so only one
             // piece at a time is ever buffered.
-            if self
-                .tx
-                .as_ref()
-                .is_some_and(|t| t.body == BodyPhase::Streaming)
-            {
+            // BDAT without PIPELINING waits for each chunk's reply (RFC 3030 §2).
+            if self.tx.as_ref().is_some_and(|t| {
+                t.body == BodyPhase::Streaming
+                    && (!t.bdat || t.pipelined || self.expects.is_empty())
+            }) {
                 return Ok(Output::Event(ClientEvent::SendBody));
             }
             match self.phase {
@@ -430,6 +485,10 @@ impl ClientSession {
             }
             match self.replies.decode(&mut self.input) {
                 Ok(Some(reply)) => self.on_reply(reply),
+                // A close right after our QUIT is the end the session asked for.
+                Ok(None) if self.eof && self.expects.iter().all(|e| *e == Expect::Quit) => {
+                    self.close();
+                }
                 Ok(None) if self.eof => {
                     self.fail(PeerMisbehaved::ConnectionClosed.into());
                 }
@@ -447,6 +506,11 @@ impl ClientSession {
         let UpgradeToken { _p: () } = token;
         if self.phase != Phase::AwaitTls || self.token_ready {
             return Err(ApiMisuse::NoUpgrade.into());
+        }
+        if self.late_plaintext > 0 {
+            let discarded = self.late_plaintext;
+            self.close();
+            return Err(PeerMisbehaved::PlaintextAfterStartTlsReply { discarded }.into());
         }
         if let Err(v) = policy::check_handshake(
             &self.opts.tls_policy,
@@ -471,6 +535,12 @@ impl ClientSession {
     pub fn tls_failed(&mut self, token: UpgradeToken) {
         let UpgradeToken { _p: () } = token;
         self.close();
+    }
+
+    /// Whether the session waits for the application: `send` or `quit` after
+    /// [`ClientEvent::Ready`] or [`ClientEvent::Done`].
+    pub fn is_idle(&self) -> bool {
+        self.phase == Phase::Idle && self.tx.is_none() && self.expects.is_empty()
     }
 
     /// What the binding must verify in the handshake under way.
@@ -519,7 +589,10 @@ impl ClientSession {
         self.prepare(&mut env)?;
         let caps = self.caps.as_ref();
         let pipelined = caps.is_some_and(Capabilities::pipelining);
-        let bdat = self.opts.chunking && caps.is_some_and(Capabilities::chunking);
+        let binary = env.params.body == Some(Body::BinaryMime);
+        let bdat = binary || (self.opts.chunking && caps.is_some_and(Capabilities::chunking));
+        let eight_bit =
+            env.eight_bit || matches!(env.params.body, Some(Body::EightBitMime | Body::BinaryMime));
         let mut tx = Tx {
             result: TransactionResult {
                 mail: None,
@@ -528,6 +601,7 @@ impl ClientSession {
                     .iter()
                     .map(|(r, _)| (r.clone(), None))
                     .collect(),
+                refused: None,
                 message: Vec::new(),
             },
             unsent: VecDeque::new(),
@@ -536,8 +610,13 @@ impl ClientSession {
             pipelined,
             bdat,
             body: BodyPhase::Waiting,
-            stuffer: DotStuffer::new(!bdat, self.opts.bare_endings),
-            eight_bit: env.eight_bit,
+            stuffer: if binary {
+                DotStuffer::raw()
+            } else {
+                DotStuffer::new(!bdat, self.opts.bare_endings)
+            },
+            eight_bit,
+            sent: 0,
             message_replies: 0,
             failed: false,
         };

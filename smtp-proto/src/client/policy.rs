@@ -44,8 +44,9 @@ pub enum TlsPolicy {
     /// TLS required; the chain must verify and the certificate must name the MX host.
     Verify,
     /// TLS required; the chain must verify and the certificate must carry one of these
-    /// names (e.g. the recipient domain, `.example.com` for any subdomain). Empty: the
-    /// MX host name.
+    /// names (a leading `.` for any subdomain). Empty: the destination domain and its
+    /// subdomains (Postfix's `nexthop, dot-nexthop`), never the MX name alone, which
+    /// comes from unsigned DNS.
     Secure {
         /// Acceptable certificate names (a leading `.` matches any subdomain).
         names: Vec<String>,
@@ -58,6 +59,9 @@ pub enum TlsPolicy {
         /// The TLSA RRset.
         records: Vec<Tlsa>,
     },
+    /// DANE was wanted but the TLSA lookup failed (SERVFAIL, or a bogus DNSSEC answer).
+    /// RFC 7672 §2.2: do not deliver to this host now (defer), never fall back.
+    DaneLookupFailed,
 }
 
 impl TlsPolicy {
@@ -69,7 +73,7 @@ impl TlsPolicy {
             Self::Encrypt => "encrypt",
             Self::Verify => "verify",
             Self::Secure { .. } => "secure",
-            Self::Dane { .. } => "dane",
+            Self::Dane { .. } | Self::DaneLookupFailed => "dane",
         }
     }
 
@@ -95,10 +99,14 @@ pub enum Verification {
         /// Acceptable names.
         names: Vec<String>,
     },
-    /// DANE: the certificate chain must match one of these usable TLSA records.
+    /// DANE: the certificate chain must match one of these usable TLSA records; for
+    /// DANE-TA(2) records the certificate must also carry one of `names` (RFC 7672
+    /// §3.2.2: the TLSA base domain, i.e. the MX host, or the next-hop domain).
     Dane {
         /// The usable records.
         records: Vec<Tlsa>,
+        /// Names acceptable for DANE-TA(2) matches.
+        names: Vec<String>,
     },
 }
 
@@ -155,6 +163,14 @@ pub enum PolicyViolation {
         /// What the binding said.
         detail: String,
     },
+    /// The TLSA lookup for a DANE destination failed: defer (RFC 7672 §2.2).
+    #[error("TLSA lookup for {server} failed; DANE policy for {destination}: deferring")]
+    TlsaLookupFailed {
+        /// The host connected to.
+        server: String,
+        /// The destination.
+        destination: String,
+    },
     /// AUTH would send credentials without TLS.
     #[error("refusing to send AUTH credentials to {server} without TLS")]
     AuthWithoutTls {
@@ -191,12 +207,18 @@ pub fn decide(
 ) -> Result<TlsAction, PolicyViolation> {
     let verification = match policy {
         TlsPolicy::None => return Ok(TlsAction::Plaintext),
+        TlsPolicy::DaneLookupFailed => {
+            return Err(PolicyViolation::TlsaLookupFailed {
+                server: server.to_owned(),
+                destination: destination.to_owned(),
+            });
+        }
         TlsPolicy::May | TlsPolicy::Encrypt => Verification::None,
         TlsPolicy::Verify => Verification::Chain {
             names: vec![server.to_owned()],
         },
         TlsPolicy::Secure { names } if names.is_empty() => Verification::Chain {
-            names: vec![server.to_owned()],
+            names: vec![destination.to_owned(), format!(".{destination}")],
         },
         TlsPolicy::Secure { names } => Verification::Chain {
             names: names.clone(),
@@ -206,7 +228,10 @@ pub fn decide(
             if usable.is_empty() {
                 Verification::None
             } else {
-                Verification::Dane { records: usable }
+                Verification::Dane {
+                    records: usable,
+                    names: vec![server.to_owned(), destination.to_owned()],
+                }
             }
         }
     };
@@ -232,7 +257,7 @@ pub fn check_handshake(
     destination: &str,
 ) -> Result<(), PolicyViolation> {
     let needs_verified = match policy {
-        TlsPolicy::Verify | TlsPolicy::Secure { .. } => true,
+        TlsPolicy::Verify | TlsPolicy::Secure { .. } | TlsPolicy::DaneLookupFailed => true,
         TlsPolicy::Dane { records } => records.iter().any(Tlsa::is_usable),
         _ => false,
     };
@@ -286,16 +311,16 @@ impl fmt::Display for TlsOutcome {
 pub enum DomainPattern {
     /// `example.com`: this domain only.
     Exact(String),
-    /// `.example.com`: every subdomain at any depth, not the domain itself.
+    /// `.example.com`, also written `*.example.com` (or `*.no` for every domain under
+    /// `no`): every subdomain at any depth, not the domain itself (Postfix's
+    /// `.domain` in TLS policy tables).
     Subdomains(String),
-    /// `*.example.com` (or `*.no`): exactly one label in front of the suffix
-    /// (the RFC 6125 §6.4.3 / RFC 8461 §4.1 wildcard).
-    OneLabel(String),
 }
 
 impl DomainPattern {
-    /// Parses `example.com`, `.example.com` or `*.example.com` (case-insensitive; a
-    /// trailing dot is ignored). `None` for an empty or malformed pattern.
+    /// Parses `example.com`, `.example.com` or `*.example.com` (the last two mean the
+    /// same; case-insensitive; a trailing dot is ignored). `None` for an empty or
+    /// malformed pattern.
     pub fn parse(s: &str) -> Option<Self> {
         let s = normalize(s);
         let ok = |d: &str| {
@@ -306,9 +331,7 @@ impl DomainPattern {
                             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b >= 0x80)
                 })
         };
-        if let Some(rest) = s.strip_prefix("*.") {
-            ok(rest).then(|| Self::OneLabel(rest.to_owned()))
-        } else if let Some(rest) = s.strip_prefix('.') {
+        if let Some(rest) = s.strip_prefix("*.").or_else(|| s.strip_prefix('.')) {
             ok(rest).then(|| Self::Subdomains(rest.to_owned()))
         } else {
             ok(&s).then_some(Self::Exact(s))
@@ -322,20 +345,15 @@ impl DomainPattern {
             Self::Subdomains(d) => domain
                 .strip_suffix(d.as_str())
                 .is_some_and(|head| head.len() > 1 && head.ends_with('.')),
-            Self::OneLabel(d) => domain
-                .strip_suffix(d.as_str())
-                .and_then(|head| head.strip_suffix('.'))
-                .is_some_and(|label| !label.is_empty() && !label.contains('.')),
         }
     }
 
-    /// Precedence: exact beats any pattern; among patterns the longer suffix wins; for
-    /// the same suffix, `*.x` (one label) beats `.x` (any depth).
-    fn rank(&self) -> (u8, usize, u8) {
+    /// Precedence: an exact name beats any pattern; among patterns the longer suffix
+    /// (the more specific domain) wins.
+    fn rank(&self) -> (u8, usize) {
         match self {
-            Self::Exact(d) => (2, d.len(), 0),
-            Self::OneLabel(d) => (1, d.len(), 1),
-            Self::Subdomains(d) => (1, d.len(), 0),
+            Self::Exact(d) => (2, d.len()),
+            Self::Subdomains(d) => (1, d.len()),
         }
     }
 }
@@ -345,7 +363,6 @@ impl fmt::Display for DomainPattern {
         match self {
             Self::Exact(d) => f.write_str(d),
             Self::Subdomains(d) => write!(f, ".{d}"),
-            Self::OneLabel(d) => write!(f, "*.{d}"),
         }
     }
 }

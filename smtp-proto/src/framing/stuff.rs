@@ -30,6 +30,8 @@ pub struct DotStuffer {
     /// A CR ended the last input; its LF (or not) comes with the next.
     cr: bool,
     stuff: bool,
+    /// Binary content (BDAT with `BODY=BINARYMIME`): sent byte for byte.
+    raw: bool,
     policy: BareEndingsOut,
     eight_bit: bool,
 }
@@ -42,8 +44,18 @@ impl DotStuffer {
             line_start: true,
             cr: false,
             stuff,
+            raw: false,
             policy,
             eight_bit: false,
+        }
+    }
+
+    /// An encoder for binary content (RFC 3030 BINARYMIME over BDAT): nothing is
+    /// changed.
+    pub fn raw() -> Self {
+        Self {
+            raw: true,
+            ..Self::new(false, BareEndingsOut::Normalize)
         }
     }
 
@@ -56,6 +68,10 @@ impl DotStuffer {
     pub fn encode(&mut self, chunk: &[u8], out: &mut BytesMut) -> Result<(), BareEnding> {
         if !self.eight_bit && !chunk.is_ascii() {
             self.eight_bit = true;
+        }
+        if self.raw {
+            out.put_slice(chunk);
+            return Ok(());
         }
         out.reserve(chunk.len() + 8);
         let mut i = 0;
@@ -109,6 +125,9 @@ impl DotStuffer {
     /// Ends the body: a pending CR becomes CRLF, a last line without an ending gets
     /// CRLF, and for DATA the terminator `.CRLF` follows.
     pub fn finish(&mut self, out: &mut BytesMut) -> Result<(), BareEnding> {
+        if self.raw {
+            return Ok(());
+        }
         if std::mem::take(&mut self.cr) {
             self.bare(out)?;
             self.line_start = true;
