@@ -1,17 +1,14 @@
 //! Reply handling: matching each reply to what was sent, in order, and what follows.
 
 use super::policy::{self, TlsAction, TlsOutcome};
-use super::{BodyPhase, ClientAuth, ClientEvent, ClientSession, Envelope, Expect, Phase};
+use super::{BodyPhase, ClientEvent, ClientSession, Envelope, Expect, Phase};
 use crate::codec::Encode;
 use crate::codec::capability::decode_capabilities;
 use crate::error::{ApiMisuse, Error, PeerMisbehaved};
-use crate::framing::stuff::BareEnding;
-use crate::types::command::{Command, Mechanism};
+use crate::types::command::Command;
 use crate::types::params::Body;
 use crate::types::reply::Reply;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::BufMut;
 
 impl ClientSession {
     pub(super) fn on_reply(&mut self, reply: Reply) {
@@ -135,7 +132,7 @@ impl ClientSession {
     }
 
     /// A stage the session cannot go past: QUIT, then the error.
-    fn refuse(&mut self, stage: &'static str, reply: Reply) {
+    pub(super) fn refuse(&mut self, stage: &'static str, reply: Reply) {
         self.failure = Some(Error::Rejected { stage, reply });
         self.send_quit();
     }
@@ -214,139 +211,7 @@ impl ClientSession {
         self.start_auth();
     }
 
-    fn start_auth(&mut self) {
-        let Some(auth) = self.opts.auth.clone() else {
-            return self.ready();
-        };
-        if self.tls.is_none() && !self.opts.auth_without_tls {
-            self.failure = Some(
-                policy::PolicyViolation::AuthWithoutTls {
-                    server: self.opts.server.clone(),
-                }
-                .into(),
-            );
-            return self.send_quit();
-        }
-        let mechanism = match &auth {
-            ClientAuth::Plain { .. } => Mechanism::PLAIN,
-            ClientAuth::Login { .. } => Mechanism::LOGIN,
-            ClientAuth::XOAuth2 { .. } => Mechanism::XOAUTH2,
-            ClientAuth::Other { mechanism, .. } => mechanism.clone(),
-        };
-        let offered = self
-            .caps
-            .as_ref()
-            .is_some_and(|c| c.auth_mechanisms().any(|m| *m == mechanism));
-        if !offered {
-            self.failure = Some(
-                policy::PolicyViolation::MissingExtension {
-                    server: self.opts.server.clone(),
-                    extension: match mechanism.as_str() {
-                        "PLAIN" => "AUTH PLAIN",
-                        "LOGIN" => "AUTH LOGIN",
-                        "XOAUTH2" => "AUTH XOAUTH2",
-                        _ => "AUTH",
-                    },
-                }
-                .into(),
-            );
-            return self.send_quit();
-        }
-        let initial = match &auth {
-            ClientAuth::Plain {
-                authzid,
-                username,
-                password,
-            } => {
-                let msg = format!(
-                    "{}\0{}\0{}",
-                    authzid.as_deref().unwrap_or(""),
-                    username,
-                    password.expose()
-                );
-                Some(msg.into_bytes())
-            }
-            ClientAuth::Login { .. } => None,
-            ClientAuth::XOAuth2 { username, token } => Some(
-                format!("user={username}\x01auth=Bearer {}\x01\x01", token.expose()).into_bytes(),
-            ),
-            ClientAuth::Other { initial, .. } => initial.as_ref().map(|i| i.expose().to_vec()),
-        };
-        self.auth_step = 0;
-        // RFC 4954 §4: an initial response that would make the AUTH line longer than
-        // 512 octets is sent after the server's first (empty) challenge instead.
-        let line_len =
-            |ir: &Vec<u8>| "AUTH  \r\n".len() + mechanism.as_str().len() + ir.len().div_ceil(3) * 4;
-        let initial = match initial {
-            Some(ir) if line_len(&ir) > 512 => {
-                self.auth_ir = Some(ir);
-                None
-            }
-            other => other,
-        };
-        Command::Auth {
-            mechanism,
-            initial: initial.map(|v| crate::Secret::new(Bytes::from(v))),
-        }
-        .encode(&mut self.out);
-        self.expects.push_back(Expect::Auth);
-    }
-
-    fn on_auth_reply(&mut self, reply: Reply) {
-        let code = reply.code().get();
-        if code == 235 {
-            return self.ready();
-        }
-        if code == 334 {
-            if let Some(ir) = self.auth_ir.take() {
-                self.out.put_slice(BASE64.encode(ir).as_bytes());
-                self.out.put_slice(b"\r\n");
-                self.expects.push_back(Expect::Auth);
-                return;
-            }
-            if matches!(self.opts.auth, Some(ClientAuth::Other { .. })) {
-                // RFC 4954 §4: the challenge is the base64 text of the 334 line.
-                let text = reply.text();
-                let Ok(challenge) = BASE64.decode(text.trim()) else {
-                    self.out.put_slice(b"*\r\n");
-                    self.expects.push_back(Expect::Auth);
-                    return;
-                };
-                self.challenge_pending = true;
-                self.events
-                    .push_back(ClientEvent::AuthChallenge(crate::Secret::new(Bytes::from(
-                        challenge,
-                    ))));
-                return;
-            }
-            self.auth_step += 1;
-            let line: Vec<u8> = match (&self.opts.auth, self.auth_step) {
-                (Some(ClientAuth::Login { username, .. }), 1) => username.as_bytes().to_vec(),
-                (Some(ClientAuth::Login { password, .. }), 2) => {
-                    password.expose().as_bytes().to_vec()
-                }
-                // XOAUTH2 error challenge: an empty response gets the final error reply.
-                (Some(ClientAuth::XOAuth2 { .. }), 1) => {
-                    self.out.put_slice(b"\r\n");
-                    self.expects.push_back(Expect::Auth);
-                    return;
-                }
-                _ => {
-                    // An exchange we cannot continue: cancel (RFC 4954 §4).
-                    self.out.put_slice(b"*\r\n");
-                    self.expects.push_back(Expect::Auth);
-                    return;
-                }
-            };
-            self.out.put_slice(BASE64.encode(line).as_bytes());
-            self.out.put_slice(b"\r\n");
-            self.expects.push_back(Expect::Auth);
-            return;
-        }
-        self.refuse("AUTH", reply);
-    }
-
-    fn ready(&mut self) {
+    pub(super) fn ready(&mut self) {
         self.phase = Phase::Idle;
         let verified = self.tls.as_ref().is_some_and(crate::TlsInfo::peer_verified);
         let tls = TlsOutcome {
@@ -449,114 +314,6 @@ impl ClientSession {
         }
     }
 
-    /// Gives the next piece of the body (after [`ClientEvent::SendBody`]): CRLF line
-    /// endings, dot-stuffing for DATA, one chunk for BDAT. An error leaves the session
-    /// as it was; a message that cannot be finished is given up with `abort`.
-    pub fn body(&mut self, chunk: &[u8]) -> Result<(), Error> {
-        let max = self.caps.as_ref().and_then(crate::Capabilities::max_size);
-        let server = self.opts.server.clone();
-        let Some(tx) = self.tx.as_mut().filter(|t| t.body == BodyPhase::Streaming) else {
-            return Err(ApiMisuse::NotReady.into());
-        };
-        if !tx.eight_bit && !chunk.is_ascii() {
-            return Err(ApiMisuse::UndeclaredEightBit.into());
-        }
-        let mut stuffer = tx.stuffer.clone();
-        let mut data = BytesMut::with_capacity(chunk.len() + 16);
-        stuffer
-            .encode(chunk, &mut data)
-            .map_err(|BareEnding| ApiMisuse::BareLineEnding)?;
-        let sent = tx.sent + data.len() as u64;
-        if let Some(max) = max
-            && sent > max
-        {
-            // RFC 1870 §5: do not send more than the server said it accepts.
-            return Err(policy::PolicyViolation::TooBig {
-                server,
-                size: sent,
-                max,
-            }
-            .into());
-        }
-        tx.stuffer = stuffer;
-        tx.sent = sent;
-        if data.is_empty() {
-            return Ok(());
-        }
-        if tx.bdat {
-            let _ =
-                std::fmt::Write::write_fmt(&mut self.out, format_args!("BDAT {}\r\n", data.len()));
-            self.expects.push_back(Expect::Bdat { last: false });
-        }
-        self.out.put_slice(&data);
-        Ok(())
-    }
-
-    /// Ends the body: the `CRLF . CRLF` terminator, or `BDAT n LAST`. An error leaves
-    /// the session as it was.
-    pub fn end_body(&mut self) -> Result<(), Error> {
-        let lmtp = self.opts.lmtp;
-        let Some(tx) = self.tx.as_mut().filter(|t| t.body == BodyPhase::Streaming) else {
-            return Err(ApiMisuse::NotReady.into());
-        };
-        let mut stuffer = tx.stuffer.clone();
-        let mut data = BytesMut::new();
-        stuffer
-            .finish(&mut data)
-            .map_err(|BareEnding| ApiMisuse::BareLineEnding)?;
-        tx.stuffer = stuffer;
-        tx.body = BodyPhase::Sent;
-        let replies = if lmtp { tx.accepted } else { 1 };
-        tx.message_replies = replies;
-        if tx.bdat {
-            let _ = std::fmt::Write::write_fmt(
-                &mut self.out,
-                format_args!("BDAT {} LAST\r\n", data.len()),
-            );
-            self.out.put_slice(&data);
-            // RFC 2033 §4.3: after BDAT LAST, LMTP answers once per recipient.
-            for _ in 1..replies {
-                self.expects.push_back(Expect::Message);
-            }
-            self.expects.push_back(Expect::Bdat { last: true });
-        } else {
-            self.out.put_slice(&data);
-            for _ in 0..replies {
-                self.expects.push_back(Expect::Message);
-            }
-        }
-        Ok(())
-    }
-
-    /// Gives up the message in progress. SMTP has no way to take back a DATA body that
-    /// has started (sending the terminator would deliver it cut short), so the session
-    /// closes: the binding drops the connection and the message is not delivered.
-    pub fn abort(&mut self) {
-        self.close();
-    }
-
-    /// Answers an [`ClientEvent::AuthChallenge`].
-    pub fn auth_respond(&mut self, response: &[u8]) -> Result<(), Error> {
-        if !std::mem::take(&mut self.challenge_pending) {
-            return Err(ApiMisuse::NoDecisionPending.into());
-        }
-        self.out.put_slice(BASE64.encode(response).as_bytes());
-        self.out.put_slice(b"\r\n");
-        self.expects.push_back(Expect::Auth);
-        Ok(())
-    }
-
-    /// Cancels the AUTH exchange after an [`ClientEvent::AuthChallenge`] (`*`, RFC 4954
-    /// §4); the server's 501 then ends the session as a refused AUTH.
-    pub fn auth_cancel(&mut self) -> Result<(), Error> {
-        if !std::mem::take(&mut self.challenge_pending) {
-            return Err(ApiMisuse::NoDecisionPending.into());
-        }
-        self.out.put_slice(b"*\r\n");
-        self.expects.push_back(Expect::Auth);
-        Ok(())
-    }
-
     /// Once nothing of the transaction is awaited: RSET if it did not complete, and
     /// the result to the application.
     fn maybe_finish(&mut self) {
@@ -590,7 +347,7 @@ impl ClientSession {
         Ok(())
     }
 
-    fn send_quit(&mut self) {
+    pub(super) fn send_quit(&mut self) {
         self.phase = Phase::Quitting;
         self.tx = None;
         Command::Quit.encode(&mut self.out);

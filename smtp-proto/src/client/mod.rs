@@ -52,222 +52,27 @@
 //! assert!(wire.contains("Subject: hi\r\n\r\n..dot\r\n.\r\n"));
 //! ```
 
+mod auth;
+mod body;
+mod event;
 mod flow;
+mod options;
 pub mod policy;
 
+pub use event::{ClientEvent, TransactionResult};
+pub use options::{ClientAuth, ClientOptions, Envelope};
+
 use crate::codec::{Encode, ReplyDecoder};
-use crate::error::{ApiMisuse, Error, PeerMisbehaved, ValueError};
-use crate::framing::stuff::{BareEndingsOut, DotStuffer};
-use crate::limits::Limits;
-use crate::secret::Secret;
+use crate::error::{ApiMisuse, Error, PeerMisbehaved};
+use crate::framing::stuff::DotStuffer;
 use crate::session::{Output, Timeout, TlsInfo, TransportSecurity, UpgradeToken};
 use crate::types::capability::Capabilities;
 use crate::types::command::Command;
-use crate::types::domain::Host;
-use crate::types::params::{Body, MailParams, RcptParams};
-use crate::types::path::{ForwardPath, ReversePath};
-use crate::types::reply::Reply;
+use crate::types::params::{Body, RcptParams};
+use crate::types::path::ForwardPath;
 use bytes::BytesMut;
-use policy::{TlsOutcome, TlsPolicy, Verification};
+use policy::Verification;
 use std::collections::VecDeque;
-
-/// Credentials for `AUTH` (RFC 4954).
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClientAuth {
-    /// `PLAIN` (RFC 4616).
-    Plain {
-        /// Authorization identity, if different from the user.
-        authzid: Option<String>,
-        /// User name.
-        username: String,
-        /// Password (redacted from `Debug`).
-        password: Secret<String>,
-    },
-    /// `LOGIN`.
-    Login {
-        /// User name.
-        username: String,
-        /// Password (redacted from `Debug`).
-        password: Secret<String>,
-    },
-    /// `XOAUTH2`: an OAuth 2.0 bearer token.
-    XOAuth2 {
-        /// User name (e-mail address).
-        username: String,
-        /// Access token (redacted from `Debug`).
-        token: Secret<String>,
-    },
-    /// Any other SASL mechanism, driven by the application: each `334` challenge comes
-    /// as [`ClientEvent::AuthChallenge`], answered with `auth_respond` or `auth_cancel`.
-    Other {
-        /// The mechanism (must be advertised by the server).
-        mechanism: crate::types::command::Mechanism,
-        /// The initial response, if the mechanism has one.
-        initial: Option<Secret<bytes::Bytes>>,
-    },
-}
-
-/// How a client session behaves.
-#[non_exhaustive]
-#[derive(Debug, Clone)]
-pub struct ClientOptions {
-    /// The name sent in EHLO/HELO.
-    pub hello_name: Host,
-    /// The server (MX host) connected to: for certificate checks and messages.
-    pub server: String,
-    /// The destination domain the policy was chosen for: for messages.
-    pub destination: String,
-    /// The TLS policy for this destination (see [`policy::PolicyMap::lookup`]).
-    /// Default [`TlsPolicy::May`].
-    pub tls_policy: TlsPolicy,
-    /// Credentials, if the session should authenticate.
-    pub auth: Option<ClientAuth>,
-    /// Send credentials without TLS. Default off: AUTH before TLS is a
-    /// [`policy::PolicyViolation::AuthWithoutTls`].
-    pub auth_without_tls: bool,
-    /// Use `BDAT` when the server offers CHUNKING (RFC 3030). Default off.
-    pub chunking: bool,
-    /// Bare CR/LF in bodies: sent as CRLF (default) or refused.
-    pub bare_endings: BareEndingsOut,
-    /// Reply line limits.
-    pub limits: Limits,
-    /// Speak LMTP (RFC 2033): LHLO, one reply per recipient after the message.
-    pub lmtp: bool,
-}
-
-impl ClientOptions {
-    /// Defaults for a session from `hello_name` to the MX `server` for `destination`.
-    /// Panics never: an invalid `hello_name` falls back to `localhost`.
-    pub fn new(hello_name: &str, server: &str, destination: &str) -> Self {
-        Self {
-            hello_name: Host::new(hello_name).unwrap_or_else(|_| {
-                Host::Domain(crate::types::domain::Domain(
-                    crate::types::str::Str::from_static("localhost"),
-                ))
-            }),
-            server: server.to_owned(),
-            destination: destination.to_owned(),
-            tls_policy: TlsPolicy::May,
-            auth: None,
-            auth_without_tls: false,
-            chunking: false,
-            bare_endings: BareEndingsOut::Normalize,
-            limits: Limits::default(),
-            lmtp: false,
-        }
-    }
-}
-
-/// One message's envelope.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Envelope {
-    /// The sender.
-    pub from: ReversePath,
-    /// MAIL parameters. `SMTPUTF8` is added when an address needs it, and
-    /// `BODY=8BITMIME` when `eight_bit` is set.
-    pub params: MailParams,
-    /// The recipients, in order.
-    pub recipients: Vec<(ForwardPath, RcptParams)>,
-    /// The body has bytes above 0x7F (needs 8BITMIME).
-    pub eight_bit: bool,
-}
-
-impl Envelope {
-    /// An envelope from paths in their wire form, e.g. `"<a@example.org>"` or `"<>"`.
-    pub fn new<'a>(from: &str, to: impl IntoIterator<Item = &'a str>) -> Result<Self, ValueError> {
-        let path = |s: &str| {
-            s.strip_prefix('<')
-                .and_then(|s| s.strip_suffix('>'))
-                .ok_or(ValueError::Syntax {
-                    what: "path",
-                    at: 0,
-                })
-                .map(str::to_owned)
-        };
-        let from_inner = path(from)?;
-        let from = if from_inner.is_empty() {
-            ReversePath::Null
-        } else {
-            ReversePath::Mailbox(crate::types::path::Mailbox::parse(&from_inner)?)
-        };
-        let mut recipients = Vec::new();
-        for t in to {
-            let m = crate::types::path::Mailbox::parse(&path(t)?)?;
-            recipients.push((ForwardPath::Mailbox(m), RcptParams::default()));
-        }
-        Ok(Self {
-            from,
-            params: MailParams::default(),
-            recipients,
-            eight_bit: false,
-        })
-    }
-}
-
-/// The outcome of one transaction: every reply, in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TransactionResult {
-    /// The reply to MAIL.
-    pub mail: Option<Reply>,
-    /// Each recipient with its reply to RCPT (`None`: not sent or not answered).
-    pub recipients: Vec<(ForwardPath, Option<Reply>)>,
-    /// A refusal of `DATA` (or of a `BDAT` chunk): the body was not (wholly) accepted.
-    pub refused: Option<Reply>,
-    /// The reply to the message: one, or in LMTP one per accepted recipient in order.
-    /// Empty when the body was not sent.
-    pub message: Vec<Reply>,
-}
-
-impl TransactionResult {
-    /// Whether the message was accepted for at least one recipient.
-    pub fn delivered(&self) -> bool {
-        !self.message.is_empty() && self.message.iter().any(Reply::is_positive)
-    }
-
-    /// Each recipient with its final reply: its RCPT refusal, or for an accepted one
-    /// the message's reply (in LMTP its own), or the refusal of the body.
-    pub fn per_recipient(&self) -> Vec<(&ForwardPath, Option<&Reply>)> {
-        let mut lmtp = self.message.iter();
-        self.recipients
-            .iter()
-            .map(|(r, reply)| match reply {
-                Some(rep) if rep.is_positive() => {
-                    let m = if self.message.len() > 1 {
-                        lmtp.next()
-                    } else {
-                        self.message.first()
-                    };
-                    (r, m.or(self.refused.as_ref()))
-                }
-                other => (r, other.as_ref()),
-            })
-            .collect()
-    }
-}
-
-/// What the client session hands the application.
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClientEvent {
-    /// The session is set up (TLS per policy, AUTH if configured): call `send` (or
-    /// `quit`). Comes once.
-    Ready {
-        /// The server's capabilities (`None` after the HELO fallback).
-        capabilities: Option<Capabilities>,
-        /// What the connection got.
-        tls: TlsOutcome,
-    },
-    /// At least one recipient was accepted: give the next piece of the body with
-    /// `body`, or end it with `end_body`. It comes again after each piece has been
-    /// transmitted, so a large message streams with one piece buffered at a time.
-    SendBody,
-    /// A transaction ended; `send` the next one or `quit`.
-    Done(TransactionResult),
-    /// A `334` challenge of a [`ClientAuth::Other`] mechanism: answer with
-    /// `auth_respond` or `auth_cancel` before polling again.
-    AuthChallenge(Secret<bytes::Bytes>),
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Expect {

@@ -1,0 +1,96 @@
+//! The message body: pulled piece by piece, encoded (CRLF, dot-stuffing) for DATA or
+//! framed as BDAT chunks, checked against the server's SIZE.
+
+use super::policy;
+use super::{BodyPhase, ClientSession, Expect};
+use crate::error::{ApiMisuse, Error};
+use crate::framing::stuff::BareEnding;
+use bytes::{BufMut, BytesMut};
+
+impl ClientSession {
+    /// Gives the next piece of the body (after [`ClientEvent::SendBody`](super::ClientEvent::SendBody)): CRLF line
+    /// endings, dot-stuffing for DATA, one chunk for BDAT. An error leaves the session
+    /// as it was; a message that cannot be finished is given up with `abort`.
+    pub fn body(&mut self, chunk: &[u8]) -> Result<(), Error> {
+        let max = self.caps.as_ref().and_then(crate::Capabilities::max_size);
+        let server = self.opts.server.clone();
+        let Some(tx) = self.tx.as_mut().filter(|t| t.body == BodyPhase::Streaming) else {
+            return Err(ApiMisuse::NotReady.into());
+        };
+        if !tx.eight_bit && !chunk.is_ascii() {
+            return Err(ApiMisuse::UndeclaredEightBit.into());
+        }
+        let mut stuffer = tx.stuffer.clone();
+        let mut data = BytesMut::with_capacity(chunk.len() + 16);
+        stuffer
+            .encode(chunk, &mut data)
+            .map_err(|BareEnding| ApiMisuse::BareLineEnding)?;
+        let sent = tx.sent + data.len() as u64;
+        if let Some(max) = max
+            && sent > max
+        {
+            // RFC 1870 §5: do not send more than the server said it accepts.
+            return Err(policy::PolicyViolation::TooBig {
+                server,
+                size: sent,
+                max,
+            }
+            .into());
+        }
+        tx.stuffer = stuffer;
+        tx.sent = sent;
+        if data.is_empty() {
+            return Ok(());
+        }
+        if tx.bdat {
+            let _ =
+                std::fmt::Write::write_fmt(&mut self.out, format_args!("BDAT {}\r\n", data.len()));
+            self.expects.push_back(Expect::Bdat { last: false });
+        }
+        self.out.put_slice(&data);
+        Ok(())
+    }
+
+    /// Ends the body: the `CRLF . CRLF` terminator, or `BDAT n LAST`. An error leaves
+    /// the session as it was.
+    pub fn end_body(&mut self) -> Result<(), Error> {
+        let lmtp = self.opts.lmtp;
+        let Some(tx) = self.tx.as_mut().filter(|t| t.body == BodyPhase::Streaming) else {
+            return Err(ApiMisuse::NotReady.into());
+        };
+        let mut stuffer = tx.stuffer.clone();
+        let mut data = BytesMut::new();
+        stuffer
+            .finish(&mut data)
+            .map_err(|BareEnding| ApiMisuse::BareLineEnding)?;
+        tx.stuffer = stuffer;
+        tx.body = BodyPhase::Sent;
+        let replies = if lmtp { tx.accepted } else { 1 };
+        tx.message_replies = replies;
+        if tx.bdat {
+            let _ = std::fmt::Write::write_fmt(
+                &mut self.out,
+                format_args!("BDAT {} LAST\r\n", data.len()),
+            );
+            self.out.put_slice(&data);
+            // RFC 2033 §4.3: after BDAT LAST, LMTP answers once per recipient.
+            for _ in 1..replies {
+                self.expects.push_back(Expect::Message);
+            }
+            self.expects.push_back(Expect::Bdat { last: true });
+        } else {
+            self.out.put_slice(&data);
+            for _ in 0..replies {
+                self.expects.push_back(Expect::Message);
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives up the message in progress. SMTP has no way to take back a DATA body that
+    /// has started (sending the terminator would deliver it cut short), so the session
+    /// closes: the binding drops the connection and the message is not delivered.
+    pub fn abort(&mut self) {
+        self.close();
+    }
+}

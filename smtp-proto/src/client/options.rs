@@ -1,0 +1,144 @@
+//! [`ClientOptions`], [`ClientAuth`] and the [`Envelope`] of one message.
+
+use super::policy::TlsPolicy;
+use crate::error::ValueError;
+use crate::framing::stuff::BareEndingsOut;
+use crate::limits::Limits;
+use crate::secret::Secret;
+use crate::types::domain::Host;
+use crate::types::params::{MailParams, RcptParams};
+use crate::types::path::{ForwardPath, ReversePath};
+
+/// Credentials for `AUTH` (RFC 4954).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// `PLAIN` (RFC 4616).
+    Plain {
+        /// Authorization identity, if different from the user.
+        authzid: Option<String>,
+        /// User name.
+        username: String,
+        /// Password (redacted from `Debug`).
+        password: Secret<String>,
+    },
+    /// `LOGIN`.
+    Login {
+        /// User name.
+        username: String,
+        /// Password (redacted from `Debug`).
+        password: Secret<String>,
+    },
+    /// `XOAUTH2`: an OAuth 2.0 bearer token.
+    XOAuth2 {
+        /// User name (e-mail address).
+        username: String,
+        /// Access token (redacted from `Debug`).
+        token: Secret<String>,
+    },
+    /// Any other SASL mechanism, driven by the application: each `334` challenge comes
+    /// as [`ClientEvent::AuthChallenge`](super::ClientEvent::AuthChallenge), answered with `auth_respond` or `auth_cancel`.
+    Other {
+        /// The mechanism (must be advertised by the server).
+        mechanism: crate::types::command::Mechanism,
+        /// The initial response, if the mechanism has one.
+        initial: Option<Secret<bytes::Bytes>>,
+    },
+}
+
+/// How a client session behaves.
+#[non_exhaustive]
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// The name sent in EHLO/HELO.
+    pub hello_name: Host,
+    /// The server (MX host) connected to: for certificate checks and messages.
+    pub server: String,
+    /// The destination domain the policy was chosen for: for messages.
+    pub destination: String,
+    /// The TLS policy for this destination (see [`PolicyMap::lookup`](super::policy::PolicyMap::lookup)).
+    /// Default [`TlsPolicy::May`].
+    pub tls_policy: TlsPolicy,
+    /// Credentials, if the session should authenticate.
+    pub auth: Option<ClientAuth>,
+    /// Send credentials without TLS. Default off: AUTH before TLS is a
+    /// [`PolicyViolation::AuthWithoutTls`](super::policy::PolicyViolation::AuthWithoutTls).
+    pub auth_without_tls: bool,
+    /// Use `BDAT` when the server offers CHUNKING (RFC 3030). Default off.
+    pub chunking: bool,
+    /// Bare CR/LF in bodies: sent as CRLF (default) or refused.
+    pub bare_endings: BareEndingsOut,
+    /// Reply line limits.
+    pub limits: Limits,
+    /// Speak LMTP (RFC 2033): LHLO, one reply per recipient after the message.
+    pub lmtp: bool,
+}
+
+impl ClientOptions {
+    /// Defaults for a session from `hello_name` to the MX `server` for `destination`.
+    /// Panics never: an invalid `hello_name` falls back to `localhost`.
+    pub fn new(hello_name: &str, server: &str, destination: &str) -> Self {
+        Self {
+            hello_name: Host::new(hello_name).unwrap_or_else(|_| {
+                Host::Domain(crate::types::domain::Domain(
+                    crate::types::str::Str::from_static("localhost"),
+                ))
+            }),
+            server: server.to_owned(),
+            destination: destination.to_owned(),
+            tls_policy: TlsPolicy::May,
+            auth: None,
+            auth_without_tls: false,
+            chunking: false,
+            bare_endings: BareEndingsOut::Normalize,
+            limits: Limits::default(),
+            lmtp: false,
+        }
+    }
+}
+
+/// One message's envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// The sender.
+    pub from: ReversePath,
+    /// MAIL parameters. `SMTPUTF8` is added when an address needs it, and
+    /// `BODY=8BITMIME` when `eight_bit` is set.
+    pub params: MailParams,
+    /// The recipients, in order.
+    pub recipients: Vec<(ForwardPath, RcptParams)>,
+    /// The body has bytes above 0x7F (needs 8BITMIME).
+    pub eight_bit: bool,
+}
+
+impl Envelope {
+    /// An envelope from paths in their wire form, e.g. `"<a@example.org>"` or `"<>"`.
+    pub fn new<'a>(from: &str, to: impl IntoIterator<Item = &'a str>) -> Result<Self, ValueError> {
+        let path = |s: &str| {
+            s.strip_prefix('<')
+                .and_then(|s| s.strip_suffix('>'))
+                .ok_or(ValueError::Syntax {
+                    what: "path",
+                    at: 0,
+                })
+                .map(str::to_owned)
+        };
+        let from_inner = path(from)?;
+        let from = if from_inner.is_empty() {
+            ReversePath::Null
+        } else {
+            ReversePath::Mailbox(crate::types::path::Mailbox::parse(&from_inner)?)
+        };
+        let mut recipients = Vec::new();
+        for t in to {
+            let m = crate::types::path::Mailbox::parse(&path(t)?)?;
+            recipients.push((ForwardPath::Mailbox(m), RcptParams::default()));
+        }
+        Ok(Self {
+            from,
+            params: MailParams::default(),
+            recipients,
+            eight_bit: false,
+        })
+    }
+}
