@@ -417,6 +417,18 @@ fn starttls_refused() {
     }
 }
 
+fn implicit() -> TransportSecurity {
+    TransportSecurity::ImplicitTls(TlsInfo::new("TLSv1.3", "TLS_AES_128_GCM_SHA256").unwrap())
+}
+
+/// A script that sends no message (the session only sets up, then quits).
+fn no_mail(verified: bool) -> Script {
+    Script {
+        messages: vec![],
+        verified,
+    }
+}
+
 fn auth_opts(auth: ClientAuth) -> smtp_proto::client::ClientOptions {
     let mut o = opts();
     o.auth = Some(auth);
@@ -434,12 +446,9 @@ fn auth_plain_login_xoauth2() {
     };
     let r = crun(
         auth_opts(plain),
-        TransportSecurity::ImplicitTls(TlsInfo::new("TLSv1.3", "TLS_AES_128_GCM_SHA256").unwrap()),
+        implicit(),
         &[GREET, EHLO_AUTH, b"235 2.7.0 Ok\r\n", b"221 Bye\r\n"],
-        Script {
-            messages: vec![],
-            verified: true,
-        },
+        no_mail(true),
     );
     assert_eq!(
         r.lines(),
@@ -455,7 +464,7 @@ fn auth_plain_login_xoauth2() {
     };
     let r = crun(
         auth_opts(login),
-        TransportSecurity::ImplicitTls(TlsInfo::new("TLSv1.3", "TLS_AES_128_GCM_SHA256").unwrap()),
+        implicit(),
         &[
             GREET,
             EHLO_AUTH,
@@ -464,10 +473,7 @@ fn auth_plain_login_xoauth2() {
             b"235 2.7.0 Ok\r\n",
             b"221 Bye\r\n",
         ],
-        Script {
-            messages: vec![],
-            verified: true,
-        },
+        no_mail(true),
     );
     assert_eq!(
         r.lines(),
@@ -485,7 +491,7 @@ fn auth_plain_login_xoauth2() {
     };
     let r = crun(
         auth_opts(xo),
-        TransportSecurity::ImplicitTls(TlsInfo::new("TLSv1.3", "TLS_AES_128_GCM_SHA256").unwrap()),
+        implicit(),
         &[
             GREET,
             EHLO_AUTH,
@@ -493,10 +499,7 @@ fn auth_plain_login_xoauth2() {
             b"535 5.7.8 Bad token\r\n",
             b"221 Bye\r\n",
         ],
-        Script {
-            messages: vec![],
-            verified: true,
-        },
+        no_mail(true),
     );
     assert_eq!(r.lines()[2], "");
     assert!(matches!(
@@ -527,10 +530,7 @@ fn auth_is_refused_before_tls() {
         o,
         TransportSecurity::Plain,
         &[GREET, EHLO_AUTH, b"221 Bye\r\n"],
-        Script {
-            messages: vec![],
-            verified: true,
-        },
+        no_mail(true),
     );
     assert_eq!(r.lines(), ["EHLO client.example", "QUIT"]);
     assert!(matches!(
@@ -893,10 +893,7 @@ fn the_first_error_survives_a_close_without_221() {
         opts(),
         TransportSecurity::Plain,
         &[b"554 5.7.1 Go away\r\n"],
-        Script {
-            messages: vec![],
-            verified: true,
-        },
+        no_mail(true),
     );
     assert!(
         matches!(
@@ -913,10 +910,7 @@ fn the_first_error_survives_a_close_without_221() {
         plain_opts(),
         TransportSecurity::Plain,
         &[GREET, EHLO_PIPE],
-        Script {
-            messages: vec![],
-            verified: true,
-        },
+        no_mail(true),
     );
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     assert!(r.closed);
@@ -1081,7 +1075,7 @@ fn a_long_initial_response_waits_for_the_first_challenge_and_other_mechanisms() 
     };
     let r = crun(
         auth_opts(xo),
-        TransportSecurity::ImplicitTls(TlsInfo::new("TLSv1.3", "TLS_AES_128_GCM_SHA256").unwrap()),
+        implicit(),
         &[
             GREET,
             EHLO_AUTH,
@@ -1089,10 +1083,7 @@ fn a_long_initial_response_waits_for_the_first_challenge_and_other_mechanisms() 
             b"235 2.7.0 Ok\r\n",
             b"221 Bye\r\n",
         ],
-        Script {
-            messages: vec![],
-            verified: true,
-        },
+        no_mail(true),
     );
     let lines = r.lines();
     assert_eq!(lines[1], "AUTH XOAUTH2");
@@ -1104,10 +1095,7 @@ fn a_long_initial_response_waits_for_the_first_challenge_and_other_mechanisms() 
         mechanism: Mechanism::new("X-TEST").unwrap(),
         initial: None,
     });
-    let mut c = ClientSession::new(
-        o,
-        TransportSecurity::ImplicitTls(TlsInfo::new("TLSv1.3", "TLS_AES_128_GCM_SHA256").unwrap()),
-    );
+    let mut c = ClientSession::new(o, implicit());
     let mut server: &[&[u8]] = &[
         GREET,
         b"250-mx\r\n250 AUTH X-TEST\r\n",
@@ -1153,15 +1141,7 @@ fn a_refused_data_is_not_a_message_reply() {
 fn implicit_tls_is_judged_by_the_policy_too() {
     let mut o = opts();
     o.tls_policy = TlsPolicy::Verify;
-    let r = crun(
-        o,
-        TransportSecurity::ImplicitTls(TlsInfo::new("TLSv1.3", "TLS_AES_128_GCM_SHA256").unwrap()),
-        &[GREET],
-        Script {
-            messages: vec![],
-            verified: false,
-        },
-    );
+    let r = crun(o, implicit(), &[GREET], no_mail(false));
     assert!(matches!(
         &r.errors[..],
         [Error::Policy(PolicyViolation::NotVerified { .. })]
