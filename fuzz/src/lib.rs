@@ -266,6 +266,7 @@ pub fn client(data: &[u8]) {
     let mut c = ClientSession::new(o, TransportSecurity::Plain);
     let mut chunks = rest.chunks(usize::from(ctl[1]) + 1);
     let mut sent = 0;
+    let mut body_given = false;
     let mut eof = false;
     for _ in 0..100_000 {
         match c.poll() {
@@ -276,15 +277,19 @@ pub fn client(data: &[u8]) {
                     let env = Envelope::new("<a@b.example>", ["<c@d.example>", "<e@d.example>"])
                         .unwrap();
                     if c.send(env).is_err() {
-                        c.quit().unwrap();
+                        let _ = c.quit();
                     }
                 } else {
-                    c.quit().unwrap();
+                    let _ = c.quit();
                 }
             }
             Ok(Output::Event(ClientEvent::SendBody)) => {
-                c.body(b"line\n.dot\r\n").unwrap();
-                c.end_body().unwrap();
+                if body_given {
+                    c.end_body().unwrap();
+                } else {
+                    c.body(b"line\n.dot\r\n").unwrap();
+                }
+                body_given = !body_given;
             }
             Ok(Output::Event(_)) => {}
             Ok(Output::NeedInput) => match chunks.next() {

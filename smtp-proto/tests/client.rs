@@ -1148,3 +1148,49 @@ fn implicit_tls_is_judged_by_the_policy_too() {
     ));
     assert!(r.wire.is_empty());
 }
+
+#[test]
+fn lmtp_bdat_last_replies_are_per_recipient() {
+    let mut o = plain_opts();
+    o.lmtp = true;
+    o.chunking = true;
+    let r = crun(
+        o,
+        TransportSecurity::Plain,
+        &[
+            GREET,
+            b"250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
+            b"250 Ok\r\n250 Ok\r\n250 Ok\r\n",
+            b"250 2.0.0 chunk\r\n250 2.0.0 r1 ok\r\n452 4.2.2 r2 full\r\n",
+            b"221 Bye\r\n",
+        ],
+        one(
+            env("<a@example.org>", &["<b@example.com>", "<c@example.com>"]),
+            b"x\n",
+        ),
+    );
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let per: Vec<u16> = r.results[0]
+        .per_recipient()
+        .iter()
+        .map(|(_, rep)| rep.unwrap().code().get())
+        .collect();
+    assert_eq!(per, [250, 452]);
+    assert!(!r.wire().contains("RSET"));
+}
+
+#[test]
+fn the_result_survives_a_close_instead_of_the_rset_reply() {
+    let r = crun(
+        plain_opts(),
+        TransportSecurity::Plain,
+        &[GREET, b"250 mx\r\n", b"554 5.7.1 Blocklisted\r\n"],
+        one(env("<a@example.org>", &["<b@example.com>"]), b"x"),
+    );
+    assert_eq!(r.results.len(), 1);
+    assert_eq!(r.results[0].mail.as_ref().unwrap().code().get(), 554);
+    assert!(matches!(
+        &r.errors[..],
+        [Error::Peer(PeerMisbehaved::ConnectionClosed)]
+    ));
+}

@@ -14,7 +14,13 @@ impl ClientSession {
     pub fn body(&mut self, chunk: &[u8]) -> Result<(), Error> {
         let max = self.caps.as_ref().and_then(crate::Capabilities::max_size);
         let server = self.opts.server.clone();
-        let Some(tx) = self.tx.as_mut().filter(|t| t.body == BodyPhase::Streaming) else {
+        let waiting = !self.expects.is_empty();
+        let Some(tx) = self
+            .tx
+            .as_mut()
+            .filter(|t| t.body == BodyPhase::Streaming && !(t.bdat && !t.pipelined && waiting))
+        else {
+            // (BDAT without PIPELINING: not before the last chunk is answered.)
             return Err(ApiMisuse::NotReady.into());
         };
         if !tx.eight_bit && !chunk.is_ascii() {
@@ -55,7 +61,13 @@ impl ClientSession {
     /// the session as it was.
     pub fn end_body(&mut self) -> Result<(), Error> {
         let lmtp = self.opts.lmtp;
-        let Some(tx) = self.tx.as_mut().filter(|t| t.body == BodyPhase::Streaming) else {
+        let waiting = !self.expects.is_empty();
+        let Some(tx) = self
+            .tx
+            .as_mut()
+            .filter(|t| t.body == BodyPhase::Streaming && !(t.bdat && !t.pipelined && waiting))
+        else {
+            // (BDAT without PIPELINING: not before the last chunk is answered.)
             return Err(ApiMisuse::NotReady.into());
         };
         let mut stuffer = tx.stuffer.clone();

@@ -99,7 +99,13 @@ impl ClientSession {
                     self.maybe_finish();
                     return;
                 }
-                if !reply.is_positive() && !tx.failed {
+                if last {
+                    // The end of the message, as after DATA: its reply (in LMTP, the
+                    // last recipient's) is a message reply, never a chunk refusal.
+                    if !tx.failed {
+                        tx.result.message.push(reply);
+                    }
+                } else if !reply.is_positive() && !tx.failed {
                     // RFC 3030 §2: no further chunk after a refused one; the server's
                     // state is undefined, so RSET follows. An LMTP server answers the
                     // LAST chunk of a failed transaction once, not per recipient.
@@ -109,8 +115,6 @@ impl ClientSession {
                         tx.body = BodyPhase::Skipped;
                     }
                     self.expects.retain(|e| *e != Expect::Message);
-                } else if last && !tx.failed {
-                    tx.result.message.push(reply);
                 }
                 self.maybe_finish();
             }
@@ -367,6 +371,10 @@ impl ClientSession {
         self.tx = None;
         self.token_ready = false;
         self.challenge_pending = false;
-        self.pending_done = None;
+        // A result waiting for its RSET's reply is still the transaction's outcome:
+        // deliver it before whatever ended the session.
+        if let Some(result) = self.pending_done.take() {
+            self.events.push_back(ClientEvent::Done(result));
+        }
     }
 }

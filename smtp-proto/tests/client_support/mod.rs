@@ -69,16 +69,20 @@ pub(crate) fn crun(
                             body = b;
                             if let Err(e) = c.send(e) {
                                 r.errors.push(e);
-                                c.quit().unwrap();
+                                let _ = c.quit();
                             }
                         }
-                        None => c.quit().unwrap(),
+                        None => {
+                            let _ = c.quit();
+                        }
                     }
                 }
-                ClientEvent::SendBody => {
-                    c.body(&body).unwrap();
-                    c.end_body().unwrap();
+                // The body on the first SendBody, its end on the next (BDAT without
+                // PIPELINING asks again only once the chunk is answered).
+                ClientEvent::SendBody if !body.is_empty() => {
+                    c.body(&std::mem::take(&mut body)).unwrap();
                 }
+                ClientEvent::SendBody => c.end_body().unwrap(),
                 other => panic!("{other:?}"),
             },
             Ok(Output::NeedInput) => match rest.split_first() {
