@@ -8,21 +8,23 @@ use crate::framing::stuff::BareEnding;
 use bytes::{BufMut, BytesMut};
 
 impl ClientSession {
+    /// The transaction whose body may take more now: streaming, and for BDAT without
+    /// PIPELINING only once the last chunk is answered (RFC 3030 §2).
+    fn streaming_tx(&mut self) -> Result<&mut super::Tx, Error> {
+        let waiting = !self.expects.is_empty();
+        self.tx
+            .as_mut()
+            .filter(|t| t.body == BodyPhase::Streaming && !(t.bdat && !t.pipelined && waiting))
+            .ok_or_else(|| ApiMisuse::NotReady.into())
+    }
+
     /// Gives the next piece of the body (after [`ClientEvent::SendBody`](super::ClientEvent::SendBody)): CRLF line
     /// endings, dot-stuffing for DATA, one chunk for BDAT. An error leaves the session
     /// as it was; a message that cannot be finished is given up with `abort`.
     pub fn body(&mut self, chunk: &[u8]) -> Result<(), Error> {
         let max = self.caps.as_ref().and_then(crate::Capabilities::max_size);
         let server = self.opts.server.clone();
-        let waiting = !self.expects.is_empty();
-        let Some(tx) = self
-            .tx
-            .as_mut()
-            .filter(|t| t.body == BodyPhase::Streaming && !(t.bdat && !t.pipelined && waiting))
-        else {
-            // (BDAT without PIPELINING: not before the last chunk is answered.)
-            return Err(ApiMisuse::NotReady.into());
-        };
+        let tx = self.streaming_tx()?;
         if !tx.eight_bit && !chunk.is_ascii() {
             return Err(ApiMisuse::UndeclaredEightBit.into());
         }
@@ -61,15 +63,7 @@ impl ClientSession {
     /// the session as it was.
     pub fn end_body(&mut self) -> Result<(), Error> {
         let lmtp = self.opts.lmtp;
-        let waiting = !self.expects.is_empty();
-        let Some(tx) = self
-            .tx
-            .as_mut()
-            .filter(|t| t.body == BodyPhase::Streaming && !(t.bdat && !t.pipelined && waiting))
-        else {
-            // (BDAT without PIPELINING: not before the last chunk is answered.)
-            return Err(ApiMisuse::NotReady.into());
-        };
+        let tx = self.streaming_tx()?;
         let mut stuffer = tx.stuffer.clone();
         let mut data = BytesMut::new();
         stuffer
