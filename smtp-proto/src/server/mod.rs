@@ -31,6 +31,7 @@
 
 mod auth;
 mod body;
+mod control;
 mod event;
 mod flow;
 mod options;
