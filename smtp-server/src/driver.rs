@@ -1,0 +1,383 @@
+//! One connection from accept to close: the optional implicit-TLS handshake, the
+//! handler's `connect`, then events from the core dispatched to the handler's hooks and
+//! their decisions handed back. No protocol logic lives here.
+
+use crate::body::{Body, BodyError, End};
+use crate::config::Timeouts;
+use crate::conn::{Conn, Phase, reply};
+use crate::handler::{
+    AuthStep, Context, Decision, Handler, ListenerKind, Outcome, Session, Transaction,
+};
+use crate::stats::{Counters, HandshakeFailure};
+use crate::tls::TlsConfig;
+use crate::transport::{BoxIo, Prefixed, Transport};
+use bytes::Bytes;
+use smtp_proto::{ServerEvent, ServerOptions, ServerSession, TransportSecurity, Word};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::SystemTime;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+/// What every connection of a server shares.
+pub(crate) struct Shared<H> {
+    pub(crate) handler: H,
+    pub(crate) options: Arc<ServerOptions>,
+    pub(crate) tls: Option<TlsConfig>,
+    pub(crate) timeouts: Timeouts,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) received_header: bool,
+}
+
+/// Where a connection came from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Peer {
+    pub(crate) id: u64,
+    pub(crate) peer: SocketAddr,
+    pub(crate) local: SocketAddr,
+    pub(crate) proxied: Option<SocketAddr>,
+    pub(crate) kind: ListenerKind,
+}
+
+/// Runs one connection to its end. `early` holds bytes read past a PROXY header: they
+/// are the client's first SMTP bytes and go to the core like any others.
+pub(crate) async fn run<H: Handler>(
+    shared: Arc<Shared<H>>,
+    io: BoxIo,
+    peer: Peer,
+    early: Bytes,
+    shutdown: Option<watch::Receiver<Phase>>,
+) {
+    let mut ctx = Context {
+        id: peer.id,
+        peer: peer.peer,
+        local: peer.local,
+        proxied: peer.proxied,
+        listener: peer.kind,
+        tls: None,
+        hello: None,
+        user: None,
+        transaction: None,
+    };
+    let mut transport = Transport::Plain(io);
+    let mut security = TransportSecurity::Plain;
+    if peer.kind == ListenerKind::ImplicitTls {
+        let Some(tls) = shared.tls.as_ref() else {
+            return;
+        };
+        if !early.is_empty() {
+            // The start of the handshake came in the same read as the PROXY header.
+            let Transport::Plain(io) = transport else {
+                return;
+            };
+            transport = Transport::Plain(Box::new(Prefixed::new(early.clone(), io)));
+        }
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls.current());
+        match tokio::time::timeout(
+            shared.timeouts.handshake,
+            transport.upgrade(acceptor, false),
+        )
+        .await
+        {
+            Ok(Ok(facts)) => {
+                security = TransportSecurity::ImplicitTls(facts.info.clone());
+                ctx.tls = Some(facts);
+            }
+            Ok(Err(e)) => {
+                let why = HandshakeFailure::classify(&e);
+                shared.counters.handshake_failed(why);
+                info!(reason = ?why, error = %e, "TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                shared.counters.handshake_failed(HandshakeFailure::Timeout);
+                info!("TLS handshake timed out");
+                return;
+            }
+        }
+    }
+    let handler_session = match shared.handler.connect(&ctx).await {
+        Ok(s) => s,
+        Err(r) => {
+            shared.counters.refused.fetch_add(1, Relaxed);
+            info!(reply = %r.code().get(), "connection refused by the handler");
+            refuse(&shared, transport, r).await;
+            return;
+        }
+    };
+    let session = ServerSession::new(shared.options.clone(), security);
+    let mut conn = conn(&shared, transport, session, shutdown);
+    if peer.kind == ListenerKind::StartTls {
+        conn.session.feed(&early);
+    }
+    let mut d = Driver {
+        conn,
+        ctx,
+        hs: handler_session,
+        shared: &shared,
+        decisions: VecDeque::new(),
+        outcome: Outcome {
+            accepted: 0,
+            rejected: 0,
+            error: None,
+        },
+        messages: 0,
+    };
+    d.run().await;
+}
+
+/// Sends `reply` instead of a greeting and closes (a limit, or the handler said no).
+pub(crate) async fn refuse<H>(shared: &Shared<H>, transport: Transport, reply: smtp_proto::Reply) {
+    let session = ServerSession::refused(shared.options.clone(), reply);
+    let mut conn = conn(shared, transport, session, None);
+    while conn.next_event().await.is_some() {}
+}
+
+fn conn<H>(
+    shared: &Shared<H>,
+    transport: Transport,
+    session: ServerSession,
+    shutdown: Option<watch::Receiver<Phase>>,
+) -> Conn {
+    Conn::new(
+        transport,
+        session,
+        shared.timeouts,
+        shared.tls.clone(),
+        shared.counters.clone(),
+        shutdown,
+    )
+}
+
+struct Driver<'s, H: Handler> {
+    conn: Conn,
+    ctx: Context,
+    hs: H::Session,
+    shared: &'s Shared<H>,
+    /// LMTP: decisions for the recipients still to be answered.
+    decisions: VecDeque<Decision>,
+    outcome: Outcome,
+    messages: u64,
+}
+
+impl<H: Handler> Driver<'_, H> {
+    async fn run(&mut self) {
+        while let Some(ev) = self.conn.next_event().await {
+            self.sync_tls();
+            self.dispatch(ev).await;
+        }
+        self.finish();
+    }
+
+    fn sync_tls(&mut self) {
+        if let Some(facts) = self.conn.new_tls.take() {
+            // RFC 3207 §4.2: everything learnt before the handshake is forgotten.
+            self.ctx.tls = Some(facts);
+            self.ctx.hello = None;
+            self.ctx.user = None;
+            self.ctx.transaction = None;
+        }
+    }
+
+    async fn dispatch(&mut self, ev: ServerEvent) {
+        let ctx = &self.ctx;
+        match ev {
+            ServerEvent::Hello { verb, host } => {
+                let d = self.hs.hello(ctx, verb, &host).await;
+                if self.decide(d) {
+                    self.ctx.hello = Some((verb, host));
+                    self.ctx.transaction = None;
+                }
+            }
+            ServerEvent::Auth(creds) => {
+                let d = self.hs.auth(ctx, &creds).await;
+                if self.decide(d) {
+                    self.ctx.user = Some(creds.authzid.unwrap_or(creds.username));
+                }
+            }
+            ServerEvent::AuthStep {
+                mechanism,
+                response,
+            } => {
+                let response = response.as_ref().map(|r| r.expose().as_ref());
+                match self.hs.auth_step(ctx, &mechanism, response).await {
+                    AuthStep::Challenge(c) => {
+                        if self.conn.session.challenge(&c).is_err() {
+                            self.decide(Decision::Reply(reply(
+                                454,
+                                (4, 7, 0),
+                                "Temporary authentication failure",
+                            )));
+                        }
+                    }
+                    AuthStep::Done(d) => {
+                        self.decide(d);
+                    }
+                    AuthStep::Authenticated(user) => {
+                        if self.decide(Decision::Accept) {
+                            self.ctx.user = Some(user);
+                        }
+                    }
+                }
+            }
+            ServerEvent::Mail { from, params } => {
+                let d = self.hs.mail(ctx, &from, &params).await;
+                if self.decide(d) {
+                    self.ctx.transaction = Some(Transaction {
+                        from,
+                        params,
+                        recipients: Vec::new(),
+                    });
+                }
+            }
+            ServerEvent::Rcpt { to, params } => {
+                let d = self.hs.rcpt(ctx, &to, &params).await;
+                if self.decide(d)
+                    && let Some(t) = self.ctx.transaction.as_mut()
+                {
+                    t.recipients.push(to);
+                }
+            }
+            ServerEvent::Data if self.decide(Decision::Accept) => {
+                self.message(None).await;
+            }
+            ServerEvent::MessageEnd { .. } if !self.decisions.is_empty() => {
+                // LMTP: the next recipient's reply.
+                if let Some(d) = self.decisions.pop_front() {
+                    self.decide(d);
+                }
+            }
+            // BDAT: the body starts without a DATA decision.
+            ev @ (ServerEvent::Body(_) | ServerEvent::MessageEnd { .. }) => {
+                self.message(Some(ev)).await
+            }
+            ServerEvent::MessageAborted(_) => self.aborted(),
+            ServerEvent::Reset => {
+                self.ctx.transaction = None;
+                self.hs.reset(&self.ctx);
+            }
+            _ => {}
+        }
+    }
+
+    /// Hands a decision to the core; whether it accepted.
+    fn decide(&mut self, d: Decision) -> bool {
+        let s = &mut self.conn.session;
+        let (result, positive) = match d {
+            Decision::Accept => (s.accept(), true),
+            Decision::Reply(r) if r.is_positive() => (s.accept_with(r), true),
+            Decision::Reply(r) => (s.reject(r), false),
+        };
+        if let Err(e) = result {
+            // A reply of the wrong class for this step (a 354 to MAIL): refuse safely.
+            warn!(error = %e, "handler decision not usable here");
+            if s.reject(reply(451, (4, 3, 0), "Local error in processing"))
+                .is_err()
+            {
+                s.close_with(reply(421, (4, 3, 0), "Local error, closing connection"));
+            }
+            return false;
+        }
+        positive
+    }
+
+    async fn message(&mut self, first: Option<ServerEvent>) {
+        self.messages += 1;
+        let header = self.received_header();
+        let lmtp = self.shared.options.lmtp;
+        let mut body = Body::new(&mut self.conn, first, header);
+        let decisions = if lmtp {
+            self.hs.data_lmtp(&self.ctx, &mut body).await
+        } else {
+            vec![self.hs.data(&self.ctx, &mut body).await]
+        };
+        match body.finish().await {
+            End::Complete => {
+                let rcpts = self
+                    .ctx
+                    .transaction
+                    .take()
+                    .map_or(1, |t| t.recipients.len());
+                let mut decisions = decisions;
+                if lmtp {
+                    // One decision per recipient (RFC 2033 §4.2); a missing one is a
+                    // temporary failure, never a silent acceptance.
+                    decisions.resize(
+                        rcpts.max(1),
+                        Decision::Reply(reply(451, (4, 3, 0), "No decision for this recipient")),
+                    );
+                }
+                let accepted = decisions.iter().any(|d| match d {
+                    Decision::Accept => true,
+                    Decision::Reply(r) => r.is_positive(),
+                });
+                let counter = if accepted {
+                    self.outcome.accepted += 1;
+                    &self.shared.counters.accepted
+                } else {
+                    self.outcome.rejected += 1;
+                    &self.shared.counters.rejected
+                };
+                counter.fetch_add(1, Relaxed);
+                let mut decisions: VecDeque<Decision> = decisions.into();
+                let first = decisions.pop_front().unwrap_or_else(|| {
+                    Decision::Reply(reply(451, (4, 3, 0), "No decision for this message"))
+                });
+                // LMTP: the other recipients' decisions answer the next MessageEnd events.
+                self.decisions = decisions;
+                self.decide(first);
+            }
+            End::Failed(e) => {
+                if e == BodyError::Closed {
+                    self.outcome.rejected += 1;
+                    self.shared.counters.rejected.fetch_add(1, Relaxed);
+                    self.ctx.transaction = None;
+                    self.hs.reset(&self.ctx);
+                } else {
+                    self.aborted();
+                }
+            }
+        }
+    }
+
+    fn aborted(&mut self) {
+        self.outcome.rejected += 1;
+        self.shared.counters.rejected.fetch_add(1, Relaxed);
+        self.ctx.transaction = None;
+        self.hs.reset(&self.ctx);
+    }
+
+    /// RFC 5321 §4.4 trace header for the message starting now, with the TLS clause.
+    fn received_header(&self) -> Option<Bytes> {
+        if !self.shared.received_header {
+            return None;
+        }
+        let mut r = self.conn.session.received();
+        r.peer_addr = Some(self.ctx.peer.ip());
+        r.id = Word::new(&format!("{:x}.{}", self.ctx.id, self.messages)).ok();
+        let date = crate::date::rfc5322(SystemTime::now());
+        r.to_header(&date).ok().map(Bytes::from)
+    }
+
+    fn finish(&mut self) {
+        self.outcome.error = self.conn.error.take();
+        let counter = match &self.ctx.tls {
+            None => &self.shared.counters.plain,
+            Some(t) if t.starttls => &self.shared.counters.starttls,
+            Some(_) => &self.shared.counters.implicit,
+        };
+        counter.fetch_add(1, Relaxed);
+        let tls = self.ctx.tls.as_ref();
+        info!(
+            tls = tls.map_or("none", |t| t.info.version()),
+            cipher = tls.map_or("", |t| t.info.cipher()),
+            accepted = self.outcome.accepted,
+            rejected = self.outcome.rejected,
+            error = self.outcome.error.as_deref().unwrap_or(""),
+            "session closed"
+        );
+        self.hs.close(&self.ctx, &self.outcome);
+    }
+}

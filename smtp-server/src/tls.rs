@@ -1,0 +1,247 @@
+//! TLS for the server: a [`TlsConfig`] holds the rustls configuration that new
+//! handshakes use, and can be swapped while the server runs (certificate renewal without
+//! dropping live sessions). Certificates are picked by SNI when several are loaded.
+
+use crate::error::ConfigError;
+use crate::handler::TlsFacts;
+use rustls::crypto::CryptoProvider;
+use rustls::server::{ClientHello, ResolvesServerCert, ServerConnection};
+use rustls::sign::CertifiedKey;
+use rustls::{ServerConfig, SupportedCipherSuite, SupportedProtocolVersion};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use smtp_proto::TlsInfo;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+/// The TLS configuration new handshakes use. Cloning gives another handle on the same
+/// configuration: [`TlsConfig::reload`] through any handle applies to every handshake
+/// that starts afterwards; sessions already encrypted keep their keys.
+#[derive(Clone)]
+pub struct TlsConfig {
+    current: Arc<RwLock<Arc<ServerConfig>>>,
+}
+
+impl std::fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsConfig").finish_non_exhaustive()
+    }
+}
+
+impl TlsConfig {
+    /// Uses a rustls configuration as it is (client-certificate verification, ALPN,
+    /// session tickets: whatever it says).
+    pub fn new(config: ServerConfig) -> Self {
+        Self {
+            current: Arc::new(RwLock::new(Arc::new(config))),
+        }
+    }
+
+    /// One certificate chain and its key, from PEM, with [`TlsBuilder`]'s defaults.
+    pub fn from_pem(cert_chain: &[u8], key: &[u8]) -> Result<Self, ConfigError> {
+        TlsBuilder::new().certificate_pem(cert_chain, key)?.build()
+    }
+
+    /// [`TlsConfig::from_pem`] from two files.
+    pub fn from_pem_files(cert_chain: &Path, key: &Path) -> Result<Self, ConfigError> {
+        TlsBuilder::new()
+            .certificate_files(cert_chain, key)?
+            .build()
+    }
+
+    /// Replaces the configuration for every handshake from now on.
+    pub fn reload(&self, config: ServerConfig) {
+        let mut slot = self.current.write().unwrap_or_else(|e| e.into_inner());
+        *slot = Arc::new(config);
+    }
+
+    /// Replaces the configuration with what `other` holds now (e.g. a freshly built
+    /// [`TlsBuilder`] after certificate renewal).
+    pub fn reload_from(&self, other: &TlsConfig) {
+        let next = other.current();
+        let mut slot = self.current.write().unwrap_or_else(|e| e.into_inner());
+        *slot = next;
+    }
+
+    /// The configuration a handshake starting now would use.
+    pub fn current(&self) -> Arc<ServerConfig> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// Builds a [`TlsConfig`]: certificates (one default, more by SNI name), protocol
+/// versions, cipher suites and key-exchange groups. Defaults: TLS 1.2 and 1.3, rustls'
+/// own suites and groups (all with forward secrecy and AEAD ciphers).
+#[derive(Debug)]
+pub struct TlsBuilder {
+    provider: CryptoProvider,
+    versions: Vec<&'static SupportedProtocolVersion>,
+    default: Option<Arc<CertifiedKey>>,
+    by_name: HashMap<String, Arc<CertifiedKey>>,
+}
+
+impl Default for TlsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TlsBuilder {
+    /// A builder with the defaults and no certificate yet.
+    pub fn new() -> Self {
+        Self {
+            provider: rustls::crypto::ring::default_provider(),
+            versions: rustls::DEFAULT_VERSIONS.to_vec(),
+            default: None,
+            by_name: HashMap::new(),
+        }
+    }
+
+    /// The protocol versions to offer (e.g. `&[&rustls::version::TLS13]`).
+    pub fn versions(mut self, versions: &[&'static SupportedProtocolVersion]) -> Self {
+        self.versions = versions.to_vec();
+        self
+    }
+
+    /// The cipher suites, in preference order (from `rustls::crypto::ring::cipher_suite`).
+    pub fn cipher_suites(mut self, suites: &[SupportedCipherSuite]) -> Self {
+        self.provider.cipher_suites = suites.to_vec();
+        self
+    }
+
+    /// The key-exchange groups, in preference order (from `rustls::crypto::ring::kx_group`).
+    pub fn kx_groups(mut self, groups: &[&'static dyn rustls::crypto::SupportedKxGroup]) -> Self {
+        self.provider.kx_groups = groups.to_vec();
+        self
+    }
+
+    /// The default certificate chain (leaf first) and private key, in PEM.
+    pub fn certificate_pem(mut self, chain: &[u8], key: &[u8]) -> Result<Self, ConfigError> {
+        self.default = Some(self.certified_key(chain, key)?);
+        Ok(self)
+    }
+
+    /// [`TlsBuilder::certificate_pem`] from files.
+    pub fn certificate_files(self, chain: &Path, key: &Path) -> Result<Self, ConfigError> {
+        let (c, k) = read_pair(chain, key)?;
+        self.certificate_pem(&c, &k)
+    }
+
+    /// A certificate for clients that ask for `name` by SNI (case-insensitive, exact
+    /// match); other clients get the default certificate.
+    pub fn sni_certificate_pem(
+        mut self,
+        name: &str,
+        chain: &[u8],
+        key: &[u8],
+    ) -> Result<Self, ConfigError> {
+        let ck = self.certified_key(chain, key)?;
+        self.by_name.insert(name.to_ascii_lowercase(), ck);
+        Ok(self)
+    }
+
+    fn certified_key(&self, chain: &[u8], key: &[u8]) -> Result<Arc<CertifiedKey>, ConfigError> {
+        let certs = CertificateDer::pem_slice_iter(chain)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ConfigError::Pem(format!("certificate chain: {e}")))?;
+        if certs.is_empty() {
+            return Err(ConfigError::Pem("no certificate in the chain".into()));
+        }
+        let key = PrivateKeyDer::from_pem_slice(key)
+            .map_err(|e| ConfigError::Pem(format!("private key: {e}")))?;
+        let signer = self
+            .provider
+            .key_provider
+            .load_private_key(key)
+            .map_err(ConfigError::Tls)?;
+        Ok(Arc::new(CertifiedKey::new(certs, signer)))
+    }
+
+    /// The configuration.
+    pub fn build(self) -> Result<TlsConfig, ConfigError> {
+        if self.default.is_none() && self.by_name.is_empty() {
+            return Err(ConfigError::Pem("no certificate".into()));
+        }
+        let resolver = SniResolver {
+            default: self.default,
+            by_name: self.by_name,
+        };
+        let config = ServerConfig::builder_with_provider(Arc::new(self.provider))
+            .with_protocol_versions(&self.versions)
+            .map_err(ConfigError::Tls)?
+            .with_no_client_auth()
+            .with_cert_resolver(Arc::new(resolver));
+        Ok(TlsConfig::new(config))
+    }
+}
+
+fn read_pair(chain: &Path, key: &Path) -> Result<(Vec<u8>, Vec<u8>), ConfigError> {
+    let read = |p: &Path| std::fs::read(p).map_err(|e| ConfigError::File(p.to_path_buf(), e));
+    Ok((read(chain)?, read(key)?))
+}
+
+#[derive(Debug)]
+struct SniResolver {
+    default: Option<Arc<CertifiedKey>>,
+    by_name: HashMap<String, Arc<CertifiedKey>>,
+}
+
+impl ResolvesServerCert for SniResolver {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        hello
+            .server_name()
+            .and_then(|n| self.by_name.get(&n.to_ascii_lowercase()))
+            .or(self.default.as_ref())
+            .cloned()
+    }
+}
+
+/// The facts of an established server-side TLS connection.
+pub(crate) fn facts(conn: &ServerConnection, starttls: bool) -> TlsFacts {
+    let version = match conn.protocol_version() {
+        Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
+        Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
+        _ => "TLS",
+    };
+    let cipher = conn
+        .negotiated_cipher_suite()
+        .map(|s| suite_name(s.suite()))
+        .unwrap_or_else(|| "unknown".into());
+    let client_certificates: Vec<Vec<u8>> = conn
+        .peer_certificates()
+        .map(|c| c.iter().map(|d| d.to_vec()).collect())
+        .unwrap_or_default();
+    let mut info = TlsInfo::new(version, &cipher)
+        .or_else(|_| TlsInfo::new(version, "unknown"))
+        .expect("static TLS facts are valid")
+        .with_peer_verified(!client_certificates.is_empty());
+    if let Some(sni) = conn.server_name()
+        && let Ok(with) = info.clone().with_sni(sni)
+    {
+        info = with;
+    }
+    TlsFacts {
+        info,
+        key_exchange: conn
+            .negotiated_key_exchange_group()
+            .map(|g| format!("{:?}", g.name())),
+        client_certificates,
+        starttls,
+    }
+}
+
+/// The IANA name of a cipher suite (rustls names TLS 1.3 suites `TLS13_…`).
+pub(crate) fn suite_name(suite: rustls::CipherSuite) -> String {
+    let name = suite
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{suite:?}"));
+    match name.strip_prefix("TLS13_") {
+        Some(rest) => format!("TLS_{rest}"),
+        None => name,
+    }
+}
