@@ -110,8 +110,8 @@ pub struct Log {
 #[derive(Clone, Default)]
 pub struct Recorder {
     pub log: Arc<Mutex<Log>>,
-    /// LMTP: recipients starting with `fail` get 550 after the message.
-    pub lmtp_fail: bool,
+    /// Refuse every connection with 554.
+    pub refuse: bool,
 }
 
 pub struct RecSession {
@@ -135,6 +135,9 @@ impl Handler for Recorder {
     async fn connect(&self, ctx: &Context) -> Result<RecSession, Reply> {
         let mut log = self.log.lock().unwrap();
         log.events.push(format!("connect {}", ctx.peer().ip()));
+        if self.refuse {
+            return Err(Reply::with_text(554, Some((5, 7, 1)), ["Go away"]).unwrap());
+        }
         log.tls_versions
             .push(ctx.tls().map(|t| t.info.version().to_string()));
         Ok(RecSession {

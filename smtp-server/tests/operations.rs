@@ -1,0 +1,246 @@
+//! Operations: certificate reload during live sessions, SNI, graceful shutdown,
+//! timeouts (on tokio's paused clock), the PROXY protocol, refusal at connect.
+
+mod support;
+
+use smtp_server::{Listener, ListenerKind, Server, Timeouts, TlsBuilder};
+use std::time::Duration;
+use support::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[tokio::test]
+async fn certificate_reload_applies_to_new_handshakes_only() {
+    let old = Pki::localhost();
+    let new = Pki::localhost();
+    let rec = Recorder::default();
+    let srv = start(builder(&rec, &old, options())).await;
+    // A session encrypted with the old certificate...
+    let mut live = Raw::connect(srv.addr()).await;
+    live.hello().await;
+    let mut live = live.starttls(&old, "localhost").await;
+    live.cmd("EHLO client.test").await;
+    // ...survives the reload.
+    srv.handle.tls().unwrap().reload_from(&new.tls());
+    assert!(
+        live.message("a@x.test", &["b@y.test"], "hi")
+            .await
+            .starts_with("250")
+    );
+    // New handshakes get the new certificate: a client trusting only the new CA works.
+    let mut c = Raw::connect(srv.addr()).await;
+    c.hello().await;
+    let mut c = c.starttls(&new, "localhost").await;
+    assert!(c.cmd("EHLO client.test").await.starts_with("250"));
+    // ...and one trusting only the old CA fails to verify.
+    let mut c = Raw::connect(srv.addr()).await;
+    c.hello().await;
+    assert!(c.cmd("STARTTLS").await.starts_with("220"));
+    let r = tokio_rustls::TlsConnector::from(old.client_config())
+        .connect("localhost".try_into().unwrap(), c.io)
+        .await;
+    assert!(r.is_err());
+    live.cmd("QUIT").await;
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn certificates_are_chosen_by_sni() {
+    let main = Pki::localhost();
+    let other = Pki::new(&["other.test"]);
+    let tls = TlsBuilder::new()
+        .certificate_pem(main.cert_pem.as_bytes(), main.key_pem.as_bytes())
+        .unwrap()
+        .sni_certificate_pem(
+            "OTHER.test",
+            other.cert_pem.as_bytes(),
+            other.key_pem.as_bytes(),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+    let rec = Recorder::default();
+    let b = Server::builder(options(), rec.clone())
+        .listener(Listener::implicit_tls(local()))
+        .tls(tls);
+    let srv = start(b).await;
+    let mut c = Raw::connect_tls(srv.addr(), &other, "other.test").await;
+    c.hello().await;
+    let mut d = Raw::connect_tls(srv.addr(), &main, "localhost").await;
+    d.hello().await;
+    drop((c, d));
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn tls_versions_are_configurable() {
+    let pki = Pki::localhost();
+    let tls = TlsBuilder::new()
+        .versions(&[&rustls::version::TLS12])
+        .certificate_pem(pki.cert_pem.as_bytes(), pki.key_pem.as_bytes())
+        .unwrap()
+        .build()
+        .unwrap();
+    let rec = Recorder::default();
+    let b = Server::builder(options(), rec.clone())
+        .listener(Listener::starttls(local()))
+        .tls(tls);
+    let srv = start(b).await;
+    let mut c = Raw::connect(srv.addr()).await;
+    c.hello().await;
+    let mut c = c.starttls(&pki, "localhost").await;
+    c.cmd("EHLO client.test").await;
+    c.cmd("QUIT").await;
+    srv.shutdown().await;
+    assert!(
+        rec.events()
+            .contains(&"hello Ehlo client.test TLSv1.2".to_string())
+    );
+}
+
+#[tokio::test]
+async fn shutdown_closes_idle_sessions_and_lets_transactions_finish() {
+    let pki = Pki::localhost();
+    let rec = Recorder::default();
+    let mut srv = start(builder(&rec, &pki, options())).await;
+    let addr = srv.addr();
+    let mut idle = Raw::connect(addr).await;
+    idle.hello().await;
+    let mut busy = Raw::connect(addr).await;
+    busy.hello().await;
+    assert!(busy.cmd("MAIL FROM:<a@x.test>").await.starts_with("250"));
+    srv.begin_shutdown();
+    let r = idle.reply().await.unwrap();
+    assert!(r.starts_with("421 4.3.2 "), "{r}");
+    assert!(idle.closed().await);
+    // The transaction in progress completes, then the session is closed.
+    assert!(busy.cmd("RCPT TO:<b@y.test>").await.starts_with("250"));
+    assert!(busy.cmd("DATA").await.starts_with("354"));
+    busy.send("hi\r\n.\r\n").await;
+    assert!(busy.reply().await.unwrap().starts_with("250"));
+    assert!(busy.reply().await.unwrap().starts_with("421 4.3.2 "));
+    srv.join().await;
+    assert_eq!(rec.messages().len(), 1);
+    // The listener is gone.
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
+
+#[tokio::test]
+async fn shutdown_grace_ends_with_421_for_everyone() {
+    let pki = Pki::localhost();
+    let rec = Recorder::default();
+    let b = builder(&rec, &pki, options()).shutdown_grace(Duration::from_millis(50));
+    let mut srv = start(b).await;
+    let mut busy = Raw::connect(srv.addr()).await;
+    busy.hello().await;
+    assert!(busy.cmd("MAIL FROM:<a@x.test>").await.starts_with("250"));
+    srv.begin_shutdown();
+    let r = busy.reply().await.unwrap();
+    assert!(r.starts_with("421 4.3.2 "), "{r}");
+    srv.join().await;
+    assert!(rec.events().contains(&"reset".to_string()));
+}
+
+/// A server whose only connection is an in-memory pipe, on the paused clock.
+async fn piped(timeouts: Timeouts) -> (tokio::io::DuplexStream, tokio::task::JoinHandle<()>) {
+    let pki = Pki::localhost();
+    let rec = Recorder::default();
+    let server = builder(&rec, &pki, options())
+        .timeouts(timeouts)
+        .bind()
+        .await
+        .unwrap();
+    let (client, server_end) = tokio::io::duplex(64 * 1024);
+    let task = tokio::spawn(async move {
+        let a = "127.0.0.1:2525".parse().unwrap();
+        server
+            .serve_connection(server_end, a, a, ListenerKind::StartTls)
+            .await;
+    });
+    (client, task)
+}
+
+async fn read_all(io: &mut tokio::io::DuplexStream) -> String {
+    let mut v = Vec::new();
+    io.read_to_end(&mut v).await.unwrap();
+    String::from_utf8(v).unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_idle_client_gets_421_after_the_command_timeout() {
+    let (mut c, task) = piped(Timeouts::default()).await;
+    let start = tokio::time::Instant::now();
+    c.write_all(b"EHLO client.test\r\n").await.unwrap();
+    let all = read_all(&mut c).await;
+    assert!(
+        all.ends_with("421 4.4.2 Timeout exceeded, closing connection\r\n"),
+        "{all}"
+    );
+    // RFC 5321 §4.5.3.2.7: five minutes.
+    assert_eq!(start.elapsed().as_secs(), 300);
+    task.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn timeouts_are_configurable_and_cover_the_body() {
+    let t = Timeouts {
+        command: Duration::from_secs(30),
+        ..Timeouts::default()
+    };
+    let (mut c, task) = piped(t).await;
+    let start = tokio::time::Instant::now();
+    c.write_all(b"EHLO c.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n")
+        .await
+        .unwrap();
+    c.write_all(b"half a body").await.unwrap();
+    let all = read_all(&mut c).await;
+    assert!(all.contains("354 "), "{all}");
+    assert!(
+        all.ends_with("421 4.4.2 Timeout exceeded, closing connection\r\n"),
+        "{all}"
+    );
+    assert_eq!(start.elapsed().as_secs(), 30);
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn proxy_protocol_gives_the_real_client_address() {
+    let pki = Pki::localhost();
+    let rec = Recorder::default();
+    let b = Server::builder(options(), rec.clone())
+        .listener(Listener::starttls(local()).proxy_protocol(true))
+        .tls(pki.tls());
+    let srv = start(b).await;
+    let mut c = Raw::connect(srv.addr()).await;
+    // The header and the first command in one segment: the command is not lost.
+    c.send("PROXY TCP4 192.0.2.1 192.0.2.2 40000 25\r\nEHLO client.test\r\n")
+        .await;
+    assert!(c.reply().await.unwrap().starts_with("220 "));
+    assert!(c.reply().await.unwrap().starts_with("250-"));
+    let r = c.message("a@x.test", &["b@y.test"], "hi").await;
+    assert!(r.starts_with("250"), "{r}");
+    c.cmd("QUIT").await;
+    // Without a header the connection is dropped before any greeting.
+    let mut bad = Raw::connect(srv.addr()).await;
+    bad.send("EHLO client.test\r\n").await;
+    assert!(bad.closed().await);
+    srv.shutdown().await;
+    assert_eq!(rec.events()[0], "connect 192.0.2.1");
+    let m = String::from_utf8(rec.messages()[0].clone()).unwrap();
+    assert!(m.contains("[192.0.2.1]"), "{m}");
+}
+
+#[tokio::test]
+async fn the_handler_can_refuse_a_connection() {
+    let pki = Pki::localhost();
+    let rec = Recorder {
+        refuse: true,
+        ..Recorder::default()
+    };
+    let srv = start(builder(&rec, &pki, options())).await;
+    let mut c = Raw::connect(srv.addr()).await;
+    assert_eq!(c.reply().await.unwrap(), "554 5.7.1 Go away\r\n");
+    assert!(c.closed().await);
+    let handle = srv.handle.clone();
+    srv.shutdown().await;
+    assert_eq!(handle.stats().connections_refused, 1);
+}
