@@ -82,6 +82,7 @@ pub struct TlsBuilder {
     versions: Vec<&'static SupportedProtocolVersion>,
     default: Option<Arc<CertifiedKey>>,
     by_name: HashMap<String, Arc<CertifiedKey>>,
+    client_roots: Option<(rustls::RootCertStore, bool)>,
 }
 
 impl Default for TlsBuilder {
@@ -98,6 +99,7 @@ impl TlsBuilder {
             versions: rustls::DEFAULT_VERSIONS.to_vec(),
             default: None,
             by_name: HashMap::new(),
+            client_roots: None,
         }
     }
 
@@ -144,6 +146,20 @@ impl TlsBuilder {
         Ok(self)
     }
 
+    /// Asks clients for a certificate issued by one of the CAs in `ca_pem`. With
+    /// `required` a client without one fails the handshake; otherwise it may go on
+    /// without (the default for SMTP, where most clients have none). A verified chain is
+    /// in [`TlsFacts::client_certificates`] and `TlsInfo::peer_verified`.
+    pub fn client_auth_pem(mut self, ca_pem: &[u8], required: bool) -> Result<Self, ConfigError> {
+        let mut roots = rustls::RootCertStore::empty();
+        for c in CertificateDer::pem_slice_iter(ca_pem) {
+            let c = c.map_err(|e| ConfigError::Pem(format!("client CA: {e}")))?;
+            roots.add(c).map_err(ConfigError::Tls)?;
+        }
+        self.client_roots = Some((roots, required));
+        Ok(self)
+    }
+
     fn certified_key(&self, chain: &[u8], key: &[u8]) -> Result<Arc<CertifiedKey>, ConfigError> {
         let certs = CertificateDer::pem_slice_iter(chain)
             .collect::<Result<Vec<_>, _>>()
@@ -170,11 +186,29 @@ impl TlsBuilder {
             default: self.default,
             by_name: self.by_name,
         };
-        let config = ServerConfig::builder_with_provider(Arc::new(self.provider))
+        let provider = Arc::new(self.provider);
+        let builder = ServerConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&self.versions)
-            .map_err(ConfigError::Tls)?
-            .with_no_client_auth()
-            .with_cert_resolver(Arc::new(resolver));
+            .map_err(ConfigError::Tls)?;
+        let builder = match self.client_roots {
+            None => builder.with_no_client_auth(),
+            Some((roots, required)) => {
+                let v = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider,
+                );
+                let v = if required {
+                    v
+                } else {
+                    v.allow_unauthenticated()
+                };
+                let v = v
+                    .build()
+                    .map_err(|e| ConfigError::Pem(format!("client CA: {e}")))?;
+                builder.with_client_cert_verifier(v)
+            }
+        };
+        let config = builder.with_cert_resolver(Arc::new(resolver));
         Ok(TlsConfig::new(config))
     }
 }

@@ -72,6 +72,39 @@ async fn certificates_are_chosen_by_sni() {
 }
 
 #[tokio::test]
+async fn client_certificates_reach_the_handler() {
+    let pki = Pki::localhost();
+    let client = Pki::new(&["client.test"]);
+    let tls = TlsBuilder::new()
+        .certificate_pem(pki.cert_pem.as_bytes(), pki.key_pem.as_bytes())
+        .unwrap()
+        .client_auth_pem(client.ca_pem.as_bytes(), false)
+        .unwrap()
+        .build()
+        .unwrap();
+    let rec = Recorder::default();
+    let b = Server::builder(options(), rec.clone())
+        .listener(Listener::implicit_tls(local()))
+        .tls(tls);
+    let srv = start(b).await;
+    let s = tokio::net::TcpStream::connect(srv.addr()).await.unwrap();
+    let io = tokio_rustls::TlsConnector::from(pki.client_config_with_cert(&client))
+        .connect("localhost".try_into().unwrap(), s)
+        .await
+        .unwrap();
+    let mut c = Raw::from_stream(Box::new(io));
+    c.hello().await;
+    c.cmd("QUIT").await;
+    // A client without a certificate may still connect (not required).
+    let mut d = Raw::connect_tls(srv.addr(), &pki, "localhost").await;
+    d.hello().await;
+    d.cmd("QUIT").await;
+    srv.shutdown().await;
+    let certs = rec.log.lock().unwrap().client_certs.clone();
+    assert_eq!(certs, vec![(1, true), (0, false)]);
+}
+
+#[tokio::test]
 async fn tls_versions_are_configurable() {
     let pki = Pki::localhost();
     let tls = TlsBuilder::new()

@@ -74,6 +74,29 @@ impl Pki {
         )
     }
 
+    /// A client configuration trusting `self` and presenting `client`'s certificate.
+    pub fn client_config_with_cert(&self, client: &Pki) -> Arc<rustls::ClientConfig> {
+        let mut roots = rustls::RootCertStore::empty();
+        use rustls::pki_types::pem::PemObject;
+        for c in rustls::pki_types::CertificateDer::pem_slice_iter(self.ca_pem.as_bytes()) {
+            roots.add(c.unwrap()).unwrap();
+        }
+        let chain = rustls::pki_types::CertificateDer::pem_slice_iter(client.cert_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key =
+            rustls::pki_types::PrivateKeyDer::from_pem_slice(client.key_pem.as_bytes()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        Arc::new(
+            rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(roots)
+                .with_client_auth_cert(chain, key)
+                .unwrap(),
+        )
+    }
+
     /// Writes ca.pem, cert.pem and key.pem into `dir`.
     pub fn write(&self, dir: &std::path::Path) {
         std::fs::write(dir.join("ca.pem"), &self.ca_pem).unwrap();
@@ -103,6 +126,8 @@ pub struct Log {
     pub messages: Vec<Vec<u8>>,
     pub outcomes: Vec<Outcome>,
     pub tls_versions: Vec<Option<String>>,
+    /// Per connection: (client certificates, verified).
+    pub client_certs: Vec<(usize, bool)>,
 }
 
 /// A handler that records everything; refuses recipients starting with `reject`,
@@ -140,6 +165,10 @@ impl Handler for Recorder {
         }
         log.tls_versions
             .push(ctx.tls().map(|t| t.info.version().to_string()));
+        if let Some(t) = ctx.tls() {
+            let n = t.client_certificates.len();
+            log.client_certs.push((n, t.info.peer_verified()));
+        }
         Ok(RecSession {
             log: self.log.clone(),
         })
@@ -294,6 +323,13 @@ impl Raw {
         s.set_nodelay(true).unwrap();
         Self {
             io: Box::new(s),
+            buf: Vec::new(),
+        }
+    }
+
+    pub fn from_stream(io: Box<dyn Stream>) -> Self {
+        Self {
+            io,
             buf: Vec::new(),
         }
     }
