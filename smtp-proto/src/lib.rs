@@ -127,11 +127,6 @@ pub mod server;
 pub mod session;
 pub mod types;
 
-/// The workspace README's examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;
-
 pub use codec::{
     CommandDecoder, Encode, ParseOptions, ReplyDecoder, decode_capabilities, decode_command,
     decode_sasl_response, encode_capabilities,
