@@ -28,11 +28,10 @@ fn need(program: &str) -> String {
 }
 
 async fn run(cmd: &mut Command) -> Output {
-    let out = tokio::time::timeout(Duration::from_secs(120), cmd.output())
+    tokio::time::timeout(Duration::from_secs(120), cmd.output())
         .await
         .expect("peer did not finish within 120 s")
-        .expect("peer could not be started");
-    out
+        .expect("peer could not be started")
 }
 
 fn text(out: &Output) -> String {
