@@ -313,3 +313,27 @@ pub fn client(data: &[u8]) {
     }
     panic!("the client did not close");
 }
+
+/// PROXY headers: every prefix of the input agrees with the whole (need more, or the same
+/// header and length, or an error); a parsed header re-encodes to one that parses the same.
+pub fn proxy(data: &[u8]) {
+    use smtp_proto::proxy;
+    let whole = proxy::parse(data);
+    if let Ok(Some((h, len))) = whole {
+        assert!(len <= data.len());
+        for n in 0..len {
+            assert_eq!(proxy::parse(&data[..n]), Ok(None), "prefix {n}");
+        }
+        let addrs = h.source.zip(h.destination);
+        let again = if h.version == 1 {
+            proxy::encode_v1(addrs).into_bytes()
+        } else {
+            proxy::encode_v2(addrs)
+        };
+        let (h2, len2) = proxy::parse(&again).unwrap().unwrap();
+        assert_eq!(len2, again.len());
+        if matches!(addrs, Some((std::net::SocketAddr::V4(_), std::net::SocketAddr::V4(_))) | None) {
+            assert_eq!((h2.source, h2.destination), (h.source, h.destination));
+        }
+    }
+}

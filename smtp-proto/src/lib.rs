@@ -21,6 +21,8 @@
 //!   EHLO/HELO, STARTTLS as the [`client::policy`] decides (none/may/encrypt/verify/
 //!   secure/DANE, per-destination map), AUTH, pipelined transactions with per-recipient
 //!   results, dot-stuffing ([`framing::stuff`]) or BDAT, LMTP.
+//! - [`proxy`]: the HAProxy PROXY protocol header (v1 and v2) a listener behind a load
+//!   balancer reads before SMTP starts.
 //! - [`session`]: what both roles share: [`Output`], [`UpgradeToken`], [`TlsInfo`],
 //!   [`Timeout`].
 //!
@@ -122,6 +124,7 @@ pub mod codec;
 pub mod error;
 pub mod framing;
 pub mod limits;
+pub mod proxy;
 pub mod secret;
 pub mod server;
 pub mod session;

@@ -16,6 +16,11 @@ pub enum BodyError {
     /// The connection ended (closed, timed out, server shutting down).
     #[error("connection ended during the message")]
     Closed,
+    /// [`Body::read_to_end`] passed its limit. The rest of the body is read and dropped
+    /// when the hook returns, and the client gets `552 5.3.4` whatever the hook decides
+    /// (a truncated message is never accepted).
+    #[error("message larger than {0} bytes")]
+    TooLarge(usize),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +38,7 @@ pub struct Body<'a> {
     header: Option<Bytes>,
     end: Option<End>,
     received: u64,
+    too_large: bool,
 }
 
 impl std::fmt::Debug for Body<'_> {
@@ -56,6 +62,7 @@ impl<'a> Body<'a> {
             header,
             end: None,
             received: 0,
+            too_large: false,
         }
     }
 
@@ -91,14 +98,15 @@ impl<'a> Body<'a> {
         }
     }
 
-    /// The whole rest of the message in memory, refusing (as [`BodyError::Aborted`] with
-    /// [`AbortReason::TooBig`]) past `limit` bytes. The rest of the body is still read
-    /// and dropped, so the session stays in step.
+    /// The whole rest of the message in memory, refusing past `limit` bytes with
+    /// [`BodyError::TooLarge`]. The rest of the body is still read and dropped, so the
+    /// session stays in step, and the message is refused with `552 5.3.4`.
     pub async fn read_to_end(&mut self, limit: usize) -> Result<Vec<u8>, BodyError> {
         let mut all = Vec::new();
         while let Some(chunk) = self.next().await? {
             if all.len() + chunk.len() > limit {
-                return Err(BodyError::Aborted(AbortReason::TooBig));
+                self.too_large = true;
+                return Err(BodyError::TooLarge(limit));
             }
             all.extend_from_slice(&chunk);
         }
@@ -108,6 +116,11 @@ impl<'a> Body<'a> {
     /// Bytes handed out so far (header included).
     pub fn received(&self) -> u64 {
         self.received
+    }
+
+    /// Whether [`Body::read_to_end`] hit its limit.
+    pub(crate) fn too_large(&self) -> bool {
+        self.too_large
     }
 
     /// Reads and drops what the handler left, and says how the body ended.

@@ -21,6 +21,11 @@ pub struct Timeouts {
     /// Reading a PROXY protocol header: 10 seconds (it comes from a load balancer on
     /// the same network, at once).
     pub proxy_header: Duration,
+    /// The handler deciding on a connection, greeting, AUTH step, sender or recipient:
+    /// 5 minutes (the client's own MAIL and RCPT timeouts, §4.5.3.2.2-3). On expiry the
+    /// command gets `451 4.3.0` (a connection `421 4.3.0`) and the session goes on. The
+    /// `data` hook is not covered: it reads the body under `command`.
+    pub handler: Duration,
 }
 
 impl Default for Timeouts {
@@ -31,6 +36,7 @@ impl Default for Timeouts {
             handshake: five,
             write: five,
             proxy_header: Duration::from_secs(10),
+            handler: five,
         }
     }
 }

@@ -99,7 +99,8 @@ impl Conn {
                 },
                 Output::Close => {
                     if !self.dead {
-                        self.io.shutdown().await;
+                        // A client that stops reading must not hold the close either.
+                        let _ = timeout(self.timeouts.write, self.io.shutdown()).await;
                     }
                     return None;
                 }

@@ -98,7 +98,12 @@ pub(crate) async fn run<H: Handler>(
             }
         }
     }
-    let handler_session = match shared.handler.connect(&ctx).await {
+    let connect = tokio::time::timeout(shared.timeouts.handler, shared.handler.connect(&ctx));
+    let connect = connect.await.unwrap_or_else(|_| {
+        warn!("handler did not accept the connection in time");
+        Err(reply(421, (4, 3, 0), "Local error, try again later"))
+    });
+    let handler_session = match connect {
         Ok(s) => s,
         Err(r) => {
             shared.counters.refused.fetch_add(1, Relaxed);
@@ -135,6 +140,22 @@ pub(crate) async fn refuse<H>(shared: &Shared<H>, transport: Transport, reply: s
     while conn.next_event().await.is_some() {}
 }
 
+/// Runs a handler hook under [`Timeouts::handler`]; a late hook gets `451 4.3.0`.
+async fn bounded(limit: std::time::Duration, hook: impl Future<Output = Decision>) -> Decision {
+    tokio::time::timeout(limit, hook).await.unwrap_or_else(|_| {
+        warn!("handler did not decide in time");
+        handler_timeout()
+    })
+}
+
+fn handler_timeout() -> Decision {
+    Decision::Reply(reply(
+        451,
+        (4, 3, 0),
+        "Local processing timed out, try again later",
+    ))
+}
+
 fn conn<H>(
     shared: &Shared<H>,
     transport: Transport,
@@ -168,6 +189,7 @@ impl<H: Handler> Driver<'_, H> {
             self.sync_tls();
             self.dispatch(ev).await;
         }
+        self.sync_tls();
         self.finish();
     }
 
@@ -185,16 +207,27 @@ impl<H: Handler> Driver<'_, H> {
         let ctx = &self.ctx;
         match ev {
             ServerEvent::Hello { verb, host } => {
-                let d = self.hs.hello(ctx, verb, &host).await;
+                let d = bounded(
+                    self.shared.timeouts.handler,
+                    self.hs.hello(ctx, verb, &host),
+                )
+                .await;
+                // The core writes the greeting lines itself: a positive reply is an accept.
+                let d = match d {
+                    Decision::Reply(r) if r.is_positive() => Decision::Accept,
+                    d => d,
+                };
                 if self.decide(d) {
                     self.ctx.hello = Some((verb, host));
                     self.ctx.transaction = None;
                 }
             }
             ServerEvent::Auth(creds) => {
-                let d = self.hs.auth(ctx, &creds).await;
+                let d = bounded(self.shared.timeouts.handler, self.hs.auth(ctx, &creds)).await;
                 if self.decide(d) {
-                    self.ctx.user = Some(creds.authzid.unwrap_or(creds.username));
+                    // The authenticated identity. An authzid (RFC 4616 §2) is the
+                    // handler's to check and record: it saw it in `creds`.
+                    self.ctx.user = Some(creds.username);
                 }
             }
             ServerEvent::AuthStep {
@@ -202,7 +235,12 @@ impl<H: Handler> Driver<'_, H> {
                 response,
             } => {
                 let response = response.as_ref().map(|r| r.expose().as_ref());
-                match self.hs.auth_step(ctx, &mechanism, response).await {
+                let step = self.hs.auth_step(ctx, &mechanism, response);
+                let step = match tokio::time::timeout(self.shared.timeouts.handler, step).await {
+                    Ok(step) => step,
+                    Err(_) => AuthStep::Done(handler_timeout()),
+                };
+                match step {
                     AuthStep::Challenge(c) => {
                         if self.conn.session.challenge(&c).is_err() {
                             self.decide(Decision::Reply(reply(
@@ -223,7 +261,11 @@ impl<H: Handler> Driver<'_, H> {
                 }
             }
             ServerEvent::Mail { from, params } => {
-                let d = self.hs.mail(ctx, &from, &params).await;
+                let d = bounded(
+                    self.shared.timeouts.handler,
+                    self.hs.mail(ctx, &from, &params),
+                )
+                .await;
                 if self.decide(d) {
                     self.ctx.transaction = Some(Transaction {
                         from,
@@ -233,7 +275,11 @@ impl<H: Handler> Driver<'_, H> {
                 }
             }
             ServerEvent::Rcpt { to, params } => {
-                let d = self.hs.rcpt(ctx, &to, &params).await;
+                let d = bounded(
+                    self.shared.timeouts.handler,
+                    self.hs.rcpt(ctx, &to, &params),
+                )
+                .await;
                 if self.decide(d)
                     && let Some(t) = self.ctx.transaction.as_mut()
                 {
@@ -293,8 +339,16 @@ impl<H: Handler> Driver<'_, H> {
         } else {
             vec![self.hs.data(&self.ctx, &mut body).await]
         };
+        let too_large = body.too_large();
         match body.finish().await {
             End::Complete => {
+                let decisions = if too_large {
+                    // RFC 3463 §3.4: X.3.4 "message too big for system".
+                    let big = Decision::Reply(reply(552, (5, 3, 4), "Message too big"));
+                    vec![big; decisions.len().max(1)]
+                } else {
+                    decisions
+                };
                 let rcpts = self
                     .ctx
                     .transaction

@@ -60,8 +60,6 @@ mod driver;
 mod error;
 mod handler;
 mod listener;
-#[path = "/tmp/proxy_stub.rs"]
-pub mod proxy;
 mod server;
 mod stats;
 mod tls;

@@ -263,6 +263,45 @@ async fn proxy_protocol_gives_the_real_client_address() {
 }
 
 #[tokio::test]
+async fn proxy_protocol_v2_before_implicit_tls() {
+    let pki = Pki::localhost();
+    let rec = Recorder::default();
+    let b = Server::builder(options(), rec.clone())
+        .listener(Listener::implicit_tls(local()).proxy_protocol(true))
+        .tls(pki.tls());
+    let srv = start(b).await;
+    let client: std::net::SocketAddr = "[2001:db8::7]:40000".parse().unwrap();
+    let dest: std::net::SocketAddr = "[2001:db8::1]:465".parse().unwrap();
+    // The binary header goes in clear, then the TLS handshake starts.
+    let mut s = tokio::net::TcpStream::connect(srv.addr()).await.unwrap();
+    s.write_all(&smtp_proto::proxy::encode_v2(Some((client, dest))))
+        .await
+        .unwrap();
+    let tls = tokio_rustls::TlsConnector::from(pki.client_config())
+        .connect(
+            rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+            s,
+        )
+        .await
+        .unwrap();
+    let mut c = Raw::from_stream(Box::new(tls));
+    c.hello().await;
+    let r = c.message("a@x.test", &["b@y.test"], "hi").await;
+    assert!(r.starts_with("250"), "{r}");
+    c.cmd("QUIT").await;
+    // A LOCAL header (a health check) keeps the proxy's own address.
+    let mut s = tokio::net::TcpStream::connect(srv.addr()).await.unwrap();
+    s.write_all(&smtp_proto::proxy::encode_v2(None))
+        .await
+        .unwrap();
+    drop(s);
+    srv.shutdown().await;
+    assert_eq!(rec.events()[0], "connect 2001:db8::7");
+    let m = String::from_utf8(rec.messages()[0].clone()).unwrap();
+    assert!(m.contains("[IPv6:2001:db8::7]"), "{m}");
+}
+
+#[tokio::test]
 async fn the_handler_can_refuse_a_connection() {
     let pki = Pki::localhost();
     let rec = Recorder {

@@ -137,10 +137,13 @@ pub struct Recorder {
     pub log: Arc<Mutex<Log>>,
     /// Refuse every connection with 554.
     pub refuse: bool,
+    /// What `data` passes to `read_to_end` (default 64 MiB).
+    pub body_limit: Option<usize>,
 }
 
 pub struct RecSession {
     log: Arc<Mutex<Log>>,
+    body_limit: usize,
 }
 
 impl Recorder {
@@ -171,6 +174,7 @@ impl Handler for Recorder {
         }
         Ok(RecSession {
             log: self.log.clone(),
+            body_limit: self.body_limit.unwrap_or(64 << 20),
         })
     }
 }
@@ -211,7 +215,7 @@ impl Session for RecSession {
     }
     async fn data(&mut self, ctx: &Context, body: &mut Body<'_>) -> Decision {
         let n = ctx.transaction().map_or(0, |t| t.recipients.len());
-        match body.read_to_end(64 << 20).await {
+        match body.read_to_end(self.body_limit).await {
             Ok(m) => {
                 self.push(format!("data {n} rcpts {} bytes", m.len()));
                 self.log.lock().unwrap().messages.push(m);
