@@ -320,3 +320,24 @@ async fn global_connection_limit() {
     drop(a);
     srv.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_body_over_the_handlers_limit_is_refused_never_truncated() {
+    let pki = Pki::localhost();
+    let rec = Recorder {
+        body_limit: Some(10),
+        ..Recorder::default()
+    };
+    let srv = start(builder(&rec, &pki, options())).await;
+    let mut c = Raw::connect(srv.addr()).await;
+    c.hello().await;
+    let r = c
+        .message("a@x.test", &["b@y.test"], "far more than ten bytes of body")
+        .await;
+    assert!(r.starts_with("552 5.3.4"), "{r}");
+    // The session stays in step: the next command is answered normally.
+    assert!(c.cmd("NOOP").await.starts_with("250"));
+    c.cmd("QUIT").await;
+    srv.shutdown().await;
+    assert!(rec.messages().is_empty());
+}
