@@ -269,13 +269,9 @@ pub fn encode_v2(addrs: Option<(SocketAddr, SocketAddr)>) -> Vec<u8> {
             out.extend_from_slice(&d.port().to_be_bytes());
         }
         Some((s, d)) => {
-            let v6 = |a: SocketAddr| match a.ip() {
-                IpAddr::V4(v4) => v4.to_ipv6_mapped(),
-                IpAddr::V6(v6) => v6,
-            };
             out.extend_from_slice(&[0x21, 0x21, 0, 36]);
-            out.extend_from_slice(&v6(s).octets());
-            out.extend_from_slice(&v6(d).octets());
+            out.extend_from_slice(&as_v6(s).octets());
+            out.extend_from_slice(&as_v6(d).octets());
             out.extend_from_slice(&s.port().to_be_bytes());
             out.extend_from_slice(&d.port().to_be_bytes());
         }
@@ -298,18 +294,23 @@ pub fn encode_v1(addrs: Option<(SocketAddr, SocketAddr)>) -> String {
             )
         }
         Some((s, d)) => {
-            let v6 = |a: SocketAddr| match a.ip() {
-                IpAddr::V4(v4) => v4.to_ipv6_mapped(),
-                IpAddr::V6(v6) => v6,
-            };
             format!(
                 "PROXY TCP6 {} {} {} {}\r\n",
-                v6(s),
-                v6(d),
+                as_v6(s),
+                as_v6(d),
                 s.port(),
                 d.port()
             )
         }
+    }
+}
+
+/// An address as IPv6, IPv4 ones mapped (RFC 4291 §2.5.5.2), for headers that mix
+/// families.
+fn as_v6(a: SocketAddr) -> Ipv6Addr {
+    match a.ip() {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+        IpAddr::V6(v6) => v6,
     }
 }
 

@@ -113,17 +113,17 @@ fn v2_families() {
 
 #[test]
 fn v2_local_ignores_addresses_and_tlvs_are_skipped() {
-    let mut buf = encode_v2(Some((sa("10.0.0.1:1"), sa("10.0.0.2:2"))));
+    let mut buf = encode_v2(Some((sa("192.0.2.10:1"), sa("192.0.2.20:2"))));
     buf[12] = 0x20; // LOCAL
     let (h, _) = parse(&buf).unwrap().unwrap();
     assert_eq!(h.source, None);
     // Append a TLV (type 0x04 NOOP, 3 bytes) and fix the length.
-    let mut buf = encode_v2(Some((sa("10.0.0.1:1"), sa("10.0.0.2:2"))));
+    let mut buf = encode_v2(Some((sa("192.0.2.10:1"), sa("192.0.2.20:2"))));
     buf.extend_from_slice(&[0x04, 0, 3, 1, 2, 3]);
     buf[15] = 18;
     buf.extend_from_slice(b"EHLO");
     let (h, len) = parse(&buf).unwrap().unwrap();
-    assert_eq!(h.source, Some(sa("10.0.0.1:1")));
+    assert_eq!(h.source, Some(sa("192.0.2.10:1")));
     assert_eq!(&buf[len..], b"EHLO");
     // UNIX sockets: no IP address to give.
     let mut unix = V2_SIGNATURE.to_vec();
@@ -134,7 +134,7 @@ fn v2_local_ignores_addresses_and_tlvs_are_skipped() {
 
 #[test]
 fn v2_refusals() {
-    let mut buf = encode_v2(Some((sa("10.0.0.1:1"), sa("10.0.0.2:2"))));
+    let mut buf = encode_v2(Some((sa("192.0.2.10:1"), sa("192.0.2.20:2"))));
     buf[12] = 0x11;
     assert_eq!(parse(&buf[..13]), Err(ProxyError::V2Version(1)));
     buf[12] = 0x22;
@@ -149,7 +149,7 @@ fn v2_refusals() {
 
 #[test]
 fn prefixes_need_more() {
-    let buf = encode_v2(Some((sa("10.0.0.1:1"), sa("10.0.0.2:2"))));
+    let buf = encode_v2(Some((sa("192.0.2.10:1"), sa("192.0.2.20:2"))));
     for n in 0..buf.len() {
         assert_eq!(parse(&buf[..n]), Ok(None), "v2 prefix {n}");
     }
@@ -174,10 +174,7 @@ fn expected(a: Option<(SocketAddr, SocketAddr)>) -> (Option<SocketAddr>, Option<
         None => (None, None),
         Some((s @ SocketAddr::V4(_), d @ SocketAddr::V4(_))) => (Some(s), Some(d)),
         Some((s, d)) => {
-            let v6 = |a: SocketAddr| match a.ip() {
-                IpAddr::V4(v4) => SocketAddr::new(v4.to_ipv6_mapped().into(), a.port()),
-                IpAddr::V6(_) => a,
-            };
+            let v6 = |a: SocketAddr| SocketAddr::new(as_v6(a).into(), a.port());
             (Some(v6(s)), Some(v6(d)))
         }
     }

@@ -98,11 +98,12 @@ pub(crate) async fn run<H: Handler>(
             }
         }
     }
-    let connect = tokio::time::timeout(shared.timeouts.handler, shared.handler.connect(&ctx));
-    let connect = connect.await.unwrap_or_else(|_| {
-        warn!("handler did not accept the connection in time");
-        Err(reply(421, (4, 3, 0), "Local error, try again later"))
-    });
+    let connect = bounded(
+        shared.timeouts.handler,
+        shared.handler.connect(&ctx),
+        || Err(reply(421, (4, 3, 0), "Local error, try again later")),
+    )
+    .await;
     let handler_session = match connect {
         Ok(s) => s,
         Err(r) => {
@@ -140,11 +141,15 @@ pub(crate) async fn refuse<H>(shared: &Shared<H>, transport: Transport, reply: s
     while conn.next_event().await.is_some() {}
 }
 
-/// Runs a handler hook under [`Timeouts::handler`]; a late hook gets `451 4.3.0`.
-async fn bounded(limit: std::time::Duration, hook: impl Future<Output = Decision>) -> Decision {
+/// Runs a handler hook under [`Timeouts::handler`]; a late hook's answer is `late()`.
+async fn bounded<T>(
+    limit: std::time::Duration,
+    hook: impl Future<Output = T>,
+    late: impl FnOnce() -> T,
+) -> T {
     tokio::time::timeout(limit, hook).await.unwrap_or_else(|_| {
         warn!("handler did not decide in time");
-        handler_timeout()
+        late()
     })
 }
 
@@ -210,6 +215,7 @@ impl<H: Handler> Driver<'_, H> {
                 let d = bounded(
                     self.shared.timeouts.handler,
                     self.hs.hello(ctx, verb, &host),
+                    handler_timeout,
                 )
                 .await;
                 // The core writes the greeting lines itself: a positive reply is an accept.
@@ -223,7 +229,12 @@ impl<H: Handler> Driver<'_, H> {
                 }
             }
             ServerEvent::Auth(creds) => {
-                let d = bounded(self.shared.timeouts.handler, self.hs.auth(ctx, &creds)).await;
+                let d = bounded(
+                    self.shared.timeouts.handler,
+                    self.hs.auth(ctx, &creds),
+                    handler_timeout,
+                )
+                .await;
                 if self.decide(d) {
                     // The authenticated identity. An authzid (RFC 4616 §2) is the
                     // handler's to check and record: it saw it in `creds`.
@@ -236,11 +247,8 @@ impl<H: Handler> Driver<'_, H> {
             } => {
                 let response = response.as_ref().map(|r| r.expose().as_ref());
                 let step = self.hs.auth_step(ctx, &mechanism, response);
-                let step = match tokio::time::timeout(self.shared.timeouts.handler, step).await {
-                    Ok(step) => step,
-                    Err(_) => AuthStep::Done(handler_timeout()),
-                };
-                match step {
+                let late = || AuthStep::Done(handler_timeout());
+                match bounded(self.shared.timeouts.handler, step, late).await {
                     AuthStep::Challenge(c) => {
                         if self.conn.session.challenge(&c).is_err() {
                             self.decide(Decision::Reply(reply(
@@ -264,6 +272,7 @@ impl<H: Handler> Driver<'_, H> {
                 let d = bounded(
                     self.shared.timeouts.handler,
                     self.hs.mail(ctx, &from, &params),
+                    handler_timeout,
                 )
                 .await;
                 if self.decide(d) {
@@ -278,6 +287,7 @@ impl<H: Handler> Driver<'_, H> {
                 let d = bounded(
                     self.shared.timeouts.handler,
                     self.hs.rcpt(ctx, &to, &params),
+                    handler_timeout,
                 )
                 .await;
                 if self.decide(d)
