@@ -16,6 +16,9 @@ impl ClientSession {
             let code = reply.code().get();
             return self.fail(PeerMisbehaved::UnexpectedReply { code }.into());
         };
+        if expect == Expect::Greeting {
+            self.greeting = Some(reply.clone());
+        }
         // RFC 5321 §3.8: 421 at any point means the server is closing.
         if reply.code().get() == 421 && expect != Expect::Quit {
             return self.fail(Error::Rejected {

@@ -141,6 +141,9 @@ pub struct ClientSession {
     events: VecDeque<ClientEvent>,
     phase: Phase,
     caps: Option<Capabilities>,
+    /// The capabilities the server offered before STARTTLS (kept for reports).
+    caps_before_tls: Option<Capabilities>,
+    greeting: Option<crate::types::reply::Reply>,
     esmtp: bool,
     tls: Option<TlsInfo>,
     verification: Option<Verification>,
@@ -205,6 +208,8 @@ impl ClientSession {
             events: VecDeque::new(),
             phase,
             caps: None,
+            caps_before_tls: None,
+            greeting: None,
             esmtp: false,
             tls,
             verification: None,
@@ -329,7 +334,7 @@ impl ClientSession {
         }
         self.tls_reason = format!("STARTTLS, policy {}", self.opts.tls_policy.name());
         self.tls = Some(info);
-        self.caps = None;
+        self.caps_before_tls = self.caps.take();
         self.phase = Phase::Setup;
         self.hello();
         Ok(())
@@ -356,6 +361,17 @@ impl ClientSession {
     /// The server's capabilities from the last EHLO (after TLS, the post-TLS ones).
     pub fn capabilities(&self) -> Option<&Capabilities> {
         self.caps.as_ref()
+    }
+
+    /// The capabilities offered in plaintext, before STARTTLS (`None` without STARTTLS).
+    /// Only for reports: a man in the middle could have changed them (RFC 3207 §4.2).
+    pub fn capabilities_before_tls(&self) -> Option<&Capabilities> {
+        self.caps_before_tls.as_ref()
+    }
+
+    /// The server's greeting (its `220` reply, or the refusal), once received.
+    pub fn greeting(&self) -> Option<&crate::types::reply::Reply> {
+        self.greeting.as_ref()
     }
 
     /// TLS facts, once TLS is active.

@@ -1,0 +1,544 @@
+//! [`Connection`]: one SMTP session over TCP (or any stream), driven by the core's
+//! `ClientSession`. The loop is poll → write / read / handshake → poll; the protocol
+//! decisions (what to send, what a reply means, whether TLS satisfies the policy) are
+//! the core's.
+
+use crate::error::Error;
+use crate::options::ClientOptions;
+use crate::report::{Delivery, SessionReport};
+use crate::tls;
+use crate::transport::{Io, Transport};
+use smtp_proto::client::policy::{self, TlsAction, Verification};
+use smtp_proto::client::{ClientEvent, ClientSession, Envelope};
+use smtp_proto::{Output, TransportSecurity, UpgradeToken};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+/// How much of a streamed body is read (and sent) at a time.
+const BODY_PIECE: usize = 64 * 1024;
+/// The read buffer: large enough for a long EHLO reply in one read.
+const READ_BUF: usize = 8 * 1024;
+
+/// One step of the session, as the driving loop sees it (short-lived: its size does
+/// not matter).
+#[allow(clippy::large_enum_variant)]
+enum Step {
+    Event(ClientEvent),
+    /// The session waits for the application (`send` or `quit`).
+    Idle,
+    Closed,
+}
+
+/// A connection to an SMTP (or LMTP) server, set up as the options say (TLS per
+/// policy, AUTH) and ready for messages: [`Connection::send`] as often as needed, then
+/// [`Connection::quit`].
+///
+/// Dropping a future of this connection (a timeout of the caller's, a cancelled task)
+/// leaves the session in an unknown state: the connection is then refused for further
+/// use ([`Error::Closed`]) and should be dropped.
+pub struct Connection {
+    session: ClientSession,
+    io: Transport,
+    opts: ClientOptions,
+    report: SessionReport,
+    buf: Vec<u8>,
+    closed: bool,
+    /// An operation is under way (set again when one was cancelled half-way).
+    busy: bool,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("server", &self.report.server)
+            .field("addr", &self.report.addr)
+            .field("tls", &self.report.tls_line())
+            .field("closed", &self.closed)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Splits `host:port`, `[v6]:port`, `host` or a bare IPv6 address.
+fn split_server(server: &str, default_port: u16) -> Result<(String, u16), Error> {
+    let bad = || Error::Config(format!("bad server address: {server}"));
+    if let Some(rest) = server.strip_prefix('[') {
+        let (host, tail) = rest.split_once(']').ok_or_else(bad)?;
+        let port = match tail.strip_prefix(':') {
+            Some(p) => p.parse().map_err(|_| bad())?,
+            None if tail.is_empty() => default_port,
+            None => return Err(bad()),
+        };
+        return Ok((host.to_owned(), port));
+    }
+    match server.rsplit_once(':') {
+        Some((host, _)) if host.contains(':') => Ok((server.to_owned(), default_port)),
+        Some((host, port)) if !host.is_empty() => {
+            Ok((host.to_owned(), port.parse().map_err(|_| bad())?))
+        }
+        Some(_) => Err(bad()),
+        None if server.is_empty() => Err(bad()),
+        None => Ok((server.to_owned(), default_port)),
+    }
+}
+
+impl Connection {
+    /// Connects to `server` (`host:port`, `[v6]:port`, or a host: port 25, or 465 with
+    /// implicit TLS) and sets the session up: greeting, EHLO, STARTTLS and AUTH as the
+    /// options say. Every address the name resolves to is tried in turn.
+    pub async fn connect(server: &str, opts: ClientOptions) -> Result<Self, Error> {
+        let default_port = if opts.implicit_tls { 465 } else { 25 };
+        let (host, port) = split_server(server, default_port)?;
+        let addrs: Vec<SocketAddr> = timeout(
+            opts.timeouts.connect,
+            tokio::net::lookup_host((host.as_str(), port)),
+        )
+        .await
+        .map_err(|_| Error::Timeout {
+            stage: format!("resolving {host}"),
+        })?
+        .map_err(|e| Error::Connect {
+            server: server.to_owned(),
+            source: e,
+        })?
+        .collect();
+        let mut last = None;
+        for addr in addrs {
+            match tcp(addr, opts.timeouts.connect).await {
+                Ok(stream) => return Self::start(Box::new(stream), Some(addr), &host, opts).await,
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(Error::Connect {
+            server: server.to_owned(),
+            source: last.unwrap_or_else(|| std::io::Error::other("no address")),
+        })
+    }
+
+    /// Connects to one address; `server_name` is the host name it belongs to (the MX
+    /// name: what the certificate is checked against unless the options name another).
+    pub async fn connect_addr(
+        addr: SocketAddr,
+        server_name: &str,
+        opts: ClientOptions,
+    ) -> Result<Self, Error> {
+        let stream = tcp(addr, opts.timeouts.connect)
+            .await
+            .map_err(|e| Error::Connect {
+                server: addr.to_string(),
+                source: e,
+            })?;
+        Self::start(Box::new(stream), Some(addr), server_name, opts).await
+    }
+
+    /// Runs the session over a stream that is already connected.
+    pub async fn from_stream<S: Io + 'static>(
+        stream: S,
+        server_name: &str,
+        opts: ClientOptions,
+    ) -> Result<Self, Error> {
+        Self::start(Box::new(stream), None, server_name, opts).await
+    }
+
+    async fn start(
+        stream: Box<dyn Io>,
+        addr: Option<SocketAddr>,
+        host: &str,
+        opts: ClientOptions,
+    ) -> Result<Self, Error> {
+        let server = opts.server_name.clone().unwrap_or_else(|| host.to_owned());
+        let destination = opts.destination.clone().unwrap_or_else(|| server.clone());
+        let mut core =
+            smtp_proto::client::ClientOptions::new(&opts.hello_name, &server, &destination);
+        core.tls_policy = opts.tls_policy.clone();
+        core.auth = opts.auth.clone();
+        core.auth_without_tls = opts.auth_without_tls;
+        core.chunking = opts.chunking;
+        core.bare_endings = opts.bare_endings;
+        core.limits = opts.limits;
+        core.lmtp = opts.lmtp;
+        let report = SessionReport {
+            server: server.clone(),
+            addr,
+            policy: opts.tls_policy.name(),
+            ..SessionReport::default()
+        };
+        let mut io = Transport::Plain(stream);
+        let mut tls_report = None;
+        let security = if opts.implicit_tls {
+            // RFC 8314: the same policy judges the certificate as under STARTTLS.
+            let v = match policy::decide(&opts.tls_policy, true, &server, &destination)? {
+                TlsAction::StartTls(v) => v,
+                _ => Verification::None,
+            };
+            let (info, r) = handshake(&mut io, &opts, &server, v, false).await?;
+            tls_report = Some(r);
+            TransportSecurity::ImplicitTls(info)
+        } else {
+            TransportSecurity::Plain
+        };
+        let mut conn = Self {
+            session: ClientSession::new(core, security),
+            io,
+            opts,
+            report,
+            buf: vec![0; READ_BUF],
+            closed: false,
+            busy: false,
+        };
+        conn.report.tls = tls_report;
+        loop {
+            match conn.step().await? {
+                Step::Event(ClientEvent::Ready { capabilities, tls }) => {
+                    conn.report.capabilities = capabilities;
+                    conn.report.reason = tls.reason;
+                    conn.report.authenticated = conn.opts.auth.as_ref().map(mechanism);
+                    return Ok(conn);
+                }
+                Step::Event(ClientEvent::AuthChallenge(_)) => {
+                    // Application-driven SASL needs the sans-IO core directly.
+                    conn.session.auth_cancel()?;
+                }
+                Step::Event(_) => {}
+                Step::Idle | Step::Closed => return Err(Error::Closed),
+            }
+        }
+    }
+
+    /// What the connection got: server name, greeting, capabilities, TLS facts.
+    pub fn report(&self) -> &SessionReport {
+        &self.report
+    }
+
+    /// Whether the connection can take another message.
+    pub fn is_open(&self) -> bool {
+        !self.closed && !self.busy
+    }
+
+    /// Sends one message held in memory. Line endings are made CRLF and lines starting
+    /// with `.` are stuffed. A body with 8-bit bytes is declared `BODY=8BITMIME`
+    /// (refused with [`PolicyViolation::MissingExtension`] when the server lacks it).
+    ///
+    /// `Ok` when at least one recipient got the message; see
+    /// [`Delivery::recipients`] for each one. When none did, [`Error::MessageRefused`]
+    /// carries every reply, and the connection stays usable.
+    ///
+    /// [`PolicyViolation::MissingExtension`]: smtp_proto::client::policy::PolicyViolation::MissingExtension
+    pub async fn send(
+        &mut self,
+        mut envelope: Envelope,
+        message: impl AsRef<[u8]>,
+    ) -> Result<Delivery, Error> {
+        let body = message.as_ref();
+        if !envelope.eight_bit && envelope.params.body.is_none() && !body.is_ascii() {
+            envelope.eight_bit = true;
+        }
+        self.transaction(envelope, Source::<&[u8]>::Bytes(Some(body)))
+            .await
+    }
+
+    /// Sends one message read from a stream, a piece at a time (never all in memory).
+    /// Set `envelope.eight_bit` when it may hold 8-bit bytes: an undeclared one ends
+    /// the connection with [`Error::Body`], since a started body cannot be taken back.
+    pub async fn send_reader<R: AsyncRead + Unpin>(
+        &mut self,
+        envelope: Envelope,
+        reader: R,
+    ) -> Result<Delivery, Error> {
+        self.transaction(envelope, Source::Reader(reader, vec![0; BODY_PIECE]))
+            .await
+    }
+
+    async fn transaction<R: AsyncRead + Unpin>(
+        &mut self,
+        envelope: Envelope,
+        mut source: Source<'_, R>,
+    ) -> Result<Delivery, Error> {
+        self.enter()?;
+        self.session.send(envelope)?;
+        loop {
+            match self.step().await? {
+                Step::Event(ClientEvent::SendBody) => self.feed_body(&mut source).await?,
+                Step::Event(ClientEvent::Done(result)) => {
+                    self.busy = false;
+                    let delivery = Delivery::from_result(&result);
+                    return match delivery.refusal() {
+                        Some((stage, reply)) => Err(Error::MessageRefused {
+                            stage,
+                            reply,
+                            delivery: Box::new(delivery),
+                        }),
+                        None => Ok(delivery),
+                    };
+                }
+                Step::Event(_) => {}
+                Step::Idle | Step::Closed => {
+                    self.closed = true;
+                    return Err(Error::Closed);
+                }
+            }
+        }
+    }
+
+    /// Gives the session the next piece of the body (and its end, when that is known).
+    async fn feed_body<R: AsyncRead + Unpin>(
+        &mut self,
+        source: &mut Source<'_, R>,
+    ) -> Result<(), Error> {
+        let (piece, end): (&[u8], bool) = match source {
+            Source::Bytes(b) => (b.take().unwrap_or_default(), true),
+            Source::Reader(r, buf) => {
+                let mut n = 0;
+                let mut eof = false;
+                while n < buf.len() {
+                    match r.read(&mut buf[n..]).await {
+                        Ok(0) => {
+                            eof = true;
+                            break;
+                        }
+                        Ok(k) => n += k,
+                        Err(e) => {
+                            self.abandon().await;
+                            return Err(Error::Body(format!("reading the message: {e}")));
+                        }
+                    }
+                }
+                (&buf[..n], eof)
+            }
+        };
+        let mut r = self.session.body(piece);
+        if r.is_ok() && end {
+            r = self.session.end_body();
+        }
+        if let Err(e) = r {
+            self.abandon().await;
+            return Err(match e {
+                smtp_proto::Error::Policy(v) => Error::Policy(v),
+                other => Error::Body(other.to_string()),
+            });
+        }
+        Ok(())
+    }
+
+    /// Ends the session politely: QUIT, its reply, then the close.
+    pub async fn quit(mut self) -> Result<(), Error> {
+        if self.closed || self.busy {
+            return Ok(());
+        }
+        self.busy = true;
+        self.session.quit()?;
+        loop {
+            if let Step::Closed = self.step().await? {
+                return Ok(());
+            }
+        }
+    }
+
+    fn enter(&mut self) -> Result<(), Error> {
+        if self.closed || self.busy {
+            // `busy` still set: an earlier call was cancelled half-way.
+            self.closed = true;
+            return Err(Error::Closed);
+        }
+        self.busy = true;
+        Ok(())
+    }
+
+    /// Drops a message half sent: the connection cannot continue (SMTP has no way to
+    /// take back a body).
+    async fn abandon(&mut self) {
+        self.session.abort();
+        self.close_io().await;
+    }
+
+    async fn close_io(&mut self) {
+        self.closed = true;
+        let _ = timeout(Duration::from_secs(5), self.io.shutdown()).await;
+    }
+
+    /// Drives the session to its next event, idle point or close.
+    async fn step(&mut self) -> Result<Step, Error> {
+        loop {
+            let out = match self.session.poll() {
+                Ok(out) => out,
+                Err(e) => {
+                    self.close_io().await;
+                    return Err(e.into());
+                }
+            };
+            match out {
+                Output::Transmit(bytes) => {
+                    let wait = self.opts.timeouts.data_block;
+                    match timeout(wait, self.io.write_all(&bytes)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => {
+                            self.close_io().await;
+                            return Err(e.into());
+                        }
+                        Err(_) => {
+                            self.close_io().await;
+                            return Err(Error::timeout(smtp_proto::Timeout::DataBlock));
+                        }
+                    }
+                }
+                Output::Event(e) => return Ok(Step::Event(e)),
+                Output::NeedInput if self.session.is_idle() => return Ok(Step::Idle),
+                Output::NeedInput => self.read().await?,
+                Output::StartTls(token) => self.starttls(token).await?,
+                Output::Close => {
+                    self.close_io().await;
+                    return Ok(Step::Closed);
+                }
+            }
+        }
+    }
+
+    async fn read(&mut self) -> Result<(), Error> {
+        let kind = self.session.timeout();
+        let wait = self.opts.timeouts.for_wait(kind);
+        match timeout(wait, self.io.read(&mut self.buf)).await {
+            Ok(Ok(0)) => self.session.feed_eof(),
+            Ok(Ok(n)) => self.session.feed(&self.buf[..n]),
+            Ok(Err(e)) => {
+                self.close_io().await;
+                return Err(e.into());
+            }
+            Err(_) => {
+                self.close_io().await;
+                return Err(Error::timeout(kind));
+            }
+        }
+        Ok(())
+    }
+
+    async fn starttls(&mut self, token: UpgradeToken) -> Result<(), Error> {
+        self.report.capabilities_before_tls = self.session.capabilities().cloned();
+        let v = self
+            .session
+            .verification()
+            .cloned()
+            .unwrap_or(Verification::None);
+        let server = self.report.server.clone();
+        match handshake(&mut self.io, &self.opts, &server, v, true).await {
+            Ok((info, r)) => {
+                self.report.tls = Some(r);
+                if let Err(e) = self.session.tls_established(token, info) {
+                    self.close_io().await;
+                    return Err(e.into());
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.session.tls_failed(token);
+                self.close_io().await;
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if !self.closed {
+            tracing::debug!(server = %self.report.server, "connection dropped without QUIT");
+        }
+    }
+}
+
+/// Where a message body comes from.
+enum Source<'a, R> {
+    /// All of it (taken on the first request).
+    Bytes(Option<&'a [u8]>),
+    /// A stream and the buffer one piece is read into.
+    Reader(R, Vec<u8>),
+}
+
+async fn tcp(addr: SocketAddr, wait: Duration) -> std::io::Result<TcpStream> {
+    let stream = timeout(wait, TcpStream::connect(addr))
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
+    // One burst per write: never let Nagle hold a pipelined group back.
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+fn mechanism(auth: &smtp_proto::client::ClientAuth) -> String {
+    use smtp_proto::client::ClientAuth;
+    match auth {
+        ClientAuth::Plain { .. } => "PLAIN".into(),
+        ClientAuth::Login { .. } => "LOGIN".into(),
+        ClientAuth::XOAuth2 { .. } => "XOAUTH2".into(),
+        ClientAuth::Other { mechanism, .. } => mechanism.as_str().to_owned(),
+        _ => "AUTH".into(),
+    }
+}
+
+/// The TLS handshake on the plaintext stream, verifying as `v` says.
+async fn handshake(
+    io: &mut Transport,
+    opts: &ClientOptions,
+    server: &str,
+    v: Verification,
+    starttls: bool,
+) -> Result<(smtp_proto::TlsInfo, crate::report::TlsReport), Error> {
+    let (config, record) = tls::config(opts, server, v)?;
+    let sni = tls::server_name(server)?;
+    let Transport::Plain(plain) = std::mem::replace(io, Transport::Gone) else {
+        return Err(Error::Closed);
+    };
+    let connector = tokio_rustls::TlsConnector::from(config);
+    let tls_error = |reason: String| Error::Tls {
+        server: server.to_owned(),
+        policy: opts.tls_policy.name(),
+        reason,
+    };
+    let stream = match timeout(
+        opts.timeouts.tls_handshake,
+        connector.connect(sni.clone(), plain),
+    )
+    .await
+    {
+        Err(_) => {
+            return Err(Error::Timeout {
+                stage: "in the TLS handshake".into(),
+            });
+        }
+        Ok(Err(e)) => {
+            let check = record.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let reason = match check {
+                Some(c) if c.enforced => c.detail,
+                _ => format!("handshake failed: {e}"),
+            };
+            return Err(tls_error(reason));
+        }
+        Ok(Ok(s)) => s,
+    };
+    let check = record.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let (info, report) = tls::facts(stream.get_ref().1, check, &sni, starttls);
+    *io = Transport::Tls(Box::new(stream));
+    Ok((info, report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_server;
+
+    #[test]
+    fn server_forms() {
+        let s = |x| split_server(x, 25).ok();
+        assert_eq!(s("mx.example.com"), Some(("mx.example.com".into(), 25)));
+        assert_eq!(
+            s("mx.example.com:587"),
+            Some(("mx.example.com".into(), 587))
+        );
+        assert_eq!(s("127.0.0.1:2525"), Some(("127.0.0.1".into(), 2525)));
+        assert_eq!(s("[::1]:2525"), Some(("::1".into(), 2525)));
+        assert_eq!(s("[::1]"), Some(("::1".into(), 25)));
+        assert_eq!(s("::1"), Some(("::1".into(), 25)));
+        assert_eq!(s(""), None);
+        assert_eq!(s(":25"), None);
+        assert_eq!(s("host:x"), None);
+    }
+}

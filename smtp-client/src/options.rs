@@ -1,0 +1,320 @@
+//! [`ClientOptions`]: everything a connection can be told, with secure defaults.
+
+use crate::error::Error;
+use rustls::crypto::SupportedKxGroup;
+use rustls::{RootCertStore, SupportedCipherSuite, SupportedProtocolVersion};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use smtp_proto::client::ClientAuth;
+use smtp_proto::client::policy::TlsPolicy;
+use smtp_proto::framing::stuff::BareEndingsOut;
+use smtp_proto::{Limits, Timeout};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How a client connection behaves. Start from [`ClientOptions::default`] (or
+/// [`ClientOptions::new`]) and change what you need; the defaults are the secure ones.
+#[non_exhaustive]
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// The name sent in EHLO. Default `localhost`; an MTA should send its own
+    /// fully-qualified name (RFC 5321 §4.1.1.1).
+    pub hello_name: String,
+    /// The TLS policy. Default [`TlsPolicy::Verify`]: STARTTLS required, the chain must
+    /// verify and the certificate must name the server. Choose [`TlsPolicy::May`] for
+    /// opportunistic MX delivery, or use a [`PolicyMap`](smtp_proto::client::policy::PolicyMap)
+    /// per destination.
+    pub tls_policy: TlsPolicy,
+    /// TLS from the first byte (RFC 8314, port 465) instead of STARTTLS. The policy
+    /// still decides what the certificate must satisfy.
+    pub implicit_tls: bool,
+    /// The name to verify and to send as SNI. Default: the host part of the server
+    /// connected to (an IP address is verified against the certificate's IP SANs and
+    /// sends no SNI).
+    pub server_name: Option<String>,
+    /// The destination domain the policy applies to (for `Secure` without names and for
+    /// messages). Default: the server name.
+    pub destination: Option<String>,
+    /// Trust anchors for chain verification. Default: Mozilla's roots (`webpki-roots`).
+    pub trust: TrustAnchors,
+    /// Protocol versions offered. Default: TLS 1.2 and 1.3.
+    pub tls_versions: Vec<&'static SupportedProtocolVersion>,
+    /// Cipher suites offered (`None`: rustls' defaults, all AEAD with forward secrecy).
+    pub cipher_suites: Option<Vec<SupportedCipherSuite>>,
+    /// Key-exchange groups offered (`None`: rustls' defaults).
+    pub kx_groups: Option<Vec<&'static dyn SupportedKxGroup>>,
+    /// A client certificate to present when the server asks for one.
+    pub client_cert: Option<ClientCert>,
+    /// Credentials: AUTH PLAIN, LOGIN or XOAUTH2 (RFC 4954) after TLS.
+    pub auth: Option<ClientAuth>,
+    /// Send credentials over plaintext. Default off: AUTH without TLS is refused
+    /// before any credential leaves the process.
+    pub auth_without_tls: bool,
+    /// Use BDAT (RFC 3030) when the server offers CHUNKING. Default off.
+    pub chunking: bool,
+    /// Speak LMTP (RFC 2033) instead of SMTP.
+    pub lmtp: bool,
+    /// Bare CR or LF in message bodies: sent as CRLF (default) or refused.
+    pub bare_endings: BareEndingsOut,
+    /// Limits on the server's replies.
+    pub limits: Limits,
+    /// Timeouts.
+    pub timeouts: Timeouts,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            hello_name: "localhost".to_owned(),
+            tls_policy: TlsPolicy::Verify,
+            implicit_tls: false,
+            server_name: None,
+            destination: None,
+            trust: TrustAnchors::webpki(),
+            tls_versions: vec![&rustls::version::TLS13, &rustls::version::TLS12],
+            cipher_suites: None,
+            kx_groups: None,
+            client_cert: None,
+            auth: None,
+            auth_without_tls: false,
+            chunking: false,
+            lmtp: false,
+            bare_endings: BareEndingsOut::Normalize,
+            limits: Limits::default(),
+            timeouts: Timeouts::default(),
+        }
+    }
+}
+
+impl ClientOptions {
+    /// The defaults with this EHLO name and TLS policy.
+    pub fn new(hello_name: &str, tls_policy: TlsPolicy) -> Self {
+        Self {
+            hello_name: hello_name.to_owned(),
+            tls_policy,
+            ..Self::default()
+        }
+    }
+
+    /// Sets the credentials for AUTH PLAIN.
+    pub fn with_plain_auth(mut self, username: &str, password: &str) -> Self {
+        self.auth = Some(ClientAuth::Plain {
+            authzid: None,
+            username: username.to_owned(),
+            password: smtp_proto::Secret::new(password.to_owned()),
+        });
+        self
+    }
+
+    /// Sets the trust anchors.
+    pub fn with_trust(mut self, trust: TrustAnchors) -> Self {
+        self.trust = trust;
+        self
+    }
+
+    /// Sets the name to verify and send as SNI.
+    pub fn with_server_name(mut self, name: &str) -> Self {
+        self.server_name = Some(name.to_owned());
+        self
+    }
+
+    /// Uses implicit TLS (port 465).
+    pub fn with_implicit_tls(mut self) -> Self {
+        self.implicit_tls = true;
+        self
+    }
+}
+
+/// Timeouts of a client connection. The reply timeouts default to RFC 5321
+/// §4.5.3.2's minimums; each applies to one wait for the server.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// TCP connect, per address tried. Default 30 s (Postfix `smtp_connect_timeout`).
+    pub connect: Duration,
+    /// The TLS handshake. Default 5 min (Postfix `smtp_starttls_timeout`).
+    pub tls_handshake: Duration,
+    /// The 220 greeting. Default 5 min.
+    pub greeting: Duration,
+    /// MAIL and the other commands (EHLO, STARTTLS, AUTH, RSET, QUIT). Default 5 min.
+    pub mail: Duration,
+    /// Each RCPT. Default 5 min.
+    pub rcpt: Duration,
+    /// The 354 after DATA. Default 2 min.
+    pub data_init: Duration,
+    /// Each write of the message (and of any command). Default 3 min.
+    pub data_block: Duration,
+    /// The reply after the end of the message. Default 10 min.
+    pub data_termination: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(30),
+            tls_handshake: Duration::from_secs(300),
+            greeting: Timeout::Greeting.duration(),
+            mail: Timeout::Mail.duration(),
+            rcpt: Timeout::Rcpt.duration(),
+            data_init: Timeout::DataInit.duration(),
+            data_block: Timeout::DataBlock.duration(),
+            data_termination: Timeout::DataTermination.duration(),
+        }
+    }
+}
+
+impl Timeouts {
+    /// The same duration for every wait (handy in tests and tools).
+    pub fn all(d: Duration) -> Self {
+        Self {
+            connect: d,
+            tls_handshake: d,
+            greeting: d,
+            mail: d,
+            rcpt: d,
+            data_init: d,
+            data_block: d,
+            data_termination: d,
+        }
+    }
+
+    /// The duration for a wait the session names.
+    pub fn for_wait(&self, t: Timeout) -> Duration {
+        match t {
+            Timeout::Greeting => self.greeting,
+            Timeout::Rcpt => self.rcpt,
+            Timeout::DataInit => self.data_init,
+            Timeout::DataBlock => self.data_block,
+            Timeout::DataTermination => self.data_termination,
+            _ => self.mail,
+        }
+    }
+}
+
+/// The certificates a chain may end in. Cheap to clone.
+#[derive(Clone)]
+pub struct TrustAnchors {
+    store: Arc<RootCertStore>,
+}
+
+impl std::fmt::Debug for TrustAnchors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrustAnchors")
+            .field("roots", &self.store.len())
+            .finish()
+    }
+}
+
+impl TrustAnchors {
+    /// None at all: only useful with [`TrustAnchors::add_pem`].
+    pub fn empty() -> Self {
+        Self {
+            store: Arc::new(RootCertStore::empty()),
+        }
+    }
+
+    /// Mozilla's root program (`webpki-roots`), as browsers trust.
+    pub fn webpki() -> Self {
+        Self {
+            store: Arc::new(RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            }),
+        }
+    }
+
+    /// The operating system's store (`rustls-native-certs`: on Debian the
+    /// `ca-certificates` bundle; `SSL_CERT_FILE`/`SSL_CERT_DIR` are honoured).
+    /// Certificates that do not parse are skipped; none usable is an error.
+    pub fn system() -> Result<Self, Error> {
+        let found = rustls_native_certs::load_native_certs();
+        let mut store = RootCertStore::empty();
+        let (added, _) = store.add_parsable_certificates(found.certs);
+        if added == 0 {
+            return Err(Error::Config(format!(
+                "no usable certificate in the system store ({} errors)",
+                found.errors.len()
+            )));
+        }
+        Ok(Self {
+            store: Arc::new(store),
+        })
+    }
+
+    /// Adds the CA certificates of a PEM file's contents (e.g. a private CA).
+    pub fn add_pem(mut self, pem: &[u8]) -> Result<Self, Error> {
+        let mut store = (*self.store).clone();
+        let mut n = 0;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| Error::Config(format!("CA certificate: {e}")))?;
+            store
+                .add(cert)
+                .map_err(|e| Error::Config(format!("CA certificate: {e}")))?;
+            n += 1;
+        }
+        if n == 0 {
+            return Err(Error::Config("no certificate in the CA PEM".into()));
+        }
+        self.store = Arc::new(store);
+        Ok(self)
+    }
+
+    /// Adds the CA certificates of a PEM file.
+    pub fn add_pem_file(self, path: &std::path::Path) -> Result<Self, Error> {
+        let pem = std::fs::read(path)
+            .map_err(|e| Error::Config(format!("reading {}: {e}", path.display())))?;
+        self.add_pem(&pem)
+    }
+
+    /// How many anchors there are.
+    pub fn len(&self) -> usize {
+        self.store.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.store.is_empty()
+    }
+
+    pub(crate) fn store(&self) -> Arc<RootCertStore> {
+        self.store.clone()
+    }
+}
+
+/// A client certificate chain and its private key (the key is redacted from `Debug`).
+pub struct ClientCert {
+    pub(crate) chain: Vec<CertificateDer<'static>>,
+    pub(crate) key: PrivateKeyDer<'static>,
+}
+
+impl Clone for ClientCert {
+    fn clone(&self) -> Self {
+        Self {
+            chain: self.chain.clone(),
+            key: self.key.clone_key(),
+        }
+    }
+}
+
+impl std::fmt::Debug for ClientCert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientCert")
+            .field("chain", &self.chain.len())
+            .field("key", &"<redacted>")
+            .finish()
+    }
+}
+
+impl ClientCert {
+    /// From PEM: the chain (leaf first) and its key.
+    pub fn from_pem(chain: &[u8], key: &[u8]) -> Result<Self, Error> {
+        let chain = CertificateDer::pem_slice_iter(chain)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Error::Config(format!("client certificate: {e}")))?;
+        if chain.is_empty() {
+            return Err(Error::Config("no client certificate in the PEM".into()));
+        }
+        let key = PrivateKeyDer::from_pem_slice(key)
+            .map_err(|e| Error::Config(format!("client key: {e}")))?;
+        Ok(Self { chain, key })
+    }
+}

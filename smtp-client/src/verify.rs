@@ -1,0 +1,192 @@
+//! The certificate verifier every client handshake uses. It does what the session's
+//! [`Verification`] asks (nothing, a WebPKI chain plus names, or DANE) and records
+//! what it found either way, so the report can say "verified" or exactly why not.
+//!
+//! Under `Verification::None` (policies `may` and `encrypt`) it still checks the chain
+//! and the server name, only to report the result; the handshake goes on.
+
+use crate::certs::{dns_names, name_matches};
+use crate::dane;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{verify_server_cert_signed_by_trust_anchor, verify_server_name};
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::server::ParsedCertificate;
+use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use smtp_proto::client::policy::Verification;
+use std::sync::{Arc, Mutex};
+
+/// What the verifier concluded about the server's certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CertCheck {
+    /// The chain and name (or a TLSA record) were verified.
+    pub(crate) verified: bool,
+    /// How: `"WebPKI chain, name mx.example.com"`, `"DANE-EE(3) match"`, or why not.
+    pub(crate) detail: String,
+    /// Whether the handshake was failed because of it (the policy required it).
+    pub(crate) enforced: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Verifier {
+    pub(crate) mode: Verification,
+    /// The name checked (and reported) when the mode names none.
+    pub(crate) server: String,
+    pub(crate) roots: Arc<RootCertStore>,
+    pub(crate) algs: WebPkiSupportedAlgorithms,
+    pub(crate) record: Arc<Mutex<Option<CertCheck>>>,
+}
+
+impl Verifier {
+    pub(crate) fn new(
+        mode: Verification,
+        server: String,
+        roots: Arc<RootCertStore>,
+        provider: &CryptoProvider,
+    ) -> Self {
+        Self {
+            mode,
+            server,
+            roots,
+            algs: provider.signature_verification_algorithms,
+            record: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Chain to one of the roots (no name check).
+    fn chain(
+        &self,
+        leaf: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<(), String> {
+        let parsed = ParsedCertificate::try_from(leaf).map_err(|e| describe(&e))?;
+        verify_server_cert_signed_by_trust_anchor(
+            &parsed,
+            &self.roots,
+            intermediates,
+            now,
+            self.algs.all,
+        )
+        .map_err(|e| describe(&e))
+    }
+
+    fn check(
+        &self,
+        leaf: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<String, String> {
+        match &self.mode {
+            Verification::None => {
+                self.chain(leaf, intermediates, now)?;
+                names_match(leaf, std::slice::from_ref(&self.server))
+            }
+            Verification::Chain { names } => {
+                self.chain(leaf, intermediates, now)?;
+                names_match(leaf, names)
+            }
+            Verification::Dane { records, names } => {
+                dane::verify(records, names, leaf, intermediates, now, self.algs.all)
+            }
+            _ => Err("unsupported verification".into()),
+        }
+    }
+}
+
+/// Whether the certificate carries one of `wanted` (a leading `.`: any subdomain).
+pub(crate) fn names_match(leaf: &CertificateDer<'_>, wanted: &[String]) -> Result<String, String> {
+    let parsed = ParsedCertificate::try_from(leaf).map_err(|e| describe(&e))?;
+    for name in wanted {
+        if name.starts_with('.') {
+            if dns_names(leaf).iter().any(|n| name_matches(n, name)) {
+                return Ok(format!("WebPKI chain, name {name}"));
+            }
+        } else if let Ok(sn) = ServerName::try_from(name.as_str())
+            && verify_server_name(&parsed, &sn).is_ok()
+        {
+            return Ok(format!("WebPKI chain, name {name}"));
+        }
+    }
+    Err(format!(
+        "name mismatch: certificate is for [{}], wanted {}",
+        dns_names(leaf).join(", "),
+        wanted.join(" or ")
+    ))
+}
+
+/// A certificate error in words.
+pub(crate) fn describe(e: &rustls::Error) -> String {
+    match e {
+        rustls::Error::InvalidCertificate(c) => match c {
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                "certificate expired".into()
+            }
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                "certificate not valid yet".into()
+            }
+            CertificateError::UnknownIssuer => {
+                "unknown issuer (self-signed, or a CA not trusted)".into()
+            }
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                "name mismatch".into()
+            }
+            CertificateError::BadSignature => "bad signature in the chain".into(),
+            CertificateError::Revoked => "certificate revoked".into(),
+            other => format!("invalid certificate: {other:?}"),
+        },
+        other => other.to_string(),
+    }
+}
+
+impl ServerCertVerifier for Verifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let result = self.check(end_entity, intermediates, now);
+        let enforce = !matches!(self.mode, Verification::None);
+        let (verified, detail) = match &result {
+            Ok(how) => (true, how.clone()),
+            Err(why) => (false, why.clone()),
+        };
+        let mut slot = self.record.lock().unwrap_or_else(|e| e.into_inner());
+        *slot = Some(CertCheck {
+            verified,
+            detail: detail.clone(),
+            enforced: enforce && !verified,
+        });
+        if enforce && !verified {
+            return Err(rustls::Error::InvalidCertificate(
+                CertificateError::ApplicationVerificationFailure,
+            ));
+        }
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algs)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algs)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algs.supported_schemes()
+    }
+}
