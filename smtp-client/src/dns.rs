@@ -11,7 +11,7 @@ use crate::report::{Delivery, SessionReport};
 use smtp_proto::client::Envelope;
 use smtp_proto::client::policy::{PolicyMap, TlsPolicy, Tlsa};
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 /// One MX record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,8 +27,12 @@ pub trait Resolver: Sync {
     /// The MX records of `domain`: empty when the domain exists without any;
     /// `Error::Dns { permanent: true }` when it does not exist.
     fn mx(&self, domain: &str) -> impl Future<Output = Result<Vec<MxHost>, Error>> + Send;
-    /// The addresses of a host (AAAA and A).
-    fn addrs(&self, host: &str) -> impl Future<Output = Result<Vec<IpAddr>, Error>> + Send;
+    /// The socket addresses of a host (its AAAA and A records) on `port`.
+    fn addrs(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> impl Future<Output = Result<Vec<SocketAddr>, Error>> + Send;
     /// The DNSSEC-validated TLSA records of `_port._tcp.host`, for a destination whose
     /// policy is DANE: `Ok(None)` when there are none (or they are not validated), an
     /// error when the lookup failed. The default has none.
@@ -101,15 +105,14 @@ pub async fn deliver(
             }
             other => other.clone(),
         };
-        let addrs = match resolver.addrs(&host).await {
+        let addrs = match resolver.addrs(&host, port).await {
             Ok(a) => a,
             Err(e) => {
                 last = Some(e);
                 continue;
             }
         };
-        for ip in addrs {
-            let addr = SocketAddr::new(ip, port);
+        for addr in addrs {
             let mut conn = match Connection::connect_addr(addr, &host, o.clone()).await {
                 Ok(c) => c,
                 Err(e) if e.is_transient() => {
@@ -147,7 +150,7 @@ mod hickory {
     use crate::error::Error;
     use hickory_resolver::TokioResolver;
     use hickory_resolver::proto::rr::RData;
-    use std::net::IpAddr;
+    use std::net::SocketAddr;
 
     /// A [`Resolver`] on `hickory-resolver` with the system's configuration. It does
     /// not validate DNSSEC, so it offers no TLSA records: DANE needs a validating
@@ -200,11 +203,11 @@ mod hickory {
             }
         }
 
-        async fn addrs(&self, host: &str) -> Result<Vec<IpAddr>, Error> {
+        async fn addrs(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, Error> {
             self.0
                 .lookup_ip(host)
                 .await
-                .map(|l| l.iter().collect())
+                .map(|l| l.iter().map(|ip| SocketAddr::new(ip, port)).collect())
                 .map_err(|e| Error::Dns {
                     reason: format!("address lookup for {host}: {e}"),
                     permanent: e.is_nx_domain(),
