@@ -193,6 +193,9 @@ impl Connection {
             match conn.step().await? {
                 Step::Event(ClientEvent::Ready { capabilities, tls }) => {
                     conn.report.capabilities = capabilities;
+                    conn.report.greeting = conn.session.greeting().cloned();
+                    conn.report.capabilities_before_tls =
+                        conn.session.capabilities_before_tls().cloned();
                     conn.report.reason = tls.reason;
                     conn.report.authenticated = conn.opts.auth.as_ref().map(mechanism);
                     return Ok(conn);
@@ -257,7 +260,11 @@ impl Connection {
         mut source: Source<'_, R>,
     ) -> Result<Delivery, Error> {
         self.enter()?;
-        self.session.send(envelope)?;
+        if let Err(e) = self.session.send(envelope) {
+            // Refused before anything was sent: the connection is as it was.
+            self.busy = false;
+            return Err(e.into());
+        }
         loop {
             match self.step().await? {
                 Step::Event(ClientEvent::SendBody) => self.feed_body(&mut source).await?,
@@ -414,7 +421,6 @@ impl Connection {
     }
 
     async fn starttls(&mut self, token: UpgradeToken) -> Result<(), Error> {
-        self.report.capabilities_before_tls = self.session.capabilities().cloned();
         let v = self
             .session
             .verification()
