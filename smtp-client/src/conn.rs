@@ -198,6 +198,13 @@ impl Connection {
                         conn.session.capabilities_before_tls().cloned();
                     conn.report.reason = tls.reason;
                     conn.report.authenticated = conn.opts.auth.as_ref().map(mechanism);
+                    tracing::info!(
+                        server = %conn.report.server,
+                        tls = %conn.report.tls_line(),
+                        policy = conn.report.policy,
+                        reason = %conn.report.reason,
+                        "session ready"
+                    );
                     return Ok(conn);
                 }
                 Step::Event(ClientEvent::AuthChallenge(_)) => {
@@ -238,6 +245,11 @@ impl Connection {
         if !envelope.eight_bit && envelope.params.body.is_none() && !body.is_ascii() {
             envelope.eight_bit = true;
         }
+        // RFC 1870 §4: declare the size (with CRLF line endings) so a server that
+        // cannot take it says so at MAIL; dropped when the server has no SIZE.
+        if envelope.params.size.is_none() {
+            envelope.params.size = Some(crlf_size(body));
+        }
         self.transaction(envelope, Source::<&[u8]>::Bytes(Some(body)))
             .await
     }
@@ -271,6 +283,12 @@ impl Connection {
                 Step::Event(ClientEvent::Done(result)) => {
                     self.busy = false;
                     let delivery = Delivery::from_result(&result);
+                    tracing::debug!(
+                        server = %self.report.server,
+                        delivered = delivery.recipients.iter().filter(|r| r.delivered()).count(),
+                        recipients = delivery.recipients.len(),
+                        "transaction done"
+                    );
                     return match delivery.refusal() {
                         Some((stage, reply)) => Err(Error::MessageRefused {
                             stage,
@@ -461,6 +479,19 @@ enum Source<'a, R> {
     Reader(R, Vec<u8>),
 }
 
+/// The size of `body` once every line ending is CRLF.
+fn crlf_size(body: &[u8]) -> u64 {
+    let lf = count_byte(b'\n', body);
+    let crlf = body.windows(2).filter(|w| w == b"\r\n").count();
+    let cr = count_byte(b'\r', body);
+    // Each bare LF and bare CR grows by one octet.
+    (body.len() + (lf - crlf) + (cr - crlf)) as u64
+}
+
+fn count_byte(b: u8, hay: &[u8]) -> usize {
+    hay.iter().filter(|&&x| x == b).count()
+}
+
 async fn tcp(addr: SocketAddr, wait: Duration) -> std::io::Result<TcpStream> {
     let stream = timeout(wait, TcpStream::connect(addr))
         .await
@@ -546,5 +577,14 @@ mod tests {
         assert_eq!(s(""), None);
         assert_eq!(s(":25"), None);
         assert_eq!(s("host:x"), None);
+    }
+
+    #[test]
+    fn declared_size_counts_crlf() {
+        use super::crlf_size;
+        assert_eq!(crlf_size(b"a\r\nb\r\n"), 6);
+        assert_eq!(crlf_size(b"a\nb\n"), 6);
+        assert_eq!(crlf_size(b"a\rb"), 4);
+        assert_eq!(crlf_size(b""), 0);
     }
 }

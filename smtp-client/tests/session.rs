@@ -453,3 +453,32 @@ async fn the_one_shot_send_reports_delivery_and_session() {
     srv.shutdown().await;
     assert_eq!(rec.messages().len(), 1);
 }
+
+#[tokio::test]
+async fn a_message_over_the_servers_size_is_refused_before_it_is_sent() {
+    let mut so = options();
+    so.max_message_size = 1000;
+    let (ca, rec, srv) = server(so).await;
+    let mut c = Connection::connect(&target(&srv), client(&ca, TlsPolicy::Verify))
+        .await
+        .unwrap();
+    let big = big_body(5000);
+    let e = c.send(env(&["<b@example.test>"]), &big).await.unwrap_err();
+    assert!(
+        matches!(e, Error::Policy(PolicyViolation::TooBig { .. })),
+        "{e:?}"
+    );
+    assert!(!e.is_transient());
+    // From a stream the size shows once it is exceeded: the message is abandoned.
+    let e = c
+        .send_reader(env(&["<b@example.test>"]), &big[..])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Policy(PolicyViolation::TooBig { .. })),
+        "{e:?}"
+    );
+    assert!(!c.is_open());
+    srv.shutdown().await;
+    assert!(rec.messages().is_empty());
+}

@@ -505,3 +505,74 @@ async fn a_client_certificate_is_presented_when_asked() {
     srv.shutdown().await;
     assert_eq!(rec.log.lock().unwrap().client_certs, vec![(1, true)]);
 }
+
+#[tokio::test]
+async fn cipher_suites_and_groups_are_configurable() {
+    let ca = Ca::new();
+    let pki = ca.issue(Cert::Valid);
+    let rec = Recorder::default();
+    let srv = start(builder(&rec, &pki, options())).await;
+    let provider = smtp_client::default_provider();
+    let chacha = provider
+        .cipher_suites
+        .iter()
+        .find(|s| format!("{:?}", s.suite()).contains("TLS13_CHACHA20"))
+        .copied()
+        .unwrap();
+    let p256 = provider
+        .kx_groups
+        .iter()
+        .find(|g| format!("{:?}", g.name()) == "secp256r1")
+        .copied()
+        .unwrap();
+    let mut opts = client(&ca, TlsPolicy::Verify);
+    opts.cipher_suites = Some(vec![chacha]);
+    opts.kx_groups = Some(vec![p256]);
+    let c = Connection::connect(&target(&srv), opts).await.unwrap();
+    let tls = c.report().tls.clone().unwrap();
+    assert_eq!(tls.cipher, "TLS_CHACHA20_POLY1305_SHA256");
+    assert_eq!(tls.key_exchange.as_deref(), Some("secp256r1"));
+    c.quit().await.unwrap();
+    srv.shutdown().await;
+}
+
+#[test]
+fn trust_anchors_from_webpki_the_system_and_files() {
+    assert!(smtp_client::TrustAnchors::webpki().len() > 100);
+    // Debian's ca-certificates bundle.
+    assert!(!smtp_client::TrustAnchors::system().unwrap().is_empty());
+    let ca = Ca::new();
+    let dir = temp_dir("trust");
+    std::fs::write(dir.join("ca.pem"), &ca.pem).unwrap();
+    let t = smtp_client::TrustAnchors::empty()
+        .add_pem_file(&dir.join("ca.pem"))
+        .unwrap();
+    assert_eq!(t.len(), 1);
+    assert!(
+        smtp_client::TrustAnchors::empty()
+            .add_pem(b"not a pem")
+            .is_err()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_that_never_does_the_handshake_times_out() {
+    let (addr, task) = scripted(vec![
+        ("", "220 mx.test ESMTP\r\n"),
+        ("\r\n", "250-mx.test\r\n250 STARTTLS\r\n"),
+        ("STARTTLS\r\n", "220 go ahead\r\n"),
+        // Reads the ClientHello and says nothing.
+        ("never", ""),
+    ])
+    .await;
+    let mut opts = client(&Ca::new(), TlsPolicy::Encrypt);
+    opts.timeouts = smtp_client::Timeouts::default();
+    let e = Connection::connect(&addr.to_string(), opts)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Timeout { stage } if stage.contains("TLS")),
+        "{e:?}"
+    );
+    task.abort();
+}
