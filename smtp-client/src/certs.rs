@@ -33,9 +33,9 @@ impl CertificateSummary {
     pub fn from_der(der: &[u8]) -> Option<Self> {
         let (_, cert) = X509Certificate::from_der(der).ok()?;
         Some(Self {
-            subject: cert.subject().to_string(),
-            issuer: cert.issuer().to_string(),
-            names: san_names(&cert),
+            subject: printable(&cert.subject().to_string()),
+            issuer: printable(&cert.issuer().to_string()),
+            names: san_names(&cert).iter().map(|n| printable(n)).collect(),
             not_before: cert.validity().not_before.timestamp(),
             not_after: cert.validity().not_after.timestamp(),
             key_type: key_type(&cert),
@@ -91,18 +91,21 @@ pub(crate) fn san_names(cert: &X509Certificate<'_>) -> Vec<String> {
         .collect()
 }
 
-/// The DNS names a leaf certificate carries (SANs; for a certificate without a
-/// subjectAltName the subject CN, as RFC 6125 §6.4.4 allows as a fallback).
+/// The names a leaf certificate carries in its subjectAltName. The subject CN is not
+/// used (RFC 6125 §6.4.4 makes that fallback optional, and name constraints on a CA
+/// apply to SANs only).
 pub(crate) fn dns_names(der: &[u8]) -> Vec<String> {
-    let Ok((_, cert)) = X509Certificate::from_der(der) else {
-        return Vec::new();
-    };
-    if let Ok(Some(_)) = cert.subject_alternative_name() {
-        return san_names(&cert);
+    match X509Certificate::from_der(der) {
+        Ok((_, cert)) => san_names(&cert),
+        Err(_) => Vec::new(),
     }
-    cert.subject()
-        .iter_common_name()
-        .filter_map(|cn| cn.as_str().ok().map(str::to_owned))
+}
+
+/// `s` with control characters replaced, so a certificate's text cannot forge a log
+/// line or a header.
+pub(crate) fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
         .collect()
 }
 

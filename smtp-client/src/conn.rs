@@ -8,7 +8,7 @@ use crate::options::ClientOptions;
 use crate::report::{Delivery, SessionReport};
 use crate::tls;
 use crate::transport::{Io, Transport};
-use smtp_proto::client::policy::{self, TlsAction, Verification};
+use smtp_proto::client::policy::{self, TlsAction, TlsPolicy, Verification};
 use smtp_proto::client::{ClientEvent, ClientSession, Envelope};
 use smtp_proto::{Output, TransportSecurity, UpgradeToken};
 use std::net::SocketAddr;
@@ -107,7 +107,9 @@ impl Connection {
         let mut last = None;
         for addr in addrs {
             match tcp(addr, opts.timeouts.connect).await {
-                Ok(stream) => return Self::start(Box::new(stream), Some(addr), &host, opts).await,
+                Ok(stream) => {
+                    return Self::start_or_retry(Box::new(stream), addr, &host, opts).await;
+                }
                 Err(e) => last = Some(e),
             }
         }
@@ -130,7 +132,43 @@ impl Connection {
                 server: addr.to_string(),
                 source: e,
             })?;
-        Self::start(Box::new(stream), Some(addr), server_name, opts).await
+        Self::start_or_retry(Box::new(stream), addr, server_name, opts).await
+    }
+
+    /// [`Connection::start`], and under policy `may` (or DANE without TLSA records)
+    /// one retry in plaintext after a failed STARTTLS handshake, as Postfix does: the
+    /// policy accepts plaintext, and a server whose TLS we cannot speak (only TLS 1.0,
+    /// no common cipher) would otherwise never get its mail. The report says so.
+    async fn start_or_retry(
+        stream: Box<dyn Io>,
+        addr: SocketAddr,
+        host: &str,
+        opts: ClientOptions,
+    ) -> Result<Self, Error> {
+        let retry = !opts.implicit_tls
+            && !opts.tls_policy.requires_tls()
+            && opts.tls_policy != TlsPolicy::None;
+        match Self::start(stream, Some(addr), host, opts.clone()).await {
+            Err(Error::Tls { reason, .. }) if retry => {
+                tracing::info!(%addr, %reason, "TLS handshake failed; retrying in plaintext (policy may)");
+                let stream =
+                    tcp(addr, opts.timeouts.connect)
+                        .await
+                        .map_err(|e| Error::Connect {
+                            server: addr.to_string(),
+                            source: e,
+                        })?;
+                let mut plain = opts.clone();
+                plain.tls_policy = TlsPolicy::None;
+                let mut conn = Self::start(Box::new(stream), Some(addr), host, plain).await?;
+                conn.report.policy = opts.tls_policy.name();
+                conn.report.reason = format!(
+                    "TLS handshake failed ({reason}); retried in plaintext as the policy allows"
+                );
+                Ok(conn)
+            }
+            other => other,
+        }
     }
 
     /// Runs the session over a stream that is already connected.
@@ -149,6 +187,11 @@ impl Connection {
         opts: ClientOptions,
     ) -> Result<Self, Error> {
         let server = opts.server_name.clone().unwrap_or_else(|| host.to_owned());
+        // `[192.0.2.1]` (an address literal) is checked and sent as the bare address.
+        let server = server
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
         let destination = opts.destination.clone().unwrap_or_else(|| server.clone());
         let mut core =
             smtp_proto::client::ClientOptions::new(&opts.hello_name, &server, &destination);
@@ -272,6 +315,11 @@ impl Connection {
         mut source: Source<'_, R>,
     ) -> Result<Delivery, Error> {
         self.enter()?;
+        if !self.session.is_idle() {
+            // The server ended the session (e.g. 421 after the last transaction).
+            self.close_io().await;
+            return Err(Error::Closed);
+        }
         if let Err(e) = self.session.send(envelope) {
             // Refused before anything was sent: the connection is as it was.
             self.busy = false;
@@ -282,6 +330,11 @@ impl Connection {
                 Step::Event(ClientEvent::SendBody) => self.feed_body(&mut source).await?,
                 Step::Event(ClientEvent::Done(result)) => {
                     self.busy = false;
+                    if !self.session.is_idle() {
+                        // The result came with the end of the session (a 421 or a
+                        // close after the RSET of a failed transaction).
+                        self.close_io().await;
+                    }
                     let delivery = Delivery::from_result(&result);
                     tracing::debug!(
                         server = %self.report.server,

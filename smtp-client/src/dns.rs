@@ -105,6 +105,16 @@ pub async fn deliver(
             }
             other => other.clone(),
         };
+        if o.tls_policy == TlsPolicy::DaneLookupFailed {
+            // RFC 7672 §2.2: defer this host without connecting.
+            last = Some(Error::Policy(
+                smtp_proto::client::policy::PolicyViolation::TlsaLookupFailed {
+                    server: host.clone(),
+                    destination: domain.to_owned(),
+                },
+            ));
+            continue;
+        }
         let addrs = match resolver.addrs(&host, port).await {
             Ok(a) => a,
             Err(e) => {
@@ -115,7 +125,18 @@ pub async fn deliver(
         for addr in addrs {
             let mut conn = match Connection::connect_addr(addr, &host, o.clone()).await {
                 Ok(c) => c,
-                Err(e) if e.is_transient() => {
+                // A host that is down, defers, fails the TLS policy, or refuses the
+                // session at its greeting: the next one may do better (RFC 5321 §5.1).
+                Err(e)
+                    if e.is_transient()
+                        || matches!(
+                            e,
+                            Error::Rejected {
+                                stage: "greeting",
+                                ..
+                            }
+                        ) =>
+                {
                     tracing::info!(%host, %addr, error = %e, "trying the next mail host");
                     last = Some(e);
                     continue;
@@ -177,9 +198,18 @@ mod hickory {
         }
     }
 
+    fn fqdn(name: &str) -> String {
+        if name.ends_with('.') {
+            name.to_owned()
+        } else {
+            format!("{name}.")
+        }
+    }
+
     impl Resolver for HickoryResolver {
         async fn mx(&self, domain: &str) -> Result<Vec<MxHost>, Error> {
-            match self.0.mx_lookup(domain).await {
+            // Fully qualified: never completed with the resolver's search list.
+            match self.0.mx_lookup(fqdn(domain)).await {
                 Ok(l) => Ok(l
                     .answers()
                     .iter()
@@ -205,7 +235,7 @@ mod hickory {
 
         async fn addrs(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, Error> {
             self.0
-                .lookup_ip(host)
+                .lookup_ip(fqdn(host))
                 .await
                 .map(|l| l.iter().map(|ip| SocketAddr::new(ip, port)).collect())
                 .map_err(|e| Error::Dns {

@@ -45,7 +45,12 @@ pub struct ClientOptions {
     pub kx_groups: Option<Vec<&'static dyn SupportedKxGroup>>,
     /// A client certificate to present when the server asks for one.
     pub client_cert: Option<ClientCert>,
-    /// Credentials: AUTH PLAIN, LOGIN or XOAUTH2 (RFC 4954) after TLS.
+    /// Credentials: AUTH PLAIN, LOGIN or XOAUTH2 (RFC 4954) after TLS. Under the
+    /// `may` and `encrypt` policies TLS is not authenticated, so an active attacker
+    /// could receive them: use `verify` (the default) or stronger for submission.
+    /// [`ClientAuth::Other`] mechanisms need the application to answer challenges:
+    /// drive `smtp_proto::client::ClientSession` directly for those (here each
+    /// challenge is cancelled).
     pub auth: Option<ClientAuth>,
     /// Send credentials over plaintext. Default off: AUTH without TLS is refused
     /// before any credential leaves the process.

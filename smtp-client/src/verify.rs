@@ -110,7 +110,7 @@ pub(crate) fn names_match(leaf: &CertificateDer<'_>, wanted: &[String]) -> Resul
     }
     Err(format!(
         "name mismatch: certificate is for [{}], wanted {}",
-        dns_names(leaf).join(", "),
+        crate::certs::printable(&dns_names(leaf).join(", ")),
         wanted.join(" or ")
     ))
 }

@@ -4,7 +4,7 @@
 mod support;
 
 use smtp_client::dns::{MxHost, Resolver, deliver, mail_hosts};
-use smtp_client::{DomainPattern, Envelope, Error, PolicyMap, TlsPolicy};
+use smtp_client::{DomainPattern, Envelope, Error, PolicyMap, PolicyViolation, TlsPolicy, Tlsa};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use support::*;
@@ -13,6 +13,8 @@ use support::*;
 struct Table {
     mx: HashMap<&'static str, Vec<MxHost>>,
     addrs: HashMap<String, SocketAddr>,
+    /// The TLSA answer for every host: `None` a failed lookup.
+    tlsa: Option<Option<Vec<Tlsa>>>,
 }
 
 impl Resolver for Table {
@@ -33,6 +35,12 @@ impl Resolver for Table {
                 reason: format!("no address for {host}"),
                 permanent: false,
             })
+    }
+    async fn tlsa(&self, _host: &str, _port: u16) -> Result<Option<Vec<Tlsa>>, Error> {
+        self.tlsa.clone().ok_or_else(|| Error::Dns {
+            reason: "SERVFAIL".into(),
+            permanent: false,
+        })
     }
 }
 
@@ -89,6 +97,7 @@ async fn the_first_reachable_host_gets_the_message_under_the_domains_policy() {
             ("mx1.example.test".to_string(), dead),
             ("mx2.example.test".to_string(), srv.addr()),
         ]),
+        tlsa: Some(None),
     };
     let mut policies = PolicyMap::new(TlsPolicy::May);
     policies.insert(DomainPattern::parse(".test").unwrap(), TlsPolicy::Verify);
@@ -113,6 +122,7 @@ async fn the_first_reachable_host_gets_the_message_under_the_domains_policy() {
     let table = Table {
         mx: HashMap::from([("example.test", vec![mx(10, "mx9.example.test")])]),
         addrs: HashMap::from([("mx9.example.test".to_string(), srv.addr())]),
+        tlsa: Some(None),
     };
     let e = deliver(
         "example.test",
@@ -135,6 +145,7 @@ async fn an_unknown_domain_is_permanent() {
     let table = Table {
         mx: HashMap::new(),
         addrs: HashMap::new(),
+        tlsa: Some(None),
     };
     let opts = client(&Ca::new(), TlsPolicy::May);
     let e = deliver(
@@ -149,4 +160,75 @@ async fn an_unknown_domain_is_permanent() {
     .await
     .unwrap_err();
     assert!(!e.is_transient(), "{e:?}");
+}
+
+#[tokio::test]
+async fn dane_destinations_use_the_hosts_tlsa_records_and_defer_when_the_lookup_fails() {
+    let ca = Ca::new();
+    let pki = ca.issue(Cert::SelfSigned);
+    let rec = Recorder::default();
+    let srv = start(builder(&rec, &pki, options())).await;
+    let leaf = {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        CertificateDer::pem_slice_iter(pki.cert_pem.as_bytes())
+            .next()
+            .unwrap()
+            .unwrap()
+            .to_vec()
+    };
+    let record = Tlsa {
+        usage: 3,
+        selector: 0,
+        matching: 1,
+        data: ring::digest::digest(&ring::digest::SHA256, &leaf)
+            .as_ref()
+            .to_vec(),
+    };
+    let mut policies = PolicyMap::new(TlsPolicy::May);
+    policies.insert(
+        DomainPattern::parse("example.test").unwrap(),
+        TlsPolicy::Dane { records: vec![] },
+    );
+    let opts = client(&ca, TlsPolicy::None);
+    let table = |tlsa| Table {
+        mx: HashMap::from([("example.test", vec![mx(10, "mx.example.test")])]),
+        addrs: HashMap::from([("mx.example.test".to_string(), srv.addr())]),
+        tlsa,
+    };
+    let (_, report) = deliver(
+        "example.test",
+        &policies,
+        &opts,
+        &env(),
+        b"x\r\n",
+        &table(Some(Some(vec![record]))),
+        25,
+    )
+    .await
+    .unwrap();
+    let tls = report.tls.unwrap();
+    assert!(
+        tls.verified && tls.verification.contains("DANE-EE(3)"),
+        "{tls:?}"
+    );
+    // A failed TLSA lookup: this host is deferred without a connection.
+    let before = rec.events().len();
+    let e = deliver(
+        "example.test",
+        &policies,
+        &opts,
+        &env(),
+        b"x\r\n",
+        &table(None),
+        25,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(e, Error::Policy(PolicyViolation::TlsaLookupFailed { .. })) && e.is_transient(),
+        "{e:?}"
+    );
+    assert_eq!(rec.events().len(), before);
+    srv.shutdown().await;
 }

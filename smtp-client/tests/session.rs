@@ -482,3 +482,75 @@ async fn a_message_over_the_servers_size_is_refused_before_it_is_sent() {
     srv.shutdown().await;
     assert!(rec.messages().is_empty());
 }
+
+#[tokio::test]
+async fn a_server_that_ends_the_session_after_a_refusal_leaves_a_transient_closed() {
+    let (addr, task) = scripted(vec![
+        ("", "220 mx.test ESMTP\r\n"),
+        ("\r\n", "250-mx.test\r\n250 PIPELINING\r\n"),
+        (
+            "DATA\r\n",
+            "250 2.1.0 ok\r\n550 5.1.1 no\r\n554 5.5.1 no valid recipients\r\n",
+        ),
+        ("RSET\r\n", "421 4.7.0 too many errors\r\n"),
+    ])
+    .await;
+    let mut c = Connection::connect(&addr.to_string(), client(&Ca::new(), TlsPolicy::May))
+        .await
+        .unwrap();
+    let e = c.send(env(&["<b@example.test>"]), MSG).await.unwrap_err();
+    assert!(
+        matches!(&e, Error::MessageRefused { stage: "RCPT", .. }),
+        "{e:?}"
+    );
+    assert!(!c.is_open());
+    let e = c.send(env(&["<b@example.test>"]), MSG).await.unwrap_err();
+    assert!(matches!(e, Error::Closed) && e.is_transient(), "{e:?}");
+    drop(c);
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn under_may_a_failed_handshake_is_retried_in_plaintext() {
+    let ca = Ca::new();
+    let pki = ca.issue(Cert::Valid);
+    // The server speaks TLS 1.3 only; the client offers TLS 1.2 only.
+    let tls = smtp_server::TlsBuilder::new()
+        .versions(&[&rustls::version::TLS13])
+        .certificate_pem(pki.cert_pem.as_bytes(), pki.key_pem.as_bytes())
+        .unwrap()
+        .build()
+        .unwrap();
+    let rec = Recorder::default();
+    let srv = start(
+        smtp_server::Server::builder(options(), rec.clone())
+            .listener(smtp_server::Listener::starttls(local()))
+            .tls(tls),
+    )
+    .await;
+    for policy in [TlsPolicy::May, TlsPolicy::Encrypt] {
+        let mut o = client(&ca, policy.clone());
+        o.tls_versions = vec![&rustls::version::TLS12];
+        let r = Connection::connect(&target(&srv), o).await;
+        if policy == TlsPolicy::May {
+            let mut c = r.unwrap();
+            assert!(c.report().tls.is_none());
+            assert_eq!(c.report().policy, "may");
+            assert!(
+                c.report().reason.contains("retried in plaintext"),
+                "{}",
+                c.report().reason
+            );
+            c.send(env(&["<b@example.test>"]), MSG).await.unwrap();
+            c.quit().await.unwrap();
+        } else {
+            let e = r.unwrap_err();
+            assert!(
+                matches!(e, Error::Tls { .. }) && e.is_tls_failure(),
+                "{e:?}"
+            );
+        }
+    }
+    srv.shutdown().await;
+    assert_eq!(rec.messages().len(), 1);
+}
