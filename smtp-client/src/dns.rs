@@ -85,9 +85,21 @@ pub async fn deliver(
     resolver: &impl Resolver,
     port: u16,
 ) -> Result<(Delivery, SessionReport), Error> {
-    let hosts = mail_hosts(resolver.mx(domain).await?, domain)?;
+    let mut records = resolver.mx(domain).await?;
+    shuffle_equal_preferences(&mut records);
+    let hosts = mail_hosts(records, domain)?;
     let (policy, _) = policies.lookup(domain);
-    let mut last = None;
+    // The error reported when no host took the message: a transient one if any host
+    // failed transiently (a later attempt may succeed), else the last.
+    let mut last: Option<Error> = None;
+    let keep = |e: Error, last: &mut Option<Error>| {
+        if last
+            .as_ref()
+            .is_none_or(|l| !l.is_transient() || e.is_transient())
+        {
+            *last = Some(e);
+        }
+    };
     for host in hosts {
         let mut o = opts.clone();
         o.destination = Some(domain.to_owned());
@@ -118,7 +130,7 @@ pub async fn deliver(
         let addrs = match resolver.addrs(&host, port).await {
             Ok(a) => a,
             Err(e) => {
-                last = Some(e);
+                keep(e, &mut last);
                 continue;
             }
         };
@@ -138,7 +150,7 @@ pub async fn deliver(
                         ) =>
                 {
                     tracing::info!(%host, %addr, error = %e, "trying the next mail host");
-                    last = Some(e);
+                    keep(e, &mut last);
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -150,7 +162,7 @@ pub async fn deliver(
                 Ok(d) => return Ok((d, report)),
                 // The connection broke before any answer about the message.
                 Err(e) if e.is_transient() && e.delivery().is_none() && e.reply().is_none() => {
-                    last = Some(e);
+                    keep(e, &mut last);
                 }
                 Err(e) => return Err(e),
             }
@@ -160,6 +172,28 @@ pub async fn deliver(
         reason: format!("no address for any mail host of {domain}"),
         permanent: false,
     }))
+}
+
+/// RFC 5321 §5.1: MX records of equal preference are tried in random order, so the
+/// load spreads over them. A small xorshift seeded from the clock is enough here.
+fn shuffle_equal_preferences(records: &mut [MxHost]) {
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0x9e37_79b9, |d| d.as_nanos() as u64)
+        | 1;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    records.sort_by_key(|m| m.preference);
+    for group in records.chunk_by_mut(|a, b| a.preference == b.preference) {
+        for i in (1..group.len()).rev() {
+            let j = (next() % (i as u64 + 1)) as usize;
+            group.swap(i, j);
+        }
+    }
 }
 
 #[cfg(feature = "dns")]
@@ -240,8 +274,37 @@ mod hickory {
                 .map(|l| l.iter().map(|ip| SocketAddr::new(ip, port)).collect())
                 .map_err(|e| Error::Dns {
                     reason: format!("address lookup for {host}: {e}"),
-                    permanent: e.is_nx_domain(),
+                    // No such host, or a host without addresses: not a passing fault.
+                    permanent: e.is_nx_domain() || e.is_no_records_found(),
                 })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MxHost, shuffle_equal_preferences};
+
+    #[test]
+    fn equal_preferences_are_shuffled_and_never_reordered_across_levels() {
+        let mx = |p, h: &str| MxHost {
+            preference: p,
+            host: h.into(),
+        };
+        let mut seen_first = std::collections::HashSet::new();
+        for _ in 0..200 {
+            let mut r = vec![
+                mx(20, "c"),
+                mx(10, "a1"),
+                mx(10, "a2"),
+                mx(10, "a3"),
+                mx(30, "d"),
+            ];
+            shuffle_equal_preferences(&mut r);
+            let prefs: Vec<u16> = r.iter().map(|m| m.preference).collect();
+            assert_eq!(prefs, [10, 10, 10, 20, 30]);
+            seen_first.insert(r[0].host.clone());
+        }
+        assert!(seen_first.len() > 1, "{seen_first:?}");
     }
 }
