@@ -48,6 +48,19 @@ impl CertificateSummary {
         })
     }
 
+    /// Whether the certificate (its subjectAltName) carries `name`: a host name, with
+    /// wildcards as RFC 6125 §6.4.3 allows, or an IP address.
+    pub fn matches_name(&self, name: &str) -> bool {
+        let bare = name.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
+            return self
+                .names
+                .iter()
+                .any(|n| n.parse::<std::net::IpAddr>().is_ok_and(|a| a == ip));
+        }
+        self.names.iter().any(|n| name_matches(n, bare))
+    }
+
     /// Whole days from `now` (Unix seconds) until it expires; negative once expired.
     pub fn days_left(&self, now: i64) -> i64 {
         (self.not_after - now).div_euclid(86_400)

@@ -17,6 +17,9 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
+/// The `tracing` target of the SMTP transcript.
+const WIRE: &str = "smtp_client::wire";
+
 /// How much of a streamed body is read (and sent) at a time.
 const BODY_PIECE: usize = 64 * 1024;
 /// The read buffer: large enough for a long EHLO reply in one read.
@@ -48,6 +51,9 @@ pub struct Connection {
     closed: bool,
     /// An operation is under way (set again when one was cancelled half-way).
     busy: bool,
+    /// For the transcript: a body is being sent, or AUTH is under way (redacted).
+    in_body: bool,
+    in_auth: bool,
 }
 
 impl std::fmt::Debug for Connection {
@@ -162,6 +168,7 @@ impl Connection {
                 plain.tls_policy = TlsPolicy::None;
                 let mut conn = Self::start(Box::new(stream), Some(addr), host, plain).await?;
                 conn.report.policy = opts.tls_policy.name();
+                conn.report.tls_failure = Some(reason.clone());
                 conn.report.reason = format!(
                     "TLS handshake failed ({reason}); retried in plaintext as the policy allows"
                 );
@@ -230,11 +237,14 @@ impl Connection {
             buf: vec![0; READ_BUF],
             closed: false,
             busy: false,
+            in_body: false,
+            in_auth: false,
         };
         conn.report.tls = tls_report;
         loop {
             match conn.step().await? {
                 Step::Event(ClientEvent::Ready { capabilities, tls }) => {
+                    conn.in_auth = false;
                     conn.report.capabilities = capabilities;
                     conn.report.greeting = conn.session.greeting().cloned();
                     conn.report.capabilities_before_tls =
@@ -330,6 +340,7 @@ impl Connection {
                 Step::Event(ClientEvent::SendBody) => self.feed_body(&mut source).await?,
                 Step::Event(ClientEvent::Done(result)) => {
                     self.busy = false;
+                    self.in_body = false;
                     if !self.session.is_idle() {
                         // The result came with the end of the session (a 421 or a
                         // close after the RSET of a failed transaction).
@@ -365,6 +376,7 @@ impl Connection {
         &mut self,
         source: &mut Source<'_, R>,
     ) -> Result<(), Error> {
+        self.in_body = true;
         let (piece, end): (&[u8], bool) = match source {
             Source::Bytes(b) => (b.take().unwrap_or_default(), true),
             Source::Reader(r, buf) => {
@@ -448,6 +460,7 @@ impl Connection {
             };
             match out {
                 Output::Transmit(bytes) => {
+                    self.log_sent(&bytes);
                     let wait = self.opts.timeouts.data_block;
                     match timeout(wait, self.io.write_all(&bytes)).await {
                         Ok(Ok(())) => {}
@@ -473,12 +486,42 @@ impl Connection {
         }
     }
 
+    /// The transcript of what is sent, at debug level on target `smtp_client::wire`:
+    /// commands as they are, credentials redacted, a body as its size.
+    fn log_sent(&mut self, bytes: &[u8]) {
+        if !tracing::enabled!(target: WIRE, tracing::Level::DEBUG) {
+            return;
+        }
+        if self.in_body {
+            tracing::debug!(target: WIRE, "C: <message data, {} octets>", bytes.len());
+            return;
+        }
+        for line in String::from_utf8_lossy(bytes).lines() {
+            if let Some(rest) = line.strip_prefix("AUTH ") {
+                let mech = rest.split(' ').next().unwrap_or("");
+                self.in_auth = true;
+                tracing::debug!(target: WIRE, "C: AUTH {mech} <redacted>");
+            } else if self.in_auth {
+                tracing::debug!(target: WIRE, "C: <redacted>");
+            } else {
+                tracing::debug!(target: WIRE, "C: {line}");
+            }
+        }
+    }
+
     async fn read(&mut self) -> Result<(), Error> {
         let kind = self.session.timeout();
         let wait = self.opts.timeouts.for_wait(kind);
         match timeout(wait, self.io.read(&mut self.buf)).await {
             Ok(Ok(0)) => self.session.feed_eof(),
-            Ok(Ok(n)) => self.session.feed(&self.buf[..n]),
+            Ok(Ok(n)) => {
+                if tracing::enabled!(target: WIRE, tracing::Level::DEBUG) {
+                    for line in String::from_utf8_lossy(&self.buf[..n]).lines() {
+                        tracing::debug!(target: WIRE, "S: {line}");
+                    }
+                }
+                self.session.feed(&self.buf[..n]);
+            }
             Ok(Err(e)) => {
                 self.close_io().await;
                 return Err(e.into());

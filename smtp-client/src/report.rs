@@ -30,6 +30,9 @@ pub struct SessionReport {
     pub tls: Option<TlsReport>,
     /// The AUTH mechanism used, when the session authenticated.
     pub authenticated: Option<String>,
+    /// Why TLS failed when the policy let the session go on without it (`may`: the
+    /// handshake failed and the session was retried in plaintext).
+    pub tls_failure: Option<String>,
 }
 
 impl SessionReport {
@@ -67,6 +70,12 @@ pub struct TlsReport {
     pub chain: Vec<CertificateSummary>,
     /// Whether the chain and name (or a TLSA record) were verified.
     pub verified: bool,
+    /// The WebPKI chain check alone: the chain ends in a trust anchor and every
+    /// certificate is valid now (`None` under DANE).
+    pub chain_verified: Option<bool>,
+    /// The name check alone: the certificate names the server (or one of the policy's
+    /// names). `None` under DANE.
+    pub name_matched: Option<bool>,
     /// How it was verified, or why it was not.
     pub verification: String,
 }

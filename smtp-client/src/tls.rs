@@ -78,6 +78,8 @@ pub(crate) fn facts(
         verified: false,
         detail: "no certificate checked".into(),
         enforced: false,
+        chain_ok: None,
+        name_ok: None,
     });
     let sni = match sni {
         ServerName::DnsName(d) => Some(d.as_ref().to_owned()),
@@ -110,6 +112,8 @@ pub(crate) fn facts(
         starttls,
         chain,
         verified: check.verified,
+        chain_verified: check.chain_ok,
+        name_matched: check.name_ok,
         verification: check.detail,
     };
     (info, report)

@@ -25,6 +25,10 @@ pub(crate) struct CertCheck {
     pub(crate) detail: String,
     /// Whether the handshake was failed because of it (the policy required it).
     pub(crate) enforced: bool,
+    /// The WebPKI chain check alone (`None`: not done, as under DANE).
+    pub(crate) chain_ok: Option<bool>,
+    /// The name check alone (`None`: not done).
+    pub(crate) name_ok: Option<bool>,
 }
 
 #[derive(Debug)]
@@ -71,26 +75,26 @@ impl Verifier {
         .map_err(|e| describe(&e))
     }
 
+    /// The finding, and the chain and name checks on their own.
     fn check(
         &self,
         leaf: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
-    ) -> Result<String, String> {
-        match &self.mode {
-            Verification::None => {
-                self.chain(leaf, intermediates, now)?;
-                names_match(leaf, std::slice::from_ref(&self.server))
-            }
-            Verification::Chain { names } => {
-                self.chain(leaf, intermediates, now)?;
-                names_match(leaf, names)
-            }
+    ) -> (Result<String, String>, Option<bool>, Option<bool>) {
+        let names = match &self.mode {
+            Verification::None => std::slice::from_ref(&self.server),
+            Verification::Chain { names } => names.as_slice(),
             Verification::Dane { records, names } => {
-                dane::verify(records, names, leaf, intermediates, now, self.algs.all)
+                let r = dane::verify(records, names, leaf, intermediates, now, self.algs.all);
+                return (r, None, None);
             }
-            _ => Err("unsupported verification".into()),
-        }
+            _ => return (Err("unsupported verification".into()), None, None),
+        };
+        let chain = self.chain(leaf, intermediates, now);
+        let name = names_match(leaf, names);
+        let (c, n) = (chain.is_ok(), name.is_ok());
+        (chain.and(name), Some(c), Some(n))
     }
 }
 
@@ -148,7 +152,7 @@ impl ServerCertVerifier for Verifier {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let result = self.check(end_entity, intermediates, now);
+        let (result, chain_ok, name_ok) = self.check(end_entity, intermediates, now);
         let enforce = !matches!(self.mode, Verification::None);
         let (verified, detail) = match &result {
             Ok(how) => (true, how.clone()),
@@ -159,6 +163,8 @@ impl ServerCertVerifier for Verifier {
             verified,
             detail: detail.clone(),
             enforced: enforce && !verified,
+            chain_ok,
+            name_ok,
         });
         if enforce && !verified {
             return Err(rustls::Error::InvalidCertificate(

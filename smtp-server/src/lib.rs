@@ -82,3 +82,9 @@ pub use smtp_proto as proto;
 pub use stats::{HandshakeFailure, Stats};
 pub use tls::{TlsBuilder, TlsConfig};
 pub use transport::Io;
+
+/// The RFC 5322 §3.3 date-time of `t` in UTC, e.g. `Thu, 03 Dec 2026 17:08:48 +0000`
+/// (as in our `Received:` header; handy for a `Date:` header too).
+pub fn rfc5322_date(t: std::time::SystemTime) -> String {
+    date::rfc5322(t)
+}

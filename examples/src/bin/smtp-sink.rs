@@ -1,0 +1,271 @@
+//! smtp-sink: a receiving SMTP (or LMTP) server for tests and labs, with STARTTLS and
+//! implicit TLS, built on `smtp-server`.
+//!
+//! ```text
+//! smtp-sink --listen 127.0.0.1:2525 --hostname localhost --write-cert ca.pem --out mail/
+//! ```
+
+use clap::Parser;
+use smtp_server::proto::{Credentials, Domain, Mechanism, ServerOptions};
+use smtp_server::{
+    Body, Context, Decision, Handler, Listener, Outcome, Server, Session, TlsConfig,
+};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::io::AsyncWriteExt;
+
+/// A receiving SMTP server for tests and labs.
+#[derive(Parser, Debug)]
+#[command(name = "smtp-sink", version, about)]
+struct Args {
+    /// Address for SMTP with STARTTLS.
+    #[arg(long, default_value = "127.0.0.1:2525")]
+    listen: SocketAddr,
+    /// Address for implicit TLS (RFC 8314, like port 465).
+    #[arg(long)]
+    listen_tls: Option<SocketAddr>,
+    /// The name in the banner and the EHLO reply (and of a generated certificate).
+    #[arg(long, default_value = "localhost")]
+    hostname: String,
+    /// Certificate chain (PEM); without it a self-signed certificate is generated.
+    #[arg(long, requires = "key")]
+    cert: Option<PathBuf>,
+    /// Private key (PEM) of --cert.
+    #[arg(long, requires = "cert")]
+    key: Option<PathBuf>,
+    /// Write the generated certificate here (PEM), for clients to trust.
+    #[arg(long, conflicts_with = "cert")]
+    write_cert: Option<PathBuf>,
+    /// Store each accepted message as DIR/<id>.eml; without it messages are counted
+    /// and discarded.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Largest message accepted, in bytes (advertised as SIZE).
+    #[arg(long, value_name = "BYTES")]
+    max_size: Option<u64>,
+    /// Most recipients per message.
+    #[arg(long, value_name = "N")]
+    max_recipients: Option<usize>,
+    /// Refuse MAIL before STARTTLS.
+    #[arg(long)]
+    require_tls: bool,
+    /// Offer AUTH PLAIN and LOGIN (after TLS only) and accept these credentials.
+    #[arg(long, value_name = "USER:PASS")]
+    auth: Option<String>,
+    /// Speak LMTP (RFC 2033) instead of SMTP.
+    #[arg(long)]
+    lmtp: bool,
+}
+
+struct Sink {
+    out: Option<PathBuf>,
+    auth: Option<(String, String)>,
+    next_id: AtomicU64,
+    start: u64,
+}
+
+struct SinkSession {
+    sink: Arc<Sink>,
+}
+
+struct SinkHandler(Arc<Sink>);
+
+impl Handler for SinkHandler {
+    type Session = SinkSession;
+    async fn connect(&self, _: &Context) -> Result<SinkSession, smtp_server::proto::Reply> {
+        Ok(SinkSession {
+            sink: self.0.clone(),
+        })
+    }
+}
+
+impl Session for SinkSession {
+    async fn auth(&mut self, _: &Context, c: &Credentials) -> Decision {
+        match &self.sink.auth {
+            Some((u, p)) if *u == c.username && p == c.password.expose() => Decision::Accept,
+            _ => Decision::reply(535, (5, 7, 8), "Authentication credentials invalid"),
+        }
+    }
+
+    async fn data(&mut self, ctx: &Context, body: &mut Body<'_>) -> Decision {
+        let id = format!(
+            "{}-{}-{}",
+            self.sink.start,
+            std::process::id(),
+            self.sink.next_id.fetch_add(1, Ordering::Relaxed)
+        );
+        let Some(dir) = &self.sink.out else {
+            // Count and discard, streaming.
+            loop {
+                match body.next().await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => return queued(&id),
+                    Err(e) => return failed(ctx, &e.to_string()),
+                }
+            }
+        };
+        // Written under a temporary name, renamed once complete: a message that is not
+        // accepted never appears as a .eml file.
+        let tmp = dir.join(format!(".{id}.tmp"));
+        let done = dir.join(format!("{id}.eml"));
+        let result = async {
+            let mut f = tokio::fs::File::create(&tmp).await?;
+            while let Some(chunk) = body.next().await.map_err(std::io::Error::other)? {
+                f.write_all(&chunk).await?;
+            }
+            f.sync_all().await?;
+            drop(f);
+            tokio::fs::rename(&tmp, &done).await
+        }
+        .await;
+        match result {
+            Ok(()) => queued(&id),
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                failed(ctx, &e.to_string())
+            }
+        }
+    }
+
+    fn close(&mut self, ctx: &Context, outcome: &Outcome) {
+        let tls = ctx.tls().map_or("none".to_owned(), |t| {
+            format!(
+                "{} {} {}",
+                t.info.version(),
+                t.info.cipher(),
+                t.key_exchange.as_deref().unwrap_or("-")
+            )
+        });
+        tracing::info!(
+            peer = %ctx.peer(),
+            tls = %tls,
+            user = ctx.user().unwrap_or("-"),
+            accepted = outcome.accepted,
+            rejected = outcome.rejected,
+            error = outcome.error.as_deref().unwrap_or("-"),
+            "session"
+        );
+    }
+}
+
+fn queued(id: &str) -> Decision {
+    Decision::reply(250, (2, 0, 0), &format!("Ok: queued as {id}"))
+}
+
+fn failed(ctx: &Context, why: &str) -> Decision {
+    tracing::warn!(peer = %ctx.peer(), error = why, "message not stored");
+    Decision::reply(451, (4, 3, 0), "Message not stored, try again later")
+}
+
+/// A self-signed certificate for `hostname` and the listening addresses.
+fn self_signed(hostname: &str, addrs: &[SocketAddr]) -> Result<(String, String), String> {
+    let mut params = rcgen::CertificateParams::new(vec![hostname.to_owned()])
+        .map_err(|e| format!("certificate for {hostname}: {e}"))?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, hostname);
+    for a in addrs {
+        if !a.ip().is_unspecified() {
+            params
+                .subject_alt_names
+                .push(rcgen::SanType::IpAddress(a.ip()));
+        }
+    }
+    let key = rcgen::KeyPair::generate().map_err(|e| e.to_string())?;
+    let cert = params.self_signed(&key).map_err(|e| e.to_string())?;
+    Ok((cert.pem(), key.serialize_pem()))
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let hostname =
+        Domain::new(&args.hostname).map_err(|e| format!("--hostname {}: {e}", args.hostname))?;
+    let mut opts = ServerOptions::new(hostname);
+    if let Some(n) = args.max_size {
+        opts.max_message_size = n;
+    }
+    if let Some(n) = args.max_recipients {
+        opts.max_recipients = n;
+    }
+    opts.require_tls = args.require_tls;
+    opts.lmtp = args.lmtp;
+    let auth = match &args.auth {
+        Some(s) => {
+            let (u, p) = s
+                .split_once(':')
+                .ok_or_else(|| "--auth must be USER:PASS".to_owned())?;
+            opts.auth_mechanisms = vec![Mechanism::PLAIN, Mechanism::LOGIN];
+            Some((u.to_owned(), p.to_owned()))
+        }
+        None => None,
+    };
+    let tls = match (&args.cert, &args.key) {
+        (Some(c), Some(k)) => TlsConfig::from_pem_files(c, k).map_err(|e| e.to_string())?,
+        _ => {
+            let mut addrs = vec![args.listen];
+            addrs.extend(args.listen_tls);
+            let (cert, key) = self_signed(&args.hostname, &addrs)?;
+            if let Some(path) = &args.write_cert {
+                std::fs::write(path, &cert)
+                    .map_err(|e| format!("writing {}: {e}", path.display()))?;
+            }
+            TlsConfig::from_pem(cert.as_bytes(), key.as_bytes()).map_err(|e| e.to_string())?
+        }
+    };
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir).map_err(|e| format!("--out {}: {e}", dir.display()))?;
+    }
+    let sink = Arc::new(Sink {
+        out: args.out.clone(),
+        auth,
+        next_id: AtomicU64::new(1),
+        start: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    });
+    let mut builder = Server::builder(opts, SinkHandler(sink))
+        .listener(Listener::starttls(args.listen))
+        .tls(tls);
+    if let Some(a) = args.listen_tls {
+        builder = builder.listener(Listener::implicit_tls(a));
+    }
+    let server = builder.bind().await.map_err(|e| e.to_string())?;
+    for a in server.local_addrs() {
+        println!("listening on {a}");
+    }
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    server.serve(shutdown_signal()).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    smtp_examples::init_logging("info,smtp_server=warn");
+    match run(args).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("smtp-sink: {e}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
