@@ -6,156 +6,9 @@
 mod support;
 
 use smtp_client::{Connection, Envelope, Error, TlsPolicy};
-use std::path::{Path, PathBuf};
-use std::process::Output;
-use std::time::Duration;
+use support::postfix::{Postfix, free_port, need, run, wait_for};
 use support::*;
 use tokio::process::Command;
-
-fn need(path: &str, package: &str) -> String {
-    assert!(
-        Path::new(path).exists(),
-        "{path} is missing: run `bash scripts/install-peers` (Debian package {package})"
-    );
-    path.to_owned()
-}
-
-async fn run(cmd: &mut Command) -> Output {
-    tokio::time::timeout(Duration::from_secs(120), cmd.output())
-        .await
-        .expect("peer command did not finish within 120 s")
-        .expect("peer command could not be started")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Waits until something greets on `port` (a peer starting up).
-async fn wait_for(port: u16, what: &str, log: &Path) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while !greets(([127, 0, 0, 1], port).into()).await {
-        if tokio::time::Instant::now() > deadline {
-            let log = std::fs::read_to_string(log).unwrap_or_default();
-            panic!("{what} did not start on 127.0.0.1:{port} within 60 s\n{log}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// A private Postfix instance, stopped on drop.
-struct Postfix {
-    dir: PathBuf,
-    postfix: String,
-    starttls_port: u16,
-    wrapper_port: u16,
-}
-
-impl Drop for Postfix {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new(&self.postfix)
-            .arg("-c")
-            .arg(self.dir.join("etc"))
-            .arg("stop")
-            .output();
-    }
-}
-
-impl Postfix {
-    /// smtpd with STARTTLS on one port and implicit TLS on another, discarding all
-    /// mail and refusing `reject@example.test`.
-    async fn start(pki: &Pki) -> Self {
-        let postfix = need("/usr/sbin/postfix", "postfix");
-        let script = need("/usr/bin/script", "bsdutils");
-        let dir = temp_dir("client-postfix");
-        pki.write(&dir);
-        let d = dir.display();
-        for sub in ["etc", "queue", "data"] {
-            std::fs::create_dir_all(dir.join(sub)).unwrap();
-        }
-        let (starttls_port, wrapper_port) = (free_port(), free_port());
-        let main = format!(
-            "compatibility_level = 3.6
-queue_directory = {d}/queue
-data_directory = {d}/data
-mail_owner = postfix
-setgid_group = postdrop
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-myhostname = localhost
-mydestination =
-alias_maps =
-alias_database =
-local_recipient_maps =
-mynetworks = 127.0.0.0/8
-smtpd_recipient_restrictions = check_recipient_access inline:{{ reject@example.test=REJECT }}, permit_mynetworks, reject
-smtpd_tls_security_level = may
-smtpd_tls_chain_files = {d}/key.pem, {d}/cert.pem
-smtpd_tls_loglevel = 1
-smtpd_forbid_bare_newline = yes
-smtpd_forbid_bare_newline_exclusions =
-default_transport = discard:sink
-relay_transport = discard:sink
-smtp_dns_support_level = disabled
-maillog_file = {d}/maillog
-maillog_file_prefixes = {d}
-syslog_name = postfix-client-test
-"
-        );
-        std::fs::write(dir.join("etc/main.cf"), main).unwrap();
-        let services = [
-            format!("127.0.0.1:{starttls_port} inet n - n - - smtpd"),
-            format!("127.0.0.1:{wrapper_port} inet n - n - - smtpd -o smtpd_tls_wrappermode=yes"),
-            "pickup unix n - n 60 1 pickup".into(),
-            "cleanup unix n - n - 0 cleanup".into(),
-            "qmgr unix n - n 300 1 qmgr".into(),
-            "tlsmgr unix - - n 1000? 1 tlsmgr".into(),
-            "rewrite unix - - n - - trivial-rewrite".into(),
-            "bounce unix - - n - 0 bounce".into(),
-            "defer unix - - n - 0 bounce".into(),
-            "trace unix - - n - 0 bounce".into(),
-            "verify unix - - n - 1 verify".into(),
-            "flush unix n - n 1000? 0 flush".into(),
-            "proxymap unix - - n - - proxymap".into(),
-            "smtp unix - - n - - smtp".into(),
-            "relay unix - - n - - smtp".into(),
-            "showq unix n - n - - showq".into(),
-            "error unix - - n - - error".into(),
-            "retry unix - - n - - error".into(),
-            "discard unix - - n - - discard".into(),
-            "anvil unix - - n - 1 anvil".into(),
-            "scache unix - - n - 1 scache".into(),
-            "postlog unix-dgram n - n - 1 postlogd".into(),
-            "tlsproxy unix - - n - 0 tlsproxy".into(),
-        ];
-        std::fs::write(dir.join("etc/master.cf"), services.join("\n") + "\n").unwrap();
-        let chown = run(Command::new("chown")
-            .args(["-R", "postfix"])
-            .arg(dir.join("data")))
-        .await;
-        assert!(chown.status.success(), "chown: {chown:?}");
-        // Postfix reports start-up errors only to syslog; `script` gives it a terminal.
-        let start = format!("{postfix} -c {d}/etc start");
-        let out = run(Command::new(&script).args(["-qec", &start, "/dev/null"])).await;
-        let me = Self {
-            dir,
-            postfix,
-            starttls_port,
-            wrapper_port,
-        };
-        assert!(out.status.success(), "postfix start: {out:?}");
-        wait_for(starttls_port, "postfix smtpd", &me.dir.join("maillog")).await;
-        me
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("maillog")).unwrap_or_default()
-    }
-}
 
 fn env(to: &[&str]) -> Envelope {
     Envelope::new("<sender@client.test>", to.iter().copied()).unwrap()
@@ -165,7 +18,7 @@ fn env(to: &[&str]) -> Envelope {
 async fn postfix_smtpd_starttls_verified_pipelined_bdat_and_implicit_tls() {
     let ca = Ca::new();
     let pki = ca.issue(Cert::Valid);
-    let pf = Postfix::start(&pki).await;
+    let pf = Postfix::start(Some(&pki)).await;
     for chunking in [false, true] {
         let mut o = client(&ca, TlsPolicy::Verify);
         o.chunking = chunking;
@@ -228,7 +81,7 @@ async fn postfix_smtpd_starttls_verified_pipelined_bdat_and_implicit_tls() {
 async fn postfix_certificate_for_another_name_fails_verify_but_passes_may() {
     let ca = Ca::new();
     let pki = ca.issue(Cert::WrongName);
-    let pf = Postfix::start(&pki).await;
+    let pf = Postfix::start(Some(&pki)).await;
     let target = format!("localhost:{}", pf.starttls_port);
     let e = Connection::connect(&target, client(&ca, TlsPolicy::Verify))
         .await

@@ -6,6 +6,8 @@
 #[path = "../../../smtp-server/tests/support/mod.rs"]
 pub mod srv;
 
+pub mod postfix;
+
 pub use srv::temp_dir;
 pub use srv::{Pki, Recorder, Running, builder, local, options, start};
 
@@ -27,6 +29,8 @@ pub enum Cert {
     Expired,
     /// Signed by the test CA, for `other.test` only.
     WrongName,
+    /// Signed by the test CA, for `localhost` and 127.0.0.1, expiring in 10 days.
+    ExpiresSoon,
 }
 
 /// A CA and certificates of every kind, signed by it.
@@ -70,6 +74,11 @@ impl Ca {
         if kind == Cert::Expired {
             p.not_before = rcgen::date_time_ymd(2020, 1, 1);
             p.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        }
+        if kind == Cert::ExpiresSoon {
+            let now = time::OffsetDateTime::now_utc();
+            p.not_before = now - time::Duration::days(30);
+            p.not_after = now + time::Duration::days(10);
         }
         let cert = match kind {
             Cert::SelfSigned => p.self_signed(&key).unwrap(),
