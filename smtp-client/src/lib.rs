@@ -61,6 +61,12 @@ pub use smtp_proto as proto;
 pub use smtp_proto::client::policy::{DomainPattern, PolicyMap, PolicyViolation, TlsPolicy, Tlsa};
 pub use smtp_proto::client::{ClientAuth, Envelope};
 pub use tls::default_provider;
+
+/// The workspace README's examples (core, server and client), compiled and run as
+/// doctests here, where every crate they use is a (dev-)dependency.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
 pub use transport::Io;
 
 /// Connects, sends one message and quits: the convenience for a single message.

@@ -65,11 +65,6 @@ mod stats;
 mod tls;
 mod transport;
 
-/// The workspace README's examples (core and server), compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;
-
 pub use body::{Body, BodyError};
 pub use config::{ConnectionLimits, Timeouts};
 pub use error::ConfigError;

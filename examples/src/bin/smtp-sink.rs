@@ -173,6 +173,10 @@ fn self_signed(hostname: &str, addrs: &[SocketAddr]) -> Result<(String, String),
                 .push(rcgen::SanType::IpAddress(a.ip()));
         }
     }
+    // Valid from an hour ago (clock skew) for a year.
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::hours(1);
+    params.not_after = now + time::Duration::days(365);
     let key = rcgen::KeyPair::generate().map_err(|e| e.to_string())?;
     let cert = params.self_signed(&key).map_err(|e| e.to_string())?;
     Ok((cert.pem(), key.serialize_pem()))
