@@ -462,3 +462,83 @@ async fn lmtp_sink_answers_per_recipient() {
     c.quit().await.unwrap();
     sink.stop().await;
 }
+
+#[tokio::test]
+async fn a_refused_starttls_is_a_problem_for_tls_check() {
+    let (addr, task) = support::scripted(vec![
+        ("", "220 mx.test ESMTP\r\n"),
+        ("\r\n", "250-mx.test\r\n250-AUTH PLAIN\r\n250 STARTTLS\r\n"),
+        ("STARTTLS\r\n", "454 4.7.0 TLS not available\r\n"),
+        ("QUIT\r\n", "221 bye\r\n"),
+    ])
+    .await;
+    let r = run(CHECK, &[&addr.to_string()]).await;
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stdout.contains("STARTTLS offered but no TLS session"),
+        "{r:?}"
+    );
+    assert!(r.stdout.contains("AUTH offered without TLS"), "{r:?}");
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_permanent_refusal_among_transient_ones_exits_1() {
+    let (addr, task) = support::scripted(vec![
+        ("", "220 mx.test ESMTP\r\n"),
+        ("\r\n", "250-mx.test\r\n250 PIPELINING\r\n"),
+        ("DATA\r\n", "250 ok\r\n550 5.1.1 no such user\r\n450 4.2.1 try later\r\n554 5.5.1 no valid recipients\r\n"),
+        ("RSET\r\n", "250 ok\r\n"),
+        ("QUIT\r\n", "221 bye\r\n"),
+    ])
+    .await;
+    let r = run(
+        SEND,
+        &[
+            "--server",
+            &addr.to_string(),
+            "--tls",
+            "none",
+            "--to",
+            "a@example.test",
+            "--to",
+            "b@example.test",
+        ],
+    )
+    .await;
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.line("rcpt <a@example.test>: 550").is_some(), "{r:?}");
+    assert!(r.line("rcpt <b@example.test>: 450").is_some(), "{r:?}");
+    task.await.unwrap();
+    assert_eq!(
+        run(
+            SEND,
+            &[
+                "--server",
+                &addr.to_string(),
+                "--to",
+                "a@example.test",
+                "--timeout",
+                "0"
+            ]
+        )
+        .await
+        .code,
+        2
+    );
+}
+
+#[tokio::test]
+async fn an_unusable_out_directory_stops_the_sink_at_start() {
+    let dir = temp_dir("sink-badout");
+    let file = dir.join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let r = run(
+        SINK,
+        &["--listen", "127.0.0.1:0", "--out", &s(&file.join("mail"))],
+    )
+    .await;
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("--out"), "{r:?}");
+    assert!(!r.stdout.contains("listening on"), "{r:?}");
+}

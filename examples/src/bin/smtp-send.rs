@@ -29,7 +29,7 @@ enum Level {
 
 /// Send one message over SMTP with a chosen TLS policy.
 #[derive(Parser, Debug)]
-#[command(name = "smtp-send", version, about)]
+#[command(name = "smtp-send", version)]
 struct Args {
     /// The server, HOST:PORT.
     #[arg(long)]
@@ -68,7 +68,7 @@ struct Args {
     #[arg(short, long)]
     verbose: bool,
     /// Seconds to wait for the server at each step.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
 }
 
@@ -96,9 +96,9 @@ fn generated(args: &Args) -> Vec<u8> {
         args.ehlo
     );
     format!(
-        "Date: {}\r\nMessage-ID: <{id}>\r\nFrom: <{}>\r\nTo: {}\r\nSubject: test message from smtp-send\r\n\r\nThis is a test message sent by smtp-send.\r\n",
+        "Date: {}\r\nMessage-ID: <{id}>\r\nFrom: {}\r\nTo: {}\r\nSubject: test message from smtp-send\r\n\r\nThis is a test message sent by smtp-send.\r\n",
         smtp_server::rfc5322_date(now),
-        args.from,
+        bracket(&args.from),
         args.to.iter().map(|t| bracket(t)).collect::<Vec<_>>().join(", "),
     )
     .into_bytes()
@@ -112,6 +112,23 @@ fn status(e: &Error) -> u8 {
         EXIT_TEMPFAIL
     } else {
         EXIT_PROBLEM
+    }
+}
+
+/// The exit status for a refused transaction: 1 if any reply in it was permanent
+/// (the sender must act), else 75 (all of it may succeed later).
+fn refused_status(d: &Delivery) -> u8 {
+    let permanent = d
+        .mail
+        .iter()
+        .chain(d.recipients.iter().filter_map(|r| r.rcpt_reply.as_ref()))
+        .chain(d.refused.iter())
+        .chain(d.message.iter())
+        .any(|r| r.is_permanent());
+    if permanent {
+        EXIT_PROBLEM
+    } else {
+        EXIT_TEMPFAIL
     }
 }
 
@@ -185,6 +202,12 @@ async fn run(args: Args) -> ExitCode {
         return usage(format!("--server {}: expected HOST:PORT", args.server));
     };
     let server_name = args.servername.clone().unwrap_or(host);
+    if server_name.is_empty() {
+        return usage("--servername must not be empty".into());
+    }
+    if let Err(e) = smtp_client::proto::Host::new(&args.ehlo) {
+        return usage(format!("--ehlo {}: {e}", args.ehlo));
+    }
     let policy = match args.tls {
         Level::None => TlsPolicy::None,
         Level::May => TlsPolicy::May,
@@ -251,8 +274,8 @@ async fn run(args: Args) -> ExitCode {
                     (Some(report), Some(d), None, code)
                 }
                 Err(e) => {
-                    let code = status(&e);
                     let d = e.delivery().cloned();
+                    let code = d.as_ref().map_or_else(|| status(&e), refused_status);
                     (Some(report), d, Some(e), code)
                 }
             }

@@ -18,7 +18,7 @@ use tokio::io::AsyncWriteExt;
 
 /// A receiving SMTP server for tests and labs.
 #[derive(Parser, Debug)]
-#[command(name = "smtp-sink", version, about)]
+#[command(name = "smtp-sink", version)]
 struct Args {
     /// Address for SMTP with STARTTLS.
     #[arg(long, default_value = "127.0.0.1:2525")]
@@ -38,7 +38,7 @@ struct Args {
     /// Write the generated certificate here (PEM), for clients to trust.
     #[arg(long, conflicts_with = "cert")]
     write_cert: Option<PathBuf>,
-    /// Store each accepted message as DIR/<id>.eml; without it messages are counted
+    /// Store each accepted message as DIR/ID.eml; without it messages are counted
     /// and discarded.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -124,7 +124,7 @@ impl Session for SinkSession {
             Ok(()) => queued(&id),
             Err(e) => {
                 let _ = tokio::fs::remove_file(&tmp).await;
-                failed(ctx, &e.to_string())
+                failed(ctx, &format!("{}: {e}", tmp.display()))
             }
         }
     }
@@ -157,6 +157,24 @@ fn queued(id: &str) -> Decision {
 fn failed(ctx: &Context, why: &str) -> Decision {
     tracing::warn!(peer = %ctx.peer(), error = why, "message not stored");
     Decision::reply(451, (4, 3, 0), "Message not stored, try again later")
+}
+
+/// Creates `--out`, checks that a file can be written there, and removes the
+/// temporary files a killed earlier run may have left.
+fn prepare_out(dir: &std::path::Path) -> Result<(), String> {
+    let bad = |e: std::io::Error| format!("--out {}: {e}", dir.display());
+    std::fs::create_dir_all(dir).map_err(bad)?;
+    let probe = dir.join(format!(".probe-{}.tmp", std::process::id()));
+    std::fs::write(&probe, b"").map_err(bad)?;
+    std::fs::remove_file(&probe).map_err(bad)?;
+    for entry in std::fs::read_dir(dir).map_err(bad)?.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    Ok(())
 }
 
 /// A self-signed certificate for `hostname` and the listening addresses.
@@ -218,7 +236,7 @@ async fn run(args: Args) -> Result<(), String> {
         }
     };
     if let Some(dir) = &args.out {
-        std::fs::create_dir_all(dir).map_err(|e| format!("--out {}: {e}", dir.display()))?;
+        prepare_out(dir)?;
     }
     let sink = Arc::new(Sink {
         out: args.out.clone(),
@@ -234,31 +252,30 @@ async fn run(args: Args) -> Result<(), String> {
     if let Some(a) = args.listen_tls {
         builder = builder.listener(Listener::implicit_tls(a));
     }
+    // Signal handlers first: a SIGTERM right after `listening on` is a clean stop.
+    let stop = shutdown_signal().map_err(|e| format!("signal handlers: {e}"))?;
     let server = builder.bind().await.map_err(|e| e.to_string())?;
     for a in server.local_addrs() {
         println!("listening on {a}");
     }
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    server.serve(shutdown_signal()).await;
+    server.serve(stop).await;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// SIGINT or SIGTERM.
-async fn shutdown_signal() {
+/// SIGINT or SIGTERM; the handlers are installed at once.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
         }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
+    })
 }
 
 #[tokio::main]

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 /// Check a server's STARTTLS (or implicit TLS): certificates, names, verification.
 #[derive(Parser, Debug)]
-#[command(name = "smtp-tls-check", version, about)]
+#[command(name = "smtp-tls-check", version)]
 struct Args {
     /// The server, HOST[:PORT] (port 25, or 465 with --implicit-tls).
     target: String,
@@ -97,6 +97,13 @@ fn check(args: &Args, name: &str, r: &SessionReport) -> Findings {
         f.problem(format!("TLS handshake failed: {why}"));
     }
     let Some(tls) = &r.tls else {
+        if !args.implicit_tls && before.is_some_and(|c| c.starttls()) && r.tls_failure.is_none() {
+            // Offered, then refused (e.g. 454): no TLS at all.
+            f.problem(format!("STARTTLS offered but no TLS session: {}", r.reason));
+        }
+        if before.is_some_and(|c| c.has("AUTH")) {
+            f.problem("AUTH offered without TLS (credentials could be sent in plaintext)".into());
+        }
         return f;
     };
     f.say(format!(
@@ -203,9 +210,14 @@ async fn run(args: Args) -> ExitCode {
             };
             (f, exit)
         }
-        Err(e) if e.is_tls_failure() => {
+        // The server refused the session, or TLS failed or stalled: a finding.
+        Err(e)
+            if e.is_tls_failure()
+                || matches!(e, smtp_client::Error::Rejected { .. })
+                || matches!(&e, smtp_client::Error::Timeout { stage } if stage.contains("TLS")) =>
+        {
             let mut f = Findings::default();
-            f.problem(format!("TLS failed: {e}"));
+            f.problem(format!("{e}"));
             (f, EXIT_PROBLEM)
         }
         Err(e) => {
