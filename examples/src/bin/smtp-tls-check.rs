@@ -20,7 +20,7 @@ use std::time::Duration;
 #[derive(Parser, Debug)]
 #[command(name = "smtp-tls-check", version)]
 struct Args {
-    /// The server, HOST[:PORT] (port 25, or 465 with --implicit-tls).
+    /// The server, HOST or HOST:PORT (port 25, or 465 with --implicit-tls).
     target: String,
     /// The name the certificate must carry (default: HOST).
     #[arg(long, value_name = "NAME")]
