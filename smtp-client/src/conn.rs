@@ -4,9 +4,9 @@
 //! the core's.
 
 use crate::error::Error;
+use crate::net::{crlf_size, handshake, mechanism, split_server, tcp};
 use crate::options::ClientOptions;
 use crate::report::{Delivery, SessionReport};
-use crate::tls;
 use crate::transport::{Io, Transport};
 use smtp_proto::client::policy::{self, TlsAction, TlsPolicy, Verification};
 use smtp_proto::client::{ClientEvent, ClientSession, Envelope};
@@ -14,7 +14,6 @@ use smtp_proto::{Output, TransportSecurity, UpgradeToken};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::net::TcpStream;
 use tokio::time::timeout;
 
 /// The `tracing` target of the SMTP transcript.
@@ -64,29 +63,6 @@ impl std::fmt::Debug for Connection {
             .field("tls", &self.report.tls_line())
             .field("closed", &self.closed)
             .finish_non_exhaustive()
-    }
-}
-
-/// Splits `host:port`, `[v6]:port`, `host` or a bare IPv6 address.
-fn split_server(server: &str, default_port: u16) -> Result<(String, u16), Error> {
-    let bad = || Error::Config(format!("bad server address: {server}"));
-    if let Some(rest) = server.strip_prefix('[') {
-        let (host, tail) = rest.split_once(']').ok_or_else(bad)?;
-        let port = match tail.strip_prefix(':') {
-            Some(p) => p.parse().map_err(|_| bad())?,
-            None if tail.is_empty() => default_port,
-            None => return Err(bad()),
-        };
-        return Ok((host.to_owned(), port));
-    }
-    match server.rsplit_once(':') {
-        Some((host, _)) if host.contains(':') => Ok((server.to_owned(), default_port)),
-        Some((host, port)) if !host.is_empty() => {
-            Ok((host.to_owned(), port.parse().map_err(|_| bad())?))
-        }
-        Some(_) => Err(bad()),
-        None if server.is_empty() => Err(bad()),
-        None => Ok((server.to_owned(), default_port)),
     }
 }
 
@@ -573,114 +549,4 @@ enum Source<'a, R> {
     Bytes(Option<&'a [u8]>),
     /// A stream and the buffer one piece is read into.
     Reader(R, Vec<u8>),
-}
-
-/// The size of `body` once every line ending is CRLF.
-fn crlf_size(body: &[u8]) -> u64 {
-    let lf = count_byte(b'\n', body);
-    let crlf = body.windows(2).filter(|w| w == b"\r\n").count();
-    let cr = count_byte(b'\r', body);
-    // Each bare LF and bare CR grows by one octet.
-    (body.len() + (lf - crlf) + (cr - crlf)) as u64
-}
-
-fn count_byte(b: u8, hay: &[u8]) -> usize {
-    hay.iter().filter(|&&x| x == b).count()
-}
-
-async fn tcp(addr: SocketAddr, wait: Duration) -> std::io::Result<TcpStream> {
-    let stream = timeout(wait, TcpStream::connect(addr))
-        .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
-    // One burst per write: never let Nagle hold a pipelined group back.
-    stream.set_nodelay(true)?;
-    Ok(stream)
-}
-
-fn mechanism(auth: &smtp_proto::client::ClientAuth) -> String {
-    use smtp_proto::client::ClientAuth;
-    match auth {
-        ClientAuth::Plain { .. } => "PLAIN".into(),
-        ClientAuth::Login { .. } => "LOGIN".into(),
-        ClientAuth::XOAuth2 { .. } => "XOAUTH2".into(),
-        ClientAuth::Other { mechanism, .. } => mechanism.as_str().to_owned(),
-        _ => "AUTH".into(),
-    }
-}
-
-/// The TLS handshake on the plaintext stream, verifying as `v` says.
-async fn handshake(
-    io: &mut Transport,
-    opts: &ClientOptions,
-    server: &str,
-    v: Verification,
-    starttls: bool,
-) -> Result<(smtp_proto::TlsInfo, crate::report::TlsReport), Error> {
-    let (config, record) = tls::config(opts, server, v)?;
-    let sni = tls::server_name(server)?;
-    let Transport::Plain(plain) = std::mem::replace(io, Transport::Gone) else {
-        return Err(Error::Closed);
-    };
-    let connector = tokio_rustls::TlsConnector::from(config);
-    let tls_error = |reason: String| Error::Tls {
-        server: server.to_owned(),
-        policy: opts.tls_policy.name(),
-        reason,
-    };
-    let stream = match timeout(
-        opts.timeouts.tls_handshake,
-        connector.connect(sni.clone(), plain),
-    )
-    .await
-    {
-        Err(_) => {
-            return Err(Error::Timeout {
-                stage: "in the TLS handshake".into(),
-            });
-        }
-        Ok(Err(e)) => {
-            let check = record.lock().unwrap_or_else(|p| p.into_inner()).take();
-            let reason = match check {
-                Some(c) if c.enforced => c.detail,
-                _ => format!("handshake failed: {e}"),
-            };
-            return Err(tls_error(reason));
-        }
-        Ok(Ok(s)) => s,
-    };
-    let check = record.lock().unwrap_or_else(|p| p.into_inner()).take();
-    let (info, report) = tls::facts(stream.get_ref().1, check, &sni, starttls);
-    *io = Transport::Tls(Box::new(stream));
-    Ok((info, report))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_server;
-
-    #[test]
-    fn server_forms() {
-        let s = |x| split_server(x, 25).ok();
-        assert_eq!(s("mx.example.com"), Some(("mx.example.com".into(), 25)));
-        assert_eq!(
-            s("mx.example.com:587"),
-            Some(("mx.example.com".into(), 587))
-        );
-        assert_eq!(s("127.0.0.1:2525"), Some(("127.0.0.1".into(), 2525)));
-        assert_eq!(s("[::1]:2525"), Some(("::1".into(), 2525)));
-        assert_eq!(s("[::1]"), Some(("::1".into(), 25)));
-        assert_eq!(s("::1"), Some(("::1".into(), 25)));
-        assert_eq!(s(""), None);
-        assert_eq!(s(":25"), None);
-        assert_eq!(s("host:x"), None);
-    }
-
-    #[test]
-    fn declared_size_counts_crlf() {
-        use super::crlf_size;
-        assert_eq!(crlf_size(b"a\r\nb\r\n"), 6);
-        assert_eq!(crlf_size(b"a\nb\n"), 6);
-        assert_eq!(crlf_size(b"a\rb"), 4);
-        assert_eq!(crlf_size(b""), 0);
-    }
 }

@@ -46,6 +46,7 @@ mod conn;
 mod dane;
 pub mod dns;
 mod error;
+mod net;
 mod options;
 mod report;
 mod tls;
