@@ -53,6 +53,9 @@ pub struct Connection {
     /// For the transcript: a body is being sent, or AUTH is under way (redacted).
     in_body: bool,
     in_auth: bool,
+    /// The wait under way and when it ends: one RFC 5321 §4.5.3.2 timeout covers a
+    /// whole reply (or pipelined group of replies), however the server trickles it.
+    deadline: Option<(smtp_proto::Timeout, tokio::time::Instant)>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -215,6 +218,7 @@ impl Connection {
             busy: false,
             in_body: false,
             in_auth: false,
+            deadline: None,
         };
         conn.report.tls = tls_report;
         loop {
@@ -436,6 +440,7 @@ impl Connection {
             };
             match out {
                 Output::Transmit(bytes) => {
+                    self.deadline = None;
                     self.log_sent(&bytes);
                     let wait = self.opts.timeouts.data_block;
                     match timeout(wait, self.io.write_all(&bytes)).await {
@@ -450,7 +455,10 @@ impl Connection {
                         }
                     }
                 }
-                Output::Event(e) => return Ok(Step::Event(e)),
+                Output::Event(e) => {
+                    self.deadline = None;
+                    return Ok(Step::Event(e));
+                }
                 Output::NeedInput if self.session.is_idle() => return Ok(Step::Idle),
                 Output::NeedInput => self.read().await?,
                 Output::StartTls(token) => self.starttls(token).await?,
@@ -487,8 +495,15 @@ impl Connection {
 
     async fn read(&mut self) -> Result<(), Error> {
         let kind = self.session.timeout();
-        let wait = self.opts.timeouts.for_wait(kind);
-        match timeout(wait, self.io.read(&mut self.buf)).await {
+        let deadline = match self.deadline {
+            Some((k, at)) if k == kind => at,
+            _ => {
+                let at = tokio::time::Instant::now() + self.opts.timeouts.for_wait(kind);
+                self.deadline = Some((kind, at));
+                at
+            }
+        };
+        match tokio::time::timeout_at(deadline, self.io.read(&mut self.buf)).await {
             Ok(Ok(0)) => self.session.feed_eof(),
             Ok(Ok(n)) => {
                 if tracing::enabled!(target: WIRE, tracing::Level::DEBUG) {

@@ -554,3 +554,31 @@ async fn under_may_a_failed_handshake_is_retried_in_plaintext() {
     srv.shutdown().await;
     assert_eq!(rec.messages().len(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_trickled_reply_does_not_extend_the_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A server that sends its greeting one byte every 4 minutes: each read is within
+    // the 5-minute greeting timeout, the whole reply is not.
+    let l = tokio::net::TcpListener::bind(local()).await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        for b in b"220 mx.test ESMTP\r\n" {
+            if s.write_all(&[*b]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(240)).await;
+        }
+        let mut buf = [0u8; 64];
+        let _ = s.read(&mut buf).await;
+    });
+    let mut o = client(&Ca::new(), TlsPolicy::May);
+    o.timeouts = smtp_client::Timeouts::default();
+    let e = Connection::connect(&addr.to_string(), o).await.unwrap_err();
+    assert!(
+        matches!(&e, Error::Timeout { stage } if stage.contains("greeting")),
+        "{e:?}"
+    );
+    task.abort();
+}
