@@ -4,12 +4,13 @@
 //! the core's.
 
 use crate::error::Error;
-use crate::net::{crlf_size, handshake, mechanism, split_server, tcp};
+use crate::net::{handshake, mechanism, split_server, tcp};
 use crate::options::ClientOptions;
 use crate::report::{Delivery, SessionReport};
 use crate::transport::{Io, Transport};
 use smtp_proto::client::policy::{self, TlsAction, TlsPolicy, Verification};
 use smtp_proto::client::{ClientEvent, ClientSession, Envelope};
+use smtp_proto::framing::stuff::crlf_size;
 use smtp_proto::{Output, TransportSecurity, UpgradeToken};
 use std::net::SocketAddr;
 use std::time::Duration;

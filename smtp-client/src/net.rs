@@ -34,19 +34,6 @@ pub(crate) fn split_server(server: &str, default_port: u16) -> Result<(String, u
     }
 }
 
-/// The size of `body` once every line ending is CRLF.
-pub(crate) fn crlf_size(body: &[u8]) -> u64 {
-    let lf = count_byte(b'\n', body);
-    let crlf = body.windows(2).filter(|w| w == b"\r\n").count();
-    let cr = count_byte(b'\r', body);
-    // Each bare LF and bare CR grows by one octet.
-    (body.len() + (lf - crlf) + (cr - crlf)) as u64
-}
-
-fn count_byte(b: u8, hay: &[u8]) -> usize {
-    hay.iter().filter(|&&x| x == b).count()
-}
-
 pub(crate) async fn tcp(addr: SocketAddr, wait: Duration) -> std::io::Result<TcpStream> {
     let stream = timeout(wait, TcpStream::connect(addr))
         .await
@@ -132,14 +119,5 @@ mod tests {
         assert_eq!(s(""), None);
         assert_eq!(s(":25"), None);
         assert_eq!(s("host:x"), None);
-    }
-
-    #[test]
-    fn declared_size_counts_crlf() {
-        use super::crlf_size;
-        assert_eq!(crlf_size(b"a\r\nb\r\n"), 6);
-        assert_eq!(crlf_size(b"a\nb\n"), 6);
-        assert_eq!(crlf_size(b"a\rb"), 4);
-        assert_eq!(crlf_size(b""), 0);
     }
 }

@@ -133,3 +133,27 @@ proptest! {
         prop_assert_eq!(out, want);
     }
 }
+
+proptest! {
+    /// `crlf_size` (the RFC 1870 size a client declares) is what the encoder sends for
+    /// BDAT, where nothing is stuffed.
+    #[test]
+    fn crlf_size_is_the_unstuffed_wire_length(
+        body in vec(prop_oneof![Just(b'\r'), Just(b'\n'), Just(b'.'), Just(b'a')], 0..80),
+    ) {
+        let mut enc = DotStuffer::new(false, BareEndingsOut::Normalize);
+        let mut wire = BytesMut::new();
+        enc.encode(&body, &mut wire).unwrap();
+        enc.finish(&mut wire).unwrap();
+        prop_assert_eq!(smtp_proto::framing::stuff::crlf_size(&body), wire.len() as u64);
+    }
+}
+
+#[test]
+fn declared_size_counts_crlf() {
+    use smtp_proto::framing::stuff::crlf_size;
+    assert_eq!(crlf_size(b"a\r\nb\r\n"), 6);
+    assert_eq!(crlf_size(b"a\nb\n"), 6);
+    assert_eq!(crlf_size(b"a\rb"), 4);
+    assert_eq!(crlf_size(b""), 0);
+}

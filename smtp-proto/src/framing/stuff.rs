@@ -23,6 +23,24 @@ pub enum BareEndingsOut {
 #[error("bare CR or LF in the message body")]
 pub struct BareEnding;
 
+/// The size of `body` once every line ending is CRLF, as [`DotStuffer`] sends it, without
+/// the dots stuffing adds: the message size RFC 1870 §4 asks a client to declare in
+/// `SIZE=` ("including CR-LF pairs, but not the ... doubled quoting dots").
+pub fn crlf_size(body: &[u8]) -> u64 {
+    let mut extra = 0u64;
+    // Each bare CR or bare LF becomes two octets.
+    for i in memchr::memchr2_iter(b'\r', b'\n', body) {
+        let paired = match body[i] {
+            b'\n' => i > 0 && body[i - 1] == b'\r',
+            _ => body.get(i + 1) == Some(&b'\n'),
+        };
+        if !paired {
+            extra += 1;
+        }
+    }
+    body.len() as u64 + extra
+}
+
 /// Streams a body into its wire form.
 #[derive(Debug, Clone)]
 pub struct DotStuffer {
