@@ -65,15 +65,14 @@ pub(crate) fn facts(
     sni: &ServerName<'_>,
     starttls: bool,
 ) -> (TlsInfo, TlsReport) {
-    let version = match conn.protocol_version() {
-        Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
-        Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
-        _ => "TLS",
-    };
-    let cipher = conn
+    let version = conn
+        .protocol_version()
+        .and_then(|v| v.as_str())
+        .unwrap_or("TLS");
+    let suite = conn
         .negotiated_cipher_suite()
-        .map(|s| suite_name(s.suite()))
-        .unwrap_or_else(|| "unknown".into());
+        .and_then(|s| s.suite().as_str())
+        .unwrap_or("unknown");
     let check = check.unwrap_or(CertCheck {
         verified: false,
         detail: "no certificate checked".into(),
@@ -85,10 +84,7 @@ pub(crate) fn facts(
         ServerName::DnsName(d) => Some(d.as_ref().to_owned()),
         _ => None,
     };
-    let mut info = TlsInfo::new(version, &cipher)
-        .or_else(|_| TlsInfo::new(version, "unknown"))
-        .expect("static TLS facts are valid")
-        .with_peer_verified(check.verified);
+    let mut info = TlsInfo::from_names(version, suite).with_peer_verified(check.verified);
     if let Some(s) = &sni
         && let Ok(with) = info.clone().with_sni(s)
     {
@@ -103,8 +99,8 @@ pub(crate) fn facts(
         })
         .unwrap_or_default();
     let report = TlsReport {
-        version: version.to_owned(),
-        cipher,
+        version: info.version().to_owned(),
+        cipher: info.cipher().to_owned(),
         key_exchange: conn
             .negotiated_key_exchange_group()
             .map(|g| format!("{:?}", g.name())),
@@ -117,18 +113,6 @@ pub(crate) fn facts(
         verification: check.detail,
     };
     (info, report)
-}
-
-/// The IANA name of a cipher suite (rustls names TLS 1.3 suites `TLS13_…`).
-fn suite_name(suite: rustls::CipherSuite) -> String {
-    let name = suite
-        .as_str()
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("{suite:?}"));
-    match name.strip_prefix("TLS13_") {
-        Some(rest) => format!("TLS_{rest}"),
-        None => name,
-    }
 }
 
 /// The default provider, for callers that build their own lists of suites or groups.

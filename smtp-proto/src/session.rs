@@ -62,6 +62,29 @@ impl TlsInfo {
         })
     }
 
+    /// From the names a TLS library reports: a version such as `TLSv1_3` or `TLSv1.3`,
+    /// and a cipher suite, kept as its IANA name (`TLS13_AES_256_GCM_SHA384`, as rustls
+    /// spells TLS 1.3 suites, becomes `TLS_AES_256_GCM_SHA384`, RFC 8446 §B.4). A name
+    /// that is not a printable word is recorded as `TLS` or `unknown`.
+    pub fn from_names(version: &str, suite: &str) -> Self {
+        let version = version.replace('_', ".");
+        let suite = match suite.strip_prefix("TLS13_") {
+            Some(rest) => format!("TLS_{rest}"),
+            None => suite.to_owned(),
+        };
+        let fallback = |v: &str, c: &str| Word::new(v).ok().zip(Word::new(c).ok());
+        let (version, cipher) = fallback(&version, &suite)
+            .or_else(|| fallback(&version, "unknown"))
+            .or_else(|| fallback("TLS", "unknown"))
+            .expect("static names are words");
+        Self {
+            version,
+            cipher,
+            sni: None,
+            peer_verified: false,
+        }
+    }
+
     /// Records the server name the client asked for (SNI).
     pub fn with_sni(mut self, sni: &str) -> Result<Self, ValueError> {
         self.sni = Some(Word::new(sni)?);
@@ -134,5 +157,25 @@ impl Timeout {
             Self::Greeting | Self::Mail | Self::Rcpt | Self::ServerCommand => 5,
         };
         Duration::from_secs(mins * 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TlsInfo;
+
+    #[test]
+    fn names_from_a_tls_library() {
+        let i = TlsInfo::from_names("TLSv1_3", "TLS13_AES_256_GCM_SHA384");
+        assert_eq!(
+            (i.version(), i.cipher()),
+            ("TLSv1.3", "TLS_AES_256_GCM_SHA384")
+        );
+        let i = TlsInfo::from_names("TLSv1.2", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+        assert_eq!(i.cipher(), "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+        let i = TlsInfo::from_names("TLSv1.3", "bad name\r\n");
+        assert_eq!((i.version(), i.cipher()), ("TLSv1.3", "unknown"));
+        let i = TlsInfo::from_names("", "");
+        assert_eq!((i.version(), i.cipher()), ("TLS", "unknown"));
     }
 }

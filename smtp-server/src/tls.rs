@@ -236,23 +236,20 @@ impl ResolvesServerCert for SniResolver {
 
 /// The facts of an established server-side TLS connection.
 pub(crate) fn facts(conn: &ServerConnection, starttls: bool) -> TlsFacts {
-    let version = match conn.protocol_version() {
-        Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
-        Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
-        _ => "TLS",
-    };
-    let cipher = conn
+    let version = conn
+        .protocol_version()
+        .and_then(|v| v.as_str())
+        .unwrap_or("TLS");
+    let suite = conn
         .negotiated_cipher_suite()
-        .map(|s| suite_name(s.suite()))
-        .unwrap_or_else(|| "unknown".into());
+        .and_then(|s| s.suite().as_str())
+        .unwrap_or("unknown");
     let client_certificates: Vec<Vec<u8>> = conn
         .peer_certificates()
         .map(|c| c.iter().map(|d| d.to_vec()).collect())
         .unwrap_or_default();
-    let mut info = TlsInfo::new(version, &cipher)
-        .or_else(|_| TlsInfo::new(version, "unknown"))
-        .expect("static TLS facts are valid")
-        .with_peer_verified(!client_certificates.is_empty());
+    let mut info =
+        TlsInfo::from_names(version, suite).with_peer_verified(!client_certificates.is_empty());
     if let Some(sni) = conn.server_name()
         && let Ok(with) = info.clone().with_sni(sni)
     {
@@ -265,17 +262,5 @@ pub(crate) fn facts(conn: &ServerConnection, starttls: bool) -> TlsFacts {
             .map(|g| format!("{:?}", g.name())),
         client_certificates,
         starttls,
-    }
-}
-
-/// The IANA name of a cipher suite (rustls names TLS 1.3 suites `TLS13_…`).
-pub(crate) fn suite_name(suite: rustls::CipherSuite) -> String {
-    let name = suite
-        .as_str()
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("{suite:?}"));
-    match name.strip_prefix("TLS13_") {
-        Some(rest) => format!("TLS_{rest}"),
-        None => name,
     }
 }
