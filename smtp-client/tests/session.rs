@@ -15,6 +15,15 @@ fn env(to: &[&str]) -> Envelope {
     Envelope::new("<a@example.test>", to.iter().copied()).unwrap()
 }
 
+/// The connection is closed and says so to a further send.
+async fn assert_unusable(c: &mut Connection) {
+    assert!(!c.is_open());
+    assert!(matches!(
+        c.send(env(&["<b@example.test>"]), MSG).await,
+        Err(Error::Closed)
+    ));
+}
+
 async fn server(opts: smtp_client::proto::ServerOptions) -> (Ca, Recorder, Running) {
     let ca = Ca::new();
     let pki = ca.issue(Cert::Valid);
@@ -232,11 +241,7 @@ async fn credentials_never_go_out_in_plaintext_unless_allowed() {
     so.auth_mechanisms = vec![Mechanism::PLAIN];
     so.auth_without_tls = true;
     let rec = Recorder::default();
-    let srv = start(
-        smtp_server::Server::builder(so, rec.clone())
-            .listener(smtp_server::Listener::starttls(local())),
-    )
-    .await;
+    let srv = serve(&rec, so, false, None).await;
     let o = client(&Ca::new(), TlsPolicy::May).with_plain_auth("user", "pass");
     let e = Connection::connect(&target(&srv), o.clone())
         .await
@@ -315,11 +320,7 @@ async fn a_421_mid_session_is_a_transient_error() {
     let e = c.send(env(&["<b@example.test>"]), MSG).await.unwrap_err();
     assert!(e.is_transient(), "{e:?}");
     assert_eq!(e.reply().unwrap().code().get(), 421);
-    assert!(!c.is_open());
-    assert!(matches!(
-        c.send(env(&["<b@example.test>"]), MSG).await,
-        Err(Error::Closed)
-    ));
+    assert_unusable(&mut c).await;
     drop(c);
     task.await.unwrap();
 }
@@ -393,11 +394,7 @@ async fn a_cancelled_send_leaves_the_connection_unusable() {
     )
     .await;
     assert!(r.is_err(), "the send was cancelled");
-    assert!(!c.is_open());
-    assert!(matches!(
-        c.send(env(&["<b@example.test>"]), MSG).await,
-        Err(Error::Closed)
-    ));
+    assert_unusable(&mut c).await;
     drop(c);
     task.await.unwrap();
 }
@@ -522,12 +519,7 @@ async fn under_may_a_failed_handshake_is_retried_in_plaintext() {
         .build()
         .unwrap();
     let rec = Recorder::default();
-    let srv = start(
-        smtp_server::Server::builder(options(), rec.clone())
-            .listener(smtp_server::Listener::starttls(local()))
-            .tls(tls),
-    )
-    .await;
+    let srv = serve(&rec, options(), false, Some(tls)).await;
     for policy in [TlsPolicy::May, TlsPolicy::Encrypt] {
         let mut o = client(&ca, policy.clone());
         o.tls_versions = vec![&rustls::version::TLS12];

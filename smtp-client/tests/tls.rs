@@ -160,11 +160,7 @@ async fn stripped_starttls_is_a_policy_failure_unless_the_policy_is_may() {
         let ca = Ca::new();
         let rec = Recorder::default();
         // No TLS configured: the EHLO reply has no STARTTLS, as after a stripping MITM.
-        let srv = start(
-            smtp_server::Server::builder(options(), rec.clone())
-                .listener(smtp_server::Listener::starttls(local())),
-        )
-        .await;
+        let srv = serve(&rec, options(), false, None).await;
         let r = Connection::connect(&target(&srv), client(&ca, policy.clone())).await;
         match policy {
             TlsPolicy::May => {
@@ -251,12 +247,7 @@ async fn implicit_tls_is_judged_by_the_same_policy() {
     for kind in [Cert::Valid, Cert::Expired] {
         let pki = ca.issue(kind);
         let rec = Recorder::default();
-        let srv = start(
-            smtp_server::Server::builder(options(), rec.clone())
-                .listener(smtp_server::Listener::implicit_tls(local()))
-                .tls(pki.tls()),
-        )
-        .await;
+        let srv = serve(&rec, options(), true, Some(pki.tls())).await;
         let opts = client(&ca, TlsPolicy::Verify).with_implicit_tls();
         let r = Connection::connect(&target(&srv), opts).await;
         if kind == Cert::Valid {
@@ -306,12 +297,7 @@ async fn dane(
     let rec = Recorder::default();
     let tls =
         smtp_server::TlsConfig::from_pem(chain_pem.as_bytes(), pki.key_pem.as_bytes()).unwrap();
-    let srv = start(
-        smtp_server::Server::builder(options(), rec.clone())
-            .listener(smtp_server::Listener::starttls(local()))
-            .tls(tls),
-    )
-    .await;
+    let srv = serve(&rec, options(), false, Some(tls)).await;
     // No trust anchors at all: DANE replaces the WebPKI.
     let mut opts = client(&Ca::new(), TlsPolicy::Dane { records });
     opts.trust = smtp_client::TrustAnchors::empty();
@@ -483,12 +469,7 @@ async fn a_client_certificate_is_presented_when_asked() {
         .build()
         .unwrap();
     let rec = Recorder::default();
-    let srv = start(
-        smtp_server::Server::builder(options(), rec.clone())
-            .listener(smtp_server::Listener::implicit_tls(local()))
-            .tls(tls),
-    )
-    .await;
+    let srv = serve(&rec, options(), true, Some(tls)).await;
     // Implicit TLS: the recording handler sees the certificate at connect.
     let mut opts = client(&ca, TlsPolicy::Verify).with_implicit_tls();
     opts.client_cert = Some(

@@ -284,31 +284,8 @@ syslog_name = postfix-peer-test
 "
     );
     std::fs::write(dir.join("etc/main.cf"), main).unwrap();
-    let services = [
-        format!("127.0.0.1:{smtpd_port} inet n - n - - smtpd"),
-        "pickup unix n - n 60 1 pickup".into(),
-        "cleanup unix n - n - 0 cleanup".into(),
-        "qmgr unix n - n 300 1 qmgr".into(),
-        "tlsmgr unix - - n 1000? 1 tlsmgr".into(),
-        "rewrite unix - - n - - trivial-rewrite".into(),
-        "bounce unix - - n - 0 bounce".into(),
-        "defer unix - - n - 0 bounce".into(),
-        "trace unix - - n - 0 bounce".into(),
-        "verify unix - - n - 1 verify".into(),
-        "flush unix n - n 1000? 0 flush".into(),
-        "proxymap unix - - n - - proxymap".into(),
-        "smtp unix - - n - - smtp".into(),
-        "relay unix - - n - - smtp".into(),
-        "showq unix n - n - - showq".into(),
-        "error unix - - n - - error".into(),
-        "retry unix - - n - - error".into(),
-        "discard unix - - n - - discard".into(),
-        "anvil unix - - n - 1 anvil".into(),
-        "scache unix - - n - 1 scache".into(),
-        "postlog unix-dgram n - n - 1 postlogd".into(),
-        "tlsproxy unix - - n - 0 tlsproxy".into(),
-    ];
-    std::fs::write(dir.join("etc/master.cf"), services.join("\n") + "\n").unwrap();
+    let inet = [format!("127.0.0.1:{smtpd_port} inet n - n - - smtpd")];
+    std::fs::write(dir.join("etc/master.cf"), postfix_master_cf(&inet)).unwrap();
 }
 
 fn free_port() -> u16 {

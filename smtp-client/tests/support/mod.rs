@@ -96,6 +96,26 @@ impl Ca {
     }
 }
 
+/// Our server on 127.0.0.1 with the recording handler: one STARTTLS listener (or an
+/// implicit-TLS one), and TLS when given (without it, no STARTTLS is offered).
+pub async fn serve(
+    rec: &Recorder,
+    opts: smtp_server::proto::ServerOptions,
+    implicit: bool,
+    tls: Option<smtp_server::TlsConfig>,
+) -> Running {
+    let listener = if implicit {
+        smtp_server::Listener::implicit_tls(local())
+    } else {
+        smtp_server::Listener::starttls(local())
+    };
+    let mut b = smtp_server::Server::builder(opts, rec.clone()).listener(listener);
+    if let Some(tls) = tls {
+        b = b.tls(tls);
+    }
+    start(b).await
+}
+
 /// Client options trusting only `ca`, with the given policy.
 pub fn client(ca: &Ca, policy: TlsPolicy) -> ClientOptions {
     let mut o = ClientOptions::new("client.test", policy).with_trust(ca.trust());

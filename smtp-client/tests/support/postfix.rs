@@ -1,6 +1,7 @@
 //! A private Postfix instance on 127.0.0.1 for interop tests (see ../shared/PEERS.md
 //! for the traps): smtpd with STARTTLS and a wrapper-mode (implicit TLS) service.
 
+use super::srv::postfix_master_cf;
 use super::{Pki, greets, temp_dir};
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -114,32 +115,11 @@ syslog_name = postfix-client-test
         } else {
             String::new()
         };
-        let services = [
+        let inet = [
             format!("127.0.0.1:{starttls_port} inet n - n - - smtpd"),
             wrapper,
-            "pickup unix n - n 60 1 pickup".into(),
-            "cleanup unix n - n - 0 cleanup".into(),
-            "qmgr unix n - n 300 1 qmgr".into(),
-            "tlsmgr unix - - n 1000? 1 tlsmgr".into(),
-            "rewrite unix - - n - - trivial-rewrite".into(),
-            "bounce unix - - n - 0 bounce".into(),
-            "defer unix - - n - 0 bounce".into(),
-            "trace unix - - n - 0 bounce".into(),
-            "verify unix - - n - 1 verify".into(),
-            "flush unix n - n 1000? 0 flush".into(),
-            "proxymap unix - - n - - proxymap".into(),
-            "smtp unix - - n - - smtp".into(),
-            "relay unix - - n - - smtp".into(),
-            "showq unix n - n - - showq".into(),
-            "error unix - - n - - error".into(),
-            "retry unix - - n - - error".into(),
-            "discard unix - - n - - discard".into(),
-            "anvil unix - - n - 1 anvil".into(),
-            "scache unix - - n - 1 scache".into(),
-            "postlog unix-dgram n - n - 1 postlogd".into(),
-            "tlsproxy unix - - n - 0 tlsproxy".into(),
         ];
-        std::fs::write(dir.join("etc/master.cf"), services.join("\n") + "\n").unwrap();
+        std::fs::write(dir.join("etc/master.cf"), postfix_master_cf(&inet)).unwrap();
         let chown = run(Command::new("chown")
             .args(["-R", "postfix"])
             .arg(dir.join("data")))

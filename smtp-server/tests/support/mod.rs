@@ -105,6 +105,39 @@ impl Pki {
     }
 }
 
+/// The `unix` services of a private Postfix instance's master.cf (the `inet` lines
+/// are each test's own); shared with the smtp-client and example tests.
+pub const POSTFIX_UNIX_SERVICES: &[&str] = &[
+    "pickup unix n - n 60 1 pickup",
+    "cleanup unix n - n - 0 cleanup",
+    "qmgr unix n - n 300 1 qmgr",
+    "tlsmgr unix - - n 1000? 1 tlsmgr",
+    "rewrite unix - - n - - trivial-rewrite",
+    "bounce unix - - n - 0 bounce",
+    "defer unix - - n - 0 bounce",
+    "trace unix - - n - 0 bounce",
+    "verify unix - - n - 1 verify",
+    "flush unix n - n 1000? 0 flush",
+    "proxymap unix - - n - - proxymap",
+    "smtp unix - - n - - smtp",
+    "relay unix - - n - - smtp",
+    "showq unix n - n - - showq",
+    "error unix - - n - - error",
+    "retry unix - - n - - error",
+    "discard unix - - n - - discard",
+    "anvil unix - - n - 1 anvil",
+    "scache unix - - n - 1 scache",
+    "postlog unix-dgram n - n - 1 postlogd",
+    "tlsproxy unix - - n - 0 tlsproxy",
+];
+
+/// master.cf: the given `inet` lines, then [`POSTFIX_UNIX_SERVICES`].
+pub fn postfix_master_cf(inet: &[String]) -> String {
+    let mut lines: Vec<&str> = inet.iter().map(String::as_str).collect();
+    lines.extend_from_slice(POSTFIX_UNIX_SERVICES);
+    lines.join("\n") + "\n"
+}
+
 /// A fresh directory under the system temp dir.
 pub fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!(
