@@ -57,19 +57,9 @@ async fn send_through_the_sink_with_verified_starttls_and_find_the_stored_messag
     // The message file from --data, and JSON output.
     let data = dir.join("msg.eml");
     std::fs::write(&data, "Subject: from a file\n\n.a dot line\n").unwrap();
-    let r = run(
-        SEND,
-        &[
-            "--server",
-            &sink.target(),
-            "--to",
-            "b@example.test",
-            "--ca",
-            &s(&ca),
-            "--data",
-            &s(&data),
-            "--json",
-        ],
+    let r = send_b(
+        &sink.target(),
+        &["--ca", &s(&ca), "--data", &s(&data), "--json"],
     )
     .await;
     assert_eq!(r.code, 0, "{r:?}");
@@ -104,58 +94,24 @@ async fn send_exit_statuses() {
     .await;
     let t = sink.target();
     // Self-signed and not trusted: the policy is not met.
-    let r = run(SEND, &["--server", &t, "--to", "b@example.test"]).await;
+    let r = send_b(&t, &[]).await;
     assert_eq!(r.code, 3, "{r:?}");
     assert_eq!(r.line("tls: "), Some("tls: failed"));
     // `encrypt` takes any certificate and says it is unverified.
-    let r = run(
-        SEND,
-        &["--server", &t, "--to", "b@example.test", "--tls", "encrypt"],
-    )
-    .await;
+    let r = send_b(&t, &["--tls", "encrypt"]).await;
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.line("tls: ").unwrap().ends_with(" unverified"), "{r:?}");
     // No TLS: the sink refuses MAIL (530), a permanent rejection.
-    let r = run(
-        SEND,
-        &["--server", &t, "--to", "b@example.test", "--tls", "none"],
-    )
-    .await;
+    let r = send_b(&t, &["--tls", "none"]).await;
     assert_eq!(r.code, 1, "{r:?}");
     assert_eq!(r.line("tls: "), Some("tls: none"));
     // Too big for the advertised SIZE: permanent.
     let big = dir.join("big.eml");
     std::fs::write(&big, "Subject: big\r\n\r\n".to_string() + &"x".repeat(5000)).unwrap();
-    let r = run(
-        SEND,
-        &[
-            "--server",
-            &t,
-            "--to",
-            "b@example.test",
-            "--ca",
-            &s(&ca),
-            "--data",
-            &s(&big),
-        ],
-    )
-    .await;
+    let r = send_b(&t, &["--ca", &s(&ca), "--data", &s(&big)]).await;
     assert_eq!(r.code, 1, "{r:?}");
     // The second recipient is over the limit (452, transient): some were not accepted.
-    let r = run(
-        SEND,
-        &[
-            "--server",
-            &t,
-            "--to",
-            "b@example.test",
-            "--to",
-            "c@example.test",
-            "--ca",
-            &s(&ca),
-        ],
-    )
-    .await;
+    let r = send_b(&t, &["--to", "c@example.test", "--ca", &s(&ca)]).await;
     assert_eq!(r.code, 75, "{r:?}");
     assert!(r.line("rcpt <c@example.test>: 452").is_some(), "{r:?}");
     // Nobody listens: temporary.
@@ -179,22 +135,7 @@ async fn send_exit_statuses() {
             .code,
         2
     );
-    assert_eq!(
-        run(
-            SEND,
-            &[
-                "--server",
-                &t,
-                "--to",
-                "b@example.test",
-                "--tls",
-                "sometimes"
-            ]
-        )
-        .await
-        .code,
-        2
-    );
+    assert_eq!(send_b(&t, &["--tls", "sometimes"]).await.code, 2);
     sink.stop().await;
 }
 
@@ -212,51 +153,12 @@ async fn auth_only_after_tls_and_implicit_tls() {
     ])
     .await;
     let t = sink.target();
-    let ok = run(
-        SEND,
-        &[
-            "--server",
-            &t,
-            "--to",
-            "b@example.test",
-            "--ca",
-            &s(&ca),
-            "--auth",
-            "user:secret",
-        ],
-    )
-    .await;
+    let ok = send_b(&t, &["--ca", &s(&ca), "--auth", "user:secret"]).await;
     assert_eq!(ok.code, 0, "{ok:?}");
-    let bad = run(
-        SEND,
-        &[
-            "--server",
-            &t,
-            "--to",
-            "b@example.test",
-            "--ca",
-            &s(&ca),
-            "--auth",
-            "user:wrong",
-        ],
-    )
-    .await;
+    let bad = send_b(&t, &["--ca", &s(&ca), "--auth", "user:wrong"]).await;
     assert_eq!(bad.code, 1, "{bad:?}");
     // Credentials are never sent without TLS: a TLS policy failure.
-    let plain = run(
-        SEND,
-        &[
-            "--server",
-            &t,
-            "--to",
-            "b@example.test",
-            "--tls",
-            "none",
-            "--auth",
-            "user:secret",
-        ],
-    )
-    .await;
+    let plain = send_b(&t, &["--tls", "none", "--auth", "user:secret"]).await;
     assert_eq!(plain.code, 3, "{plain:?}");
     // Implicit TLS on the second listener.
     let tls_target = format!("localhost:{}", sink.addrs[1].port());
@@ -366,11 +268,7 @@ async fn expired_wrong_name_and_soon_expiring_certificates() {
     ] {
         let (sink, ca_file) = sink_with(&ca, kind).await;
         let t = sink.target();
-        let send = run(
-            SEND,
-            &["--server", &t, "--to", "b@example.test", "--ca", &ca_file],
-        )
-        .await;
+        let send = send_b(&t, &["--ca", &ca_file]).await;
         let check = run(CHECK, &[&t, "--ca", &ca_file]).await;
         match kind {
             Cert::Valid => {

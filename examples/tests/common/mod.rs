@@ -104,6 +104,13 @@ pub async fn run(program: &str, args: &[&str]) -> Ran {
     }
 }
 
+/// `smtp-send --server SERVER --to b@example.test` with `extra` arguments.
+pub async fn send_b(server: &str, extra: &[&str]) -> Ran {
+    let mut args = vec!["--server", server, "--to", "b@example.test"];
+    args.extend_from_slice(extra);
+    run(SEND, &args).await
+}
+
 /// The files of a directory, sorted.
 pub fn files(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
