@@ -13,14 +13,7 @@ use smtp_proto::client::policy::{PolicyMap, TlsPolicy, Tlsa};
 use std::future::Future;
 use std::net::SocketAddr;
 
-/// One MX record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MxHost {
-    /// Lower is preferred.
-    pub preference: u16,
-    /// The exchange host, without a trailing dot (empty: the root, a null MX).
-    pub host: String,
-}
+pub use smtp_proto::client::mx::MxHost;
 
 /// The lookups delivery needs.
 pub trait Resolver: Sync {
@@ -46,29 +39,15 @@ pub trait Resolver: Sync {
     }
 }
 
-/// The hosts to try for `domain`, in order (RFC 5321 §5.1): by MX preference; the
-/// domain itself when it has no MX (the implicit MX); an error for a null MX
+/// The hosts to try for `domain`, in order (RFC 5321 §5.1, the core's
+/// [`mx::mail_hosts`](smtp_proto::client::mx::mail_hosts)): by MX preference; the domain
+/// itself when it has no MX (the implicit MX); a permanent error for a null MX
 /// (RFC 7505: the domain accepts no mail).
-pub fn mail_hosts(mut mx: Vec<MxHost>, domain: &str) -> Result<Vec<String>, Error> {
-    if mx.is_empty() {
-        return Ok(vec![domain.trim_end_matches('.').to_owned()]);
-    }
-    if mx.iter().any(|m| m.host.is_empty() || m.host == ".") {
-        return Err(Error::Dns {
-            reason: format!("{domain} publishes a null MX: it accepts no mail (RFC 7505)"),
-            permanent: true,
-        });
-    }
-    // Stable: hosts of equal preference keep the resolver's (randomised) order.
-    mx.sort_by_key(|m| m.preference);
-    let mut hosts: Vec<String> = Vec::new();
-    for m in mx {
-        let h = m.host.trim_end_matches('.').to_ascii_lowercase();
-        if !hosts.contains(&h) {
-            hosts.push(h);
-        }
-    }
-    Ok(hosts)
+pub fn mail_hosts(mx: Vec<MxHost>, domain: &str) -> Result<Vec<String>, Error> {
+    smtp_proto::client::mx::mail_hosts(mx, domain).map_err(|e| Error::Dns {
+        reason: e.to_string(),
+        permanent: true,
+    })
 }
 
 /// Delivers one message to the mail hosts of `domain` on `port` (25 for MX relay):
@@ -86,7 +65,11 @@ pub async fn deliver(
     port: u16,
 ) -> Result<(Delivery, SessionReport), Error> {
     let mut records = resolver.mx(domain).await?;
-    shuffle_equal_preferences(&mut records);
+    // RFC 5321 §5.1: equal preferences in random order, seeded from the clock.
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0x9e37_79b9, |d| d.as_nanos() as u64);
+    smtp_proto::client::mx::shuffle_equal_preferences(&mut records, seed);
     let hosts = mail_hosts(records, domain)?;
     let (policy, _) = policies.lookup(domain);
     // The error reported when no host took the message: a transient one if any host
@@ -174,28 +157,6 @@ pub async fn deliver(
     }))
 }
 
-/// RFC 5321 §5.1: MX records of equal preference are tried in random order, so the
-/// load spreads over them. A small xorshift seeded from the clock is enough here.
-fn shuffle_equal_preferences(records: &mut [MxHost]) {
-    let mut seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0x9e37_79b9, |d| d.as_nanos() as u64)
-        | 1;
-    let mut next = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
-    records.sort_by_key(|m| m.preference);
-    for group in records.chunk_by_mut(|a, b| a.preference == b.preference) {
-        for i in (1..group.len()).rev() {
-            let j = (next() % (i as u64 + 1)) as usize;
-            group.swap(i, j);
-        }
-    }
-}
-
 #[cfg(feature = "dns")]
 pub use hickory::HickoryResolver;
 
@@ -278,33 +239,5 @@ mod hickory {
                     permanent: e.is_nx_domain() || e.is_no_records_found(),
                 })
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{MxHost, shuffle_equal_preferences};
-
-    #[test]
-    fn equal_preferences_are_shuffled_and_never_reordered_across_levels() {
-        let mx = |p, h: &str| MxHost {
-            preference: p,
-            host: h.into(),
-        };
-        let mut seen_first = std::collections::HashSet::new();
-        for _ in 0..200 {
-            let mut r = vec![
-                mx(20, "c"),
-                mx(10, "a1"),
-                mx(10, "a2"),
-                mx(10, "a3"),
-                mx(30, "d"),
-            ];
-            shuffle_equal_preferences(&mut r);
-            let prefs: Vec<u16> = r.iter().map(|m| m.preference).collect();
-            assert_eq!(prefs, [10, 10, 10, 20, 30]);
-            seen_first.insert(r[0].host.clone());
-        }
-        assert!(seen_first.len() > 1, "{seen_first:?}");
     }
 }

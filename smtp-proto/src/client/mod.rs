@@ -56,6 +56,7 @@ mod auth;
 mod body;
 mod event;
 mod flow;
+pub mod mx;
 mod options;
 pub mod policy;
 
