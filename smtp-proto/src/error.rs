@@ -41,6 +41,20 @@ impl ParseError {
         self.close
     }
 
+    /// The same error in a MAIL command: an over-long address is the sender's.
+    pub(crate) fn of_sender(mut self) -> Self {
+        if let ParseErrorKind::AddressTooLong { sender, .. } = &mut self.kind {
+            *sender = true;
+        }
+        self
+    }
+
+    /// The same error with its offset moved by `by` (found in a part of the line).
+    pub(crate) fn shifted(mut self, by: usize) -> Self {
+        self.offset += by;
+        self
+    }
+
     /// What was wrong.
     pub fn kind(&self) -> &ParseErrorKind {
         &self.kind
@@ -53,19 +67,26 @@ impl ParseError {
 
     /// The reply a server sends for this error (RFC 5321 §4.2.2, RFC 3463 enhanced codes).
     ///
-    /// - over-long line: `500 5.5.6` (RFC 5321 §4.2.2 lists "command line too long" under
-    ///   500; RFC 4954 §4 gives X.5.6 for an over-long line)
+    /// - over-long line: `500 5.5.2` (RFC 5321 §4.5.3.1.10: "500 Line too long"; X.5.6
+    ///   is reserved for an over-long AUTH exchange line, RFC 4954 §4, which the server
+    ///   answers itself)
     /// - unknown verb, bare CR/LF: `500 5.5.2`
+    /// - over-long address part: `501 5.1.7` in MAIL, `501 5.1.3` in RCPT and VRFY
+    ///   (RFC 5321 §4.5.3.1.10: "501 Path too long"; RFC 3463 §3.2)
     /// - unknown MAIL/RCPT parameter: `555 5.5.4` (RFC 5321 §4.1.1.11)
     /// - duplicate or malformed parameter: `501 5.5.4` (RFC 3461 §4.5)
     /// - non-ASCII address without SMTPUTF8: `550 5.6.7` in MAIL, `553 5.6.7` in RCPT
     ///   (RFC 6531 §3.5)
-    /// - invalid base64 in AUTH: `501 5.5.2` (RFC 4954 §4)
+    /// - invalid base64 in AUTH: `501 5.5.2`; `*` as initial response: `501 5.7.0`
+    ///   (RFC 4954 §4)
     /// - any other argument syntax error: `501 5.5.4`
     pub fn reply(&self) -> Reply {
         use ParseErrorKind as K;
         let (code, (c, s, d), text) = match &self.kind {
-            K::LineTooLong { .. } => (500, (5, 5, 6), "Line too long"),
+            K::LineTooLong { .. } => (500, (5, 5, 2), "Line too long"),
+            K::AddressTooLong { part, sender, .. } => {
+                (501, (5, 1, if *sender { 7 } else { 3 }), part.reply_text())
+            }
             K::BareLf => (500, (5, 5, 2), "Bare LF received; lines must end with CRLF"),
             K::BareCr => (500, (5, 5, 2), "Bare CR received; lines must end with CRLF"),
             K::UnknownCommand => (500, (5, 5, 2), "Command not recognized"),
@@ -83,6 +104,7 @@ impl ParseError {
                 "Non-ASCII recipient address requires SMTPUTF8",
             ),
             K::InvalidBase64 => (501, (5, 5, 2), "Cannot decode base64"),
+            K::AuthCancelled => (501, (5, 7, 0), "Authentication cancelled"),
             _ => (501, (5, 5, 4), "Syntax error in parameters or arguments"),
         };
         let code = ReplyCode::new(code).unwrap_or(ReplyCode::SYNTAX_ERROR_PARAMS);
@@ -151,6 +173,9 @@ pub enum ParseErrorKind {
     /// AUTH initial response or SASL response is not valid base64 (RFC 4648).
     #[error("invalid base64")]
     InvalidBase64,
+    /// `*` as an AUTH initial response: the client cancelled (RFC 4954 §4).
+    #[error("authentication cancelled")]
+    AuthCancelled,
     /// A reply code outside `%x32-35 %x30-35 %x30-39` (RFC 5321 §4.2).
     #[error("invalid reply code")]
     InvalidReplyCode,
@@ -166,12 +191,52 @@ pub enum ParseErrorKind {
     /// A control character where only text is allowed.
     #[error("control character in text")]
     ControlCharacter,
+    /// A part of an address in MAIL, RCPT or VRFY is over its limit
+    /// ([`crate::limits::AddressLimits`], RFC 5321 §4.5.3.1.1–3).
+    #[error("{part} longer than {limit} octets")]
+    AddressTooLong {
+        /// Which part.
+        part: AddressPart,
+        /// The limit in force.
+        limit: usize,
+        /// In a MAIL command (the sender's address; `5.1.7` rather than `5.1.3`).
+        sender: bool,
+    },
     /// Input ended inside an incomplete value (only from the one-shot `from_bytes` helpers).
     #[error("incomplete input")]
     Incomplete,
     /// More bytes followed the complete value (only from the one-shot `from_bytes` helpers).
     #[error("trailing bytes after the value")]
     TrailingBytes,
+}
+
+/// A part of an address with a length limit (RFC 5321 §4.5.3.1.1–3).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AddressPart {
+    /// The local part (§4.5.3.1.1, 64 octets).
+    #[error("local part")]
+    LocalPart,
+    /// The domain or address literal (§4.5.3.1.2, 255 octets).
+    #[error("domain")]
+    Domain,
+    /// One label of the domain (RFC 1035 §2.3.4, 63 octets).
+    #[error("domain label")]
+    Label,
+    /// The whole path with its angle brackets (§4.5.3.1.3, 256 octets).
+    #[error("path")]
+    Path,
+}
+
+impl AddressPart {
+    fn reply_text(self) -> &'static str {
+        match self {
+            AddressPart::LocalPart => "Local part too long",
+            AddressPart::Domain => "Domain too long",
+            AddressPart::Label => "Domain label too long",
+            AddressPart::Path => "Path too long",
+        }
+    }
 }
 
 /// A value the local program tried to build is not allowed by the grammar.
@@ -271,6 +336,13 @@ pub enum PeerMisbehaved {
         /// Errors counted.
         count: usize,
     },
+    /// More commands that do no work (NOOP, RSET, VRFY, EXPN, HELP, repeated HELO/EHLO)
+    /// than `ServerOptions::max_junk_commands`; the server sent 421.
+    #[error("too many commands without mail ({count})")]
+    TooManyJunkCommands {
+        /// Junk commands counted.
+        count: usize,
+    },
     /// The server sent bytes after its `220` reply to STARTTLS, before the handshake:
     /// a response-injection attempt. The bytes were discarded unread.
     #[error("{discarded} bytes of plaintext after the STARTTLS reply (response injection)")]
@@ -281,11 +353,23 @@ pub enum PeerMisbehaved {
     /// The server's reply does not parse (bad code, over-long line, endless multiline).
     #[error("invalid reply: {0}")]
     InvalidReply(crate::error::ParseError),
-    /// A reply arrived when none was expected.
+    /// A reply with a code its command cannot get (RFC 5321 §4.3.2): a positive reply
+    /// other than `354` to DATA, other than `220` to STARTTLS, a `3yz` outside DATA and
+    /// AUTH.
     #[error("unexpected reply {code}")]
     UnexpectedReply {
         /// Its code.
         code: u16,
+    },
+    /// The server sent bytes when no reply was awaited (after the greeting, between
+    /// transactions, while a body was being sent, after the last reply): they answer no
+    /// command, so nothing more is sent (RFC 5321 §4.2, RFC 2920 §3.1).
+    #[error("{octets} octets from the server when no reply was awaited")]
+    UnsolicitedReply {
+        /// How many octets were unread when this was found.
+        octets: usize,
+        /// The reply code they start with, if they start with three digits.
+        code: Option<u16>,
     },
     /// The connection closed before the session ended.
     #[error("connection closed by the server")]
@@ -336,4 +420,11 @@ pub enum ApiMisuse {
     /// A bare CR or LF in the body under `BareEndingsOut::Refuse`.
     #[error("bare CR or LF in the body")]
     BareLineEnding,
+    /// A body line is longer than `Limits::text_line` as it would be sent (RFC 5321
+    /// §4.5.3.1.6). Found mid-stream, it ends the session: see `ClientSession::body`.
+    #[error("a body line is longer than {limit} octets")]
+    LineTooLong {
+        /// The limit, in octets including CRLF.
+        limit: usize,
+    },
 }

@@ -134,10 +134,12 @@ pub use codec::{
     CommandDecoder, Encode, ParseOptions, ReplyDecoder, decode_capabilities, decode_command,
     decode_sasl_response, encode_capabilities,
 };
-pub use error::{ApiMisuse, Error, ParseError, ParseErrorKind, PeerMisbehaved, ValueError};
+pub use error::{
+    AddressPart, ApiMisuse, Error, ParseError, ParseErrorKind, PeerMisbehaved, ValueError,
+};
 pub use framing::data::{BareLineEndings, BodyDefect, BodyStep, ChunkDecoder, DotDecoder};
 pub use framing::line::{LineEndings, LineReader};
-pub use limits::Limits;
+pub use limits::{AddressLimits, Limits};
 pub use secret::Secret;
 pub use server::{
     AbortReason, Credentials, HelloVerb, Protocol, Received, ServerEvent, ServerOptions,
@@ -145,7 +147,7 @@ pub use server::{
 };
 pub use session::{Output, Timeout, TlsInfo, TransportSecurity, UpgradeToken};
 pub use types::capability::{Capabilities, Extension, LimitsExt, Word};
-pub use types::command::{Command, Mechanism, SaslResponse};
+pub use types::command::{Command, Mechanism, SaslResponse, Verb};
 pub use types::domain::{AddressLiteral, Domain, GeneralLiteral, Host};
 pub use types::params::{
     Body, Envid, Keyword, MailAuth, MailParams, Notify, Orcpt, Param, RcptParams, Ret, Value,

@@ -47,3 +47,43 @@ impl Default for Limits {
         Self::RFC
     }
 }
+
+/// Lengths of the parts of an address in `MAIL`, `RCPT` and `VRFY`. Over a limit the
+/// server answers `501` with `5.1.7` (sender) or `5.1.3` (recipient, VRFY): RFC 5321
+/// §4.5.3.1.10 lists "501 Path too long". The defaults are the RFC 5321 §4.5.3.1.1–3
+/// maxima.
+///
+/// Background: RFC 5321 §4.5.3.1 asks implementations to accept objects up to these
+/// sizes and allows larger ones "to the maximum extent possible". Most mail systems
+/// store and forward addresses in fields of these sizes, so an over-long address is
+/// refused where it arrives rather than bounced later by a hop that truncates it.
+/// Raise a field only for a site that must accept more.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressLimits {
+    /// Longest local part, as sent (quotes included). Default 64 (RFC 5321 §4.5.3.1.1).
+    pub local_part: usize,
+    /// Longest domain or address literal. Default 255 (RFC 5321 §4.5.3.1.2).
+    pub domain: usize,
+    /// Longest domain label. Default 63 (RFC 1035 §2.3.4).
+    pub label: usize,
+    /// Longest path, `<` and `>` and any source route included. Default 256
+    /// (RFC 5321 §4.5.3.1.3).
+    pub path: usize,
+}
+
+impl AddressLimits {
+    /// The RFC 5321 §4.5.3.1 maxima (see each field).
+    pub const RFC: AddressLimits = AddressLimits {
+        local_part: 64,
+        domain: 255,
+        label: 63,
+        path: 256,
+    };
+}
+
+impl Default for AddressLimits {
+    fn default() -> Self {
+        Self::RFC
+    }
+}

@@ -751,18 +751,19 @@ fn simple_commands() {
 #[test]
 fn line_endings_and_limits() {
     let mut d = CommandDecoder::default();
-    let mut buf = BytesMut::from(&b"NOOP\nQUIT\r\nRSET\rDATA\r\nDATA\r\n"[..]);
+    // RFC 5321 §2.3.8: only CRLF ends a line. `NOOP<LF>QUIT<CRLF>` is one bad line:
+    // the QUIT inside it is never obeyed.
+    let mut buf = BytesMut::from(&b"NOOP\nQUIT\r\nRSET\rDATA\r\nRSET\r\n"[..]);
     assert_eq!(
         d.decode(&mut buf).unwrap_err().kind(),
         &ParseErrorKind::BareLf
     );
-    assert_eq!(d.decode(&mut buf).unwrap(), Some(Command::Quit));
     assert_eq!(
         d.decode(&mut buf).unwrap_err().kind(),
         &ParseErrorKind::BareCr
     );
-    // The bare-CR line is discarded through its LF: "DATA" after the CR is never obeyed.
-    assert_eq!(d.decode(&mut buf).unwrap(), Some(Command::Data));
+    // The bare-CR line is discarded through its CRLF: "DATA" after the CR is never obeyed.
+    assert_eq!(d.decode(&mut buf).unwrap(), Some(Command::Rset));
     assert_eq!(d.decode(&mut buf).unwrap(), None);
 
     let mut d = CommandDecoder::default().with_line_endings(LineEndings::AllowBareLf);
@@ -787,7 +788,8 @@ fn line_endings_and_limits() {
     let mut buf = BytesMut::from(long.as_bytes());
     let e = d.decode(&mut buf).unwrap_err();
     assert_eq!(e.kind(), &ParseErrorKind::LineTooLong { limit: 512 });
-    assert_eq!(e.reply().to_string(), "500 5.5.6 Line too long");
+    // RFC 5321 §4.5.3.1.10 "500 Line too long"; X.5.6 belongs to AUTH (RFC 4954 §4).
+    assert_eq!(e.reply().to_string(), "500 5.5.2 Line too long");
     assert_eq!(d.decode(&mut buf).unwrap(), Some(Command::Quit));
 
     // AUTH lines may be longer (deployed XOAUTH2 tokens), up to Limits::auth_line.

@@ -7,7 +7,8 @@ use crate::handler::TlsFacts;
 use crate::stats::{Counters, HandshakeFailure};
 use crate::tls::TlsConfig;
 use crate::transport::Transport;
-use smtp_proto::{Error, Output, PeerMisbehaved, Reply, ServerEvent, ServerSession};
+use smtp_proto::server::replies;
+use smtp_proto::{Error, Output, PeerMisbehaved, ServerEvent, ServerSession};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use tokio::sync::watch;
@@ -147,11 +148,7 @@ impl Conn {
             .as_ref()
             .map_or(Phase::Running, |w| *w.borrow());
         if phase == Phase::Now || (phase == Phase::Draining && self.session.is_idle()) {
-            self.session.close_with(reply(
-                421,
-                (4, 3, 2),
-                "Service shutting down, closing connection",
-            ));
+            self.session.close_with(replies::shutting_down());
             self.error
                 .get_or_insert_with(|| "server shutting down".into());
             return;
@@ -188,11 +185,7 @@ impl Conn {
             }
             Err(_) => {
                 // RFC 5321 §4.5.3.2: the server gives up; 421 says why (§3.8).
-                self.session.close_with(reply(
-                    421,
-                    (4, 4, 2),
-                    "Timeout exceeded, closing connection",
-                ));
+                self.session.close_with(replies::timeout());
                 self.error.get_or_insert_with(|| "timeout".into());
             }
         }
@@ -217,9 +210,4 @@ impl Conn {
             }
         }
     }
-}
-
-/// A reply from fixed, valid parts.
-pub(crate) fn reply(code: u16, enhanced: (u8, u16, u16), text: &'static str) -> Reply {
-    Reply::with_text(code, Some(enhanced), [text]).expect("fixed reply text is valid")
 }

@@ -4,7 +4,7 @@
 
 use crate::body::{Body, BodyError, End};
 use crate::config::Timeouts;
-use crate::conn::{Conn, Phase, reply};
+use crate::conn::{Conn, Phase};
 use crate::handler::{
     AuthStep, Context, Decision, Handler, ListenerKind, Outcome, Session, Transaction,
 };
@@ -12,6 +12,7 @@ use crate::stats::{Counters, HandshakeFailure};
 use crate::tls::TlsConfig;
 use crate::transport::{BoxIo, Prefixed, Transport};
 use bytes::Bytes;
+use smtp_proto::server::replies;
 use smtp_proto::{ServerEvent, ServerOptions, ServerSession, TransportSecurity, Word};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -101,7 +102,7 @@ pub(crate) async fn run<H: Handler>(
     let connect = bounded(
         shared.timeouts.handler,
         shared.handler.connect(&ctx),
-        || Err(reply(421, (4, 3, 0), "Local error, try again later")),
+        || Err(replies::local_error_closing()),
     )
     .await;
     let handler_session = match connect {
@@ -154,11 +155,7 @@ async fn bounded<T>(
 }
 
 fn handler_timeout() -> Decision {
-    Decision::Reply(reply(
-        451,
-        (4, 3, 0),
-        "Local processing timed out, try again later",
-    ))
+    Decision::Reply(replies::decision_timeout())
 }
 
 fn conn<H>(
@@ -236,9 +233,9 @@ impl<H: Handler> Driver<'_, H> {
                 )
                 .await;
                 if self.decide(d) {
-                    // The authenticated identity. An authzid (RFC 4616 §2) is the
-                    // handler's to check and record: it saw it in `creds`.
-                    self.ctx.user = Some(creds.username);
+                    // The identity the handler authorised: the authzid when the session
+                    // let one through (ServerOptions::auth_proxy), else the user name.
+                    self.ctx.user = Some(creds.identity().to_owned());
                 }
             }
             ServerEvent::AuthStep {
@@ -251,11 +248,7 @@ impl<H: Handler> Driver<'_, H> {
                 match bounded(self.shared.timeouts.handler, step, late).await {
                     AuthStep::Challenge(c) => {
                         if self.conn.session.challenge(&c).is_err() {
-                            self.decide(Decision::Reply(reply(
-                                454,
-                                (4, 7, 0),
-                                "Temporary authentication failure",
-                            )));
+                            self.decide(Decision::Reply(replies::auth_temporary_failure()));
                         }
                     }
                     AuthStep::Done(d) => {
@@ -329,10 +322,8 @@ impl<H: Handler> Driver<'_, H> {
         if let Err(e) = result {
             // A reply of the wrong class for this step (a 354 to MAIL): refuse safely.
             warn!(error = %e, "handler decision not usable here");
-            if s.reject(reply(451, (4, 3, 0), "Local error in processing"))
-                .is_err()
-            {
-                s.close_with(reply(421, (4, 3, 0), "Local error, closing connection"));
+            if s.reject(replies::local_error()).is_err() {
+                s.close_with(replies::local_error_closing());
             }
             return false;
         }
@@ -354,7 +345,7 @@ impl<H: Handler> Driver<'_, H> {
             End::Complete => {
                 let decisions = if too_large {
                     // RFC 3463 §3.4: X.3.4 "message too big for system".
-                    let big = Decision::Reply(reply(552, (5, 3, 4), "Message too big"));
+                    let big = Decision::Reply(replies::message_too_big());
                     vec![big; decisions.len().max(1)]
                 } else {
                     decisions
@@ -368,10 +359,7 @@ impl<H: Handler> Driver<'_, H> {
                 if lmtp {
                     // One decision per recipient (RFC 2033 §4.2); a missing one is a
                     // temporary failure, never a silent acceptance.
-                    decisions.resize(
-                        rcpts.max(1),
-                        Decision::Reply(reply(451, (4, 3, 0), "No decision for this recipient")),
-                    );
+                    decisions.resize(rcpts.max(1), Decision::Reply(replies::no_decision()));
                 }
                 let accepted = decisions.iter().any(|d| match d {
                     Decision::Accept => true,
@@ -386,9 +374,9 @@ impl<H: Handler> Driver<'_, H> {
                 };
                 counter.fetch_add(1, Relaxed);
                 let mut decisions: VecDeque<Decision> = decisions.into();
-                let first = decisions.pop_front().unwrap_or_else(|| {
-                    Decision::Reply(reply(451, (4, 3, 0), "No decision for this message"))
-                });
+                let first = decisions
+                    .pop_front()
+                    .unwrap_or_else(|| Decision::Reply(replies::no_decision()));
                 // LMTP: the other recipients' decisions answer the next MessageEnd events.
                 self.decisions = decisions;
                 self.decide(first);

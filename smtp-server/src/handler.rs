@@ -178,7 +178,7 @@ pub trait Session: Send + 'static {
         credentials: &Credentials,
     ) -> impl Future<Output = Decision> + Send {
         let _ = (ctx, credentials);
-        async { Decision::reply(535, (5, 7, 8), "Authentication credentials invalid") }
+        async { Decision::Reply(smtp_proto::server::replies::auth_failed()) }
     }
 
     /// One step of another SASL mechanism (`response` is `None` when the client sent no
@@ -190,13 +190,7 @@ pub trait Session: Send + 'static {
         response: Option<&[u8]>,
     ) -> impl Future<Output = AuthStep> + Send {
         let _ = (ctx, mechanism, response);
-        async {
-            AuthStep::Done(Decision::reply(
-                535,
-                (5, 7, 8),
-                "Authentication credentials invalid",
-            ))
-        }
+        async { AuthStep::Done(Decision::Reply(smtp_proto::server::replies::auth_failed())) }
     }
 
     /// `MAIL FROM` (parameters already checked against what the server offers).

@@ -2,12 +2,13 @@
 //! the PROXY header (when the listener takes one) and the connection limits.
 
 use crate::config::ConnectionLimits;
-use crate::conn::{Phase, reply};
+use crate::conn::Phase;
 use crate::driver::{self, Peer, Shared};
 use crate::handler::{Handler, ListenerKind};
 use crate::transport::Transport;
 use bytes::Bytes;
 use smtp_proto::proxy;
+use smtp_proto::server::replies;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::Ordering::Relaxed;
@@ -157,7 +158,13 @@ pub(crate) async fn connection<H: Handler>(
         let Some(_ticket) = gate.enter(peer.peer.ip()) else {
             shared.counters.refused.fetch_add(1, Relaxed);
             info!("connection limit reached");
-            let r = reply(421, (4, 7, 0), "Too many connections, try again later");
+            if peer.kind == ListenerKind::ImplicitTls {
+                // A plaintext 421 written into a TLS port is garbage to the client's TLS
+                // stack, and a handshake would spend the very resources the limit
+                // protects: close at once (RFC 8314 §3.1 clients retry later).
+                return;
+            }
+            let r = replies::too_many_connections();
             driver::refuse(&shared, Transport::Plain(Box::new(stream)), r).await;
             return;
         };

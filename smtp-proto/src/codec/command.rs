@@ -1,11 +1,11 @@
 //! Commands: parse one line (RFC 5321 §4.1.1 and extensions) and emit.
 
 use super::{Cursor, Encode, PResult};
-use crate::error::{ParseError, ParseErrorKind as K};
+use crate::error::{AddressPart, ParseError, ParseErrorKind as K};
 use crate::framing::line::{LineEndings, LineReader};
-use crate::limits::Limits;
+use crate::limits::{AddressLimits, Limits};
 use crate::secret::Secret;
-use crate::types::command::{Command, Mechanism, SaslResponse};
+use crate::types::command::{Command, Mechanism, SaslResponse, Verb};
 use crate::types::str::class;
 use crate::types::text::Text;
 use base64::Engine as _;
@@ -20,6 +20,8 @@ pub struct ParseOptions {
     /// RFC 6531 §3.4) and in MAIL without the parameter. Default off: a MAIL with a
     /// non-ASCII path must carry `SMTPUTF8` itself.
     pub smtputf8: bool,
+    /// Address length limits for MAIL, RCPT and VRFY (RFC 5321 §4.5.3.1.1–3).
+    pub address: AddressLimits,
 }
 
 impl ParseOptions {
@@ -35,42 +37,27 @@ impl ParseOptions {
 /// The result owns its values (short ones inline), so `line` may be reused at once.
 pub fn decode_command(line: &[u8], opts: &ParseOptions) -> Result<Command, ParseError> {
     let mut c = Cursor::new(line);
-    // Verbs are 4 or 8 letters: a short loop beats a vectorised search here.
-    let verb_len = line
-        .iter()
-        .take(9)
-        .position(|&b| b == b' ')
-        .unwrap_or(line.len());
-    let v = &line[..verb_len];
-    c.advance(verb_len);
-    match verb_len {
-        4 => {
-            // ASCII letters upper-cased by clearing bit 5; no other byte becomes a letter.
-            let key = [v[0] & 0xDF, v[1] & 0xDF, v[2] & 0xDF, v[3] & 0xDF];
-            match &key {
-                b"MAIL" => mail(&mut c, opts),
-                b"RCPT" => rcpt(&mut c, opts),
-                b"EHLO" => hello(&mut c).map(|host| Command::Ehlo { host }),
-                b"HELO" => hello(&mut c).map(|host| Command::Helo { host }),
-                b"LHLO" => hello(&mut c).map(|host| Command::Lhlo { host }),
-                b"DATA" => c.end().map(|()| Command::Data),
-                b"BDAT" => bdat(&mut c).map_err(ParseError::closing),
-                b"RSET" => c.end().map(|()| Command::Rset),
-                b"QUIT" => c.end().map(|()| Command::Quit),
-                b"NOOP" => optional_text(&mut c).map(|text| Command::Noop { text }),
-                b"HELP" => optional_text(&mut c).map(|topic| Command::Help { topic }),
-                b"VRFY" => {
-                    lookup(&mut c).map(|(target, smtputf8)| Command::Vrfy { target, smtputf8 })
-                }
-                b"EXPN" => {
-                    lookup(&mut c).map(|(target, smtputf8)| Command::Expn { target, smtputf8 })
-                }
-                b"AUTH" => auth(&mut c),
-                _ => c.fail_at(0, K::UnknownCommand),
-            }
-        }
-        8 if v.eq_ignore_ascii_case(b"STARTTLS") => c.end().map(|()| Command::StartTls),
-        _ => c.fail_at(0, K::UnknownCommand),
+    c.address = opts.address;
+    let Some(verb) = Verb::of_line(line) else {
+        return c.fail_at(0, K::UnknownCommand);
+    };
+    c.advance(verb.as_str().len());
+    match verb {
+        Verb::Mail => mail(&mut c, opts),
+        Verb::Rcpt => rcpt(&mut c, opts),
+        Verb::Ehlo => hello(&mut c).map(|host| Command::Ehlo { host }),
+        Verb::Helo => hello(&mut c).map(|host| Command::Helo { host }),
+        Verb::Lhlo => hello(&mut c).map(|host| Command::Lhlo { host }),
+        Verb::Data => c.end().map(|()| Command::Data),
+        Verb::Bdat => bdat(&mut c).map_err(ParseError::closing),
+        Verb::Rset => c.end().map(|()| Command::Rset),
+        Verb::Quit => c.end().map(|()| Command::Quit),
+        Verb::Noop => optional_text(&mut c).map(|text| Command::Noop { text }),
+        Verb::Help => optional_text(&mut c).map(|topic| Command::Help { topic }),
+        Verb::Vrfy => lookup(&mut c).map(|(target, smtputf8)| Command::Vrfy { target, smtputf8 }),
+        Verb::Expn => lookup(&mut c).map(|(target, smtputf8)| Command::Expn { target, smtputf8 }),
+        Verb::Auth => auth(&mut c),
+        Verb::StartTls => c.end().map(|()| Command::StartTls),
     }
 }
 
@@ -86,7 +73,13 @@ fn sp(c: &mut Cursor<'_>, what: &'static str) -> PResult<()> {
 fn hello(c: &mut Cursor<'_>) -> PResult<crate::types::domain::Host> {
     sp(c, "a space and the client's domain")?;
     let at = c.pos();
-    let host = c.host()?;
+    let host = c.host().map_err(|e| match e.kind() {
+        // Not an address: the EHLO argument's limits are the DNS ones, a syntax error.
+        K::AddressTooLong { .. } => {
+            ParseError::new(K::InvalidHost("domain or label too long"), e.offset())
+        }
+        _ => e,
+    })?;
     if !host.is_ascii() {
         // RFC 6531 §3.7.1: the EHLO argument is an A-label domain, never a U-label.
         return c.fail_at(at, K::InvalidHost("non-ASCII domain in HELO/EHLO"));
@@ -104,7 +97,7 @@ fn mail(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<Command> {
     }
     c.spaces();
     let at = c.pos();
-    let from = c.reverse_path()?;
+    let from = c.reverse_path().map_err(ParseError::of_sender)?;
     let params = c.mail_params()?;
     // RFC 6531 §3.3/§3.4: UTF-8 in the path or in parameter values only with SMTPUTF8.
     if !(params.smtputf8 || opts.smtputf8 || c.line_from(at).is_ascii())
@@ -208,14 +201,45 @@ fn lookup(c: &mut Cursor<'_>) -> PResult<(Text, bool)> {
     if c.at_end() {
         return c.fail(K::Expected("the name"));
     }
+    let at = c.pos();
     let text = c.text_to_end()?;
     let s = text.as_str();
     let cut = s.len().saturating_sub(" SMTPUTF8".len());
-    if cut > 0 && s.is_char_boundary(cut) && s[cut..].eq_ignore_ascii_case(" SMTPUTF8") {
-        let target = Text(text.0.slice_to(cut));
-        return Ok((target, true));
+    let (target, smtputf8) =
+        if cut > 0 && s.is_char_boundary(cut) && s[cut..].eq_ignore_ascii_case(" SMTPUTF8") {
+            (Text(text.0.slice_to(cut)), true)
+        } else {
+            (text, false)
+        };
+    check_lookup_address(target.as_str().as_bytes(), c.address).map_err(|e| e.shifted(at))?;
+    Ok((target, smtputf8))
+}
+
+/// RFC 5321 §4.5.3.1: the address limits hold for VRFY as for MAIL and RCPT. The string
+/// may be a user name rather than a mailbox; when it is a mailbox (bare or in `<>`), its
+/// parts are measured, and any string is held to the path limit.
+fn check_lookup_address(target: &[u8], limits: AddressLimits) -> PResult<()> {
+    if target.len() > limits.path {
+        return Err(ParseError::new(
+            K::AddressTooLong {
+                part: AddressPart::Path,
+                limit: limits.path,
+                sender: false,
+            },
+            0,
+        ));
     }
-    Ok((text, false))
+    let mut m = Cursor::new(target);
+    m.address = limits;
+    let r = if m.eat(b'<') {
+        m.forward_path().map(drop)
+    } else {
+        m.mailbox().map(drop)
+    };
+    match r {
+        Err(e) if matches!(e.kind(), K::AddressTooLong { .. }) => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// `"AUTH" SP sasl-mech [SP initial-response]`, `initial-response = base64 / "="`
@@ -240,6 +264,10 @@ fn auth(c: &mut Cursor<'_>) -> PResult<Command> {
     };
     let initial = if c.spaces() && !c.at_end() {
         let at = c.pos();
+        if c.rest() == b"*" {
+            // RFC 4954 §4: `*` cancels the exchange, wherever it comes.
+            return c.fail_at(at, K::AuthCancelled);
+        }
         let n = c.span(&class::VCHAR);
         let resp = base64_response(&c.line_from(at)[..n]).map_err(|k| ParseError::new(k, at))?;
         Some(resp)
@@ -262,12 +290,13 @@ fn base64_response(s: &[u8]) -> Result<Secret<Bytes>, K> {
 }
 
 /// Parses a client line during an AUTH exchange (RFC 4954 §4): base64, or `*` to cancel.
-/// An empty line is an empty response.
+/// `=` and an empty line are the empty response (RFC 4954 §4 gives `=` for an empty
+/// initial response; an empty line is how a response to a challenge is empty).
 pub fn decode_sasl_response(line: &[u8]) -> Result<SaslResponse, ParseError> {
     if line == b"*" {
         return Ok(SaslResponse::Cancel);
     }
-    if line.is_empty() {
+    if line.is_empty() || line == b"=" {
         return Ok(SaslResponse::Data(Secret::new(Bytes::new())));
     }
     BASE64
@@ -347,15 +376,20 @@ impl Encode for Command {
 
 /// Streaming command decoder: bytes in, commands out, `Ok(None)` for "need more input".
 ///
-/// It frames lines with [`LineReader`] (CRLF-strict by default, length-capped by
-/// [`Limits::command_line`], `AUTH` lines by [`Limits::auth_line`]) and parses each with
-/// [`decode_command`]. After an error it stays usable: an over-long line is discarded
-/// through its end, so the next call starts at the next command.
+/// It frames lines with [`LineReader`] (CRLF-strict by default) and parses each with
+/// [`decode_command`]. Line limits depend on the verb: [`Limits::command_line`] (512,
+/// RFC 5321 §4.5.3.1.4) for every command, except `MAIL` and `RCPT`, which may grow to
+/// [`CommandDecoder::with_parameter_line`] when extensions lengthen them (SIZE RFC 1870,
+/// DSN RFC 3461 §5, AUTH= RFC 4954 §5), and `AUTH` ([`Limits::auth_line`]). After an
+/// error it stays usable: a bad line is discarded through its end, so the next call starts
+/// at the next command.
 #[derive(Debug, Clone)]
 pub struct CommandDecoder {
     lines: LineReader,
     limits: Limits,
+    parameter_line: usize,
     last_bare_lf: bool,
+    last_verb: Option<Verb>,
     /// Options passed to [`decode_command`] for every line.
     pub options: ParseOptions,
 }
@@ -366,7 +400,9 @@ impl CommandDecoder {
         Self {
             lines: LineReader::new(LineEndings::Strict),
             limits,
+            parameter_line: limits.command_line,
             last_bare_lf: false,
+            last_verb: None,
             options: ParseOptions::default(),
         }
     }
@@ -377,18 +413,34 @@ impl CommandDecoder {
         self
     }
 
+    /// Sets the longest `MAIL` and `RCPT` line (including CRLF), for the parameters the
+    /// server's advertised extensions add. It never lowers [`Limits::command_line`].
+    pub fn with_parameter_line(mut self, limit: usize) -> Self {
+        self.parameter_line = limit;
+        self
+    }
+
     /// Takes the next command from the front of `buf`, or `Ok(None)` if `buf` holds no
     /// complete line yet. The consumed line is removed from `buf`; bytes after it stay.
     /// The line is parsed where it lies in `buf`: nothing is split off or copied except
     /// the values kept in the command.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Command>, ParseError> {
+        self.last_verb = None;
         let Some((len, total)) = self.find(buf)? else {
             return Ok(None);
         };
         self.last_bare_lf = total - len == 1;
+        self.last_verb = Verb::of_line(&buf[..len]);
         let r = decode_command(&buf[..len], &self.options);
         buf.advance(total);
         r.map(Some)
+    }
+
+    /// The verb of the line the last [`CommandDecoder::decode`] call consumed, also when
+    /// its arguments did not parse (`None` for an unknown verb or a framing error). A
+    /// server's sequencing rules apply to it before the argument error does.
+    pub fn last_verb(&self) -> Option<Verb> {
+        self.last_verb
     }
 
     /// Takes the next complete line (without CRLF) without parsing it.
@@ -407,10 +459,13 @@ impl CommandDecoder {
             return Ok(None);
         }
         let verb = |v: &[u8]| buf.len() >= 5 && buf[..5].eq_ignore_ascii_case(v);
+        let base = self.limits.command_line;
         let max = if verb(b"AUTH ") {
-            self.limits.auth_line.max(self.limits.command_line)
+            self.limits.auth_line.max(base)
+        } else if verb(b"MAIL ") || verb(b"RCPT ") {
+            self.parameter_line.max(base)
         } else {
-            self.limits.command_line
+            base
         };
         let bdat = verb(b"BDAT ");
         // An over-long BDAT line hides its chunk size: see ParseError::must_close.

@@ -61,11 +61,17 @@ pub(crate) fn one_shot<T>(
 pub(crate) struct Cursor<'a> {
     line: &'a [u8],
     pos: usize,
+    /// Limits on the parts of domains and paths (RFC 5321 §4.5.3.1).
+    pub(crate) address: crate::limits::AddressLimits,
 }
 
 impl<'a> Cursor<'a> {
     pub(crate) fn new(line: &'a [u8]) -> Self {
-        Self { line, pos: 0 }
+        Self {
+            line,
+            pos: 0,
+            address: crate::limits::AddressLimits::RFC,
+        }
     }
 
     /// Runs a parser over a whole local string (for validating constructors).

@@ -1,18 +1,12 @@
 //! Domains, address literals, mailboxes and paths: parse (RFC 5321 §4.1.2–4.1.3) and emit.
 
 use super::{Cursor, Encode, PResult};
-use crate::error::ParseErrorKind as K;
+use crate::error::{AddressPart, ParseErrorKind as K};
 use crate::types::domain::{AddressLiteral, Domain, GeneralLiteral, Host};
 use crate::types::path::{ForwardPath, LocalPart, Mailbox, ReversePath};
 use crate::types::str::{Str, class};
 use bytes::{BufMut, BytesMut};
 use std::net::{Ipv4Addr, Ipv6Addr};
-
-/// RFC 1035 §2.3.4: labels are 63 octets or less.
-const MAX_LABEL: usize = 63;
-/// RFC 5321 §4.5.3.1.2: "The maximum total length of a domain name or number is 255
-/// octets."
-const MAX_DOMAIN: usize = 255;
 
 impl Cursor<'_> {
     /// `Domain = sub-domain *("." sub-domain)`; `sub-domain = Let-dig [Ldh-str]`, with
@@ -29,15 +23,18 @@ impl Cursor<'_> {
             if r[0] == b'-' || r[n - 1] == b'-' {
                 return self.fail_at(label, K::InvalidHost("label starts or ends with '-'"));
             }
-            if n > MAX_LABEL {
-                return self.fail_at(label, K::InvalidHost("label longer than 63 octets"));
+            // RFC 1035 §2.3.4: labels are 63 octets or less.
+            if n > self.address.label {
+                return self.too_long(label, AddressPart::Label, self.address.label);
             }
             if !self.eat(b'.') {
                 break;
             }
         }
-        if self.pos() - start > MAX_DOMAIN {
-            return self.fail_at(start, K::InvalidHost("domain longer than 255 octets"));
+        // RFC 5321 §4.5.3.1.2: "The maximum total length of a domain name or number is
+        // 255 octets."
+        if self.pos() - start > self.address.domain {
+            return self.too_long(start, AddressPart::Domain, self.address.domain);
         }
         let d = self.str(start, self.pos())?;
         if !d.as_bytes().is_ascii()
@@ -168,16 +165,31 @@ impl Cursor<'_> {
 
     /// `Mailbox = Local-part "@" ( Domain / address-literal )`.
     pub(crate) fn mailbox(&mut self) -> PResult<Mailbox> {
+        let start = self.pos();
         let local = self.local_part()?;
+        let limit = self.address.local_part;
+        if self.pos() - start > limit {
+            return self.too_long(start, AddressPart::LocalPart, limit);
+        }
         self.expect(b'@', "'@'")?;
+        let at = self.pos();
         let host = self.host()?;
+        // An address literal is held to the domain limit ("domain name or number").
+        let limit = self.address.domain;
+        if self.pos() - at > limit {
+            return self.too_long(at, AddressPart::Domain, limit);
+        }
         Ok(Mailbox::new(local, host))
     }
 
     /// `Path = "<" [ A-d-l ":" ] Mailbox ">"`, the `<` already consumed. A source route
     /// (`A-d-l = At-domain *( "," At-domain )`) is validated and discarded
     /// (RFC 5321 §4.1.1.2: "servers MUST be prepared to encounter ... and SHOULD ignore").
+    ///
+    /// RFC 5321 §4.5.3.1.1–3 limits ([`crate::limits::AddressLimits`]): local part 64,
+    /// domain 255, path 256 octets, each as sent.
     fn path_tail(&mut self) -> PResult<Mailbox> {
+        let open = self.pos().saturating_sub(1);
         if self.peek() == Some(b'@') {
             loop {
                 self.expect(b'@', "'@' in the source route")?;
@@ -190,7 +202,23 @@ impl Cursor<'_> {
         }
         let m = self.mailbox()?;
         self.expect(b'>', "'>' closing the path")?;
+        let limit = self.address.path;
+        if self.pos() - open > limit {
+            return self.too_long(open, AddressPart::Path, limit);
+        }
         Ok(m)
+    }
+
+    fn too_long<T>(&self, at: usize, part: AddressPart, limit: usize) -> PResult<T> {
+        let sender = false;
+        self.fail_at(
+            at,
+            K::AddressTooLong {
+                part,
+                limit,
+                sender,
+            },
+        )
     }
 
     /// `Reverse-path = Path / "<>"`.

@@ -27,15 +27,24 @@ pub enum LineEndings {
 /// Splits lines off the front of a buffer, scanning only bytes not seen before.
 ///
 /// `next_line` returns `Ok(Some(line))` without its CRLF, `Ok(None)` when more input is
-/// needed, or an error for the line at the front. After [`ParseErrorKind::LineTooLong`] or
-/// [`ParseErrorKind::BareCr`] the rest of that line (through the next LF) is discarded, so
-/// the following call starts at the next line and a pipelining peer stays in sync.
+/// needed, or an error for the line at the front. After any error
+/// ([`ParseErrorKind::LineTooLong`], [`ParseErrorKind::BareLf`], [`ParseErrorKind::BareCr`])
+/// the rest of that line is discarded through its end, so the following call starts at the
+/// next line and a pipelining peer stays in sync: one bad line is one error.
+///
+/// The end of a line is what [`LineEndings`] says it is, for rejected lines too. Under
+/// [`LineEndings::Strict`] only CRLF ends a line (RFC 5321 §2.3.8), so a bare LF inside a
+/// command never splits it in two: `EHLO x<LF>MAIL FROM:<a@b><CRLF>` is one bad line,
+/// never a rejected EHLO followed by an obeyed MAIL (the pipelining desync a relay that
+/// splits on LF would see differently).
 #[derive(Debug, Clone)]
 pub struct LineReader {
     /// Bytes at the front of the buffer already known to hold no line end.
     scanned: usize,
     /// Skipping the rest of a rejected line.
     discarding: bool,
+    /// While discarding: the last byte dropped was a CR (its LF may come next).
+    after_cr: bool,
     endings: LineEndings,
 }
 
@@ -45,6 +54,7 @@ impl LineReader {
         Self {
             scanned: 0,
             discarding: false,
+            after_cr: false,
             endings,
         }
     }
@@ -60,18 +70,43 @@ impl LineReader {
         if !self.discarding {
             return true;
         }
-        match memchr::memchr(b'\n', buf) {
-            Some(i) => {
-                buf.advance(i + 1);
-                self.discarding = false;
-                self.scanned = 0;
-                true
-            }
-            None => {
-                buf.clear();
-                false
-            }
+        if buf.is_empty() {
+            return false;
         }
+        let crlf_only = self.endings == LineEndings::Strict;
+        if crlf_only && self.after_cr && buf[0] == b'\n' {
+            return self.discarded_through(buf, 0);
+        }
+        let mut from = 0;
+        while let Some(off) = memchr::memchr(b'\n', &buf[from..]) {
+            let i = from + off;
+            if !crlf_only || (i > 0 && buf[i - 1] == b'\r') {
+                return self.discarded_through(buf, i);
+            }
+            from = i + 1;
+        }
+        self.after_cr = buf[buf.len() - 1] == b'\r';
+        buf.clear();
+        false
+    }
+
+    /// The rejected line ended with the LF at `buf[i]`.
+    fn discarded_through(&mut self, buf: &mut BytesMut, i: usize) -> bool {
+        buf.advance(i + 1);
+        self.discarding = false;
+        self.after_cr = false;
+        self.scanned = 0;
+        true
+    }
+
+    /// Starts discarding the rejected line (`buf` now starts inside it) and drops what of
+    /// it is in `buf`.
+    fn reject_rest(&mut self, buf: &mut BytesMut, kind: ParseErrorKind, at: usize) -> ParseError {
+        self.scanned = 0;
+        self.discarding = true;
+        self.after_cr = false;
+        self.skip_discarded(buf);
+        ParseError::new(kind, at)
     }
 
     /// Takes the next line off the front of `buf`. `max` is the longest line allowed,
@@ -125,8 +160,10 @@ impl LineReader {
                     if lf_ends {
                         return Ok(Some((i, i + 1)));
                     }
+                    // RFC 5321 §2.3.8: not a line end. The line goes on to its CRLF and is
+                    // rejected whole.
                     buf.advance(i + 1);
-                    return Err(ParseError::new(ParseErrorKind::BareLf, i));
+                    return Err(self.reject_rest(buf, ParseErrorKind::BareLf, i));
                 }
                 // A CR: the line is complete only if LF follows immediately.
                 match buf.get(i + 1) {
@@ -135,10 +172,8 @@ impl LineReader {
                         Ok(Some((i, i + 2)))
                     }
                     Some(_) => {
-                        self.scanned = 0;
-                        self.discarding = true;
                         buf.advance(i + 1);
-                        Err(ParseError::new(ParseErrorKind::BareCr, i))
+                        Err(self.reject_rest(buf, ParseErrorKind::BareCr, i))
                     }
                     None => {
                         self.scanned = i;
@@ -160,23 +195,14 @@ impl LineReader {
     pub fn reset(&mut self) {
         self.scanned = 0;
         self.discarding = false;
+        self.after_cr = false;
     }
 
-    /// Drops the over-long line at the front: through its LF if that is in `buf`, else
-    /// everything, and the rest of the line (through its LF) as it arrives.
+    /// Drops the over-long line at the front: through its end if that is in `buf`, else
+    /// everything, and the rest of the line as it arrives. Memory stays bounded however
+    /// long the line is.
     fn too_long<T>(&mut self, buf: &mut BytesMut, max: usize) -> Result<Option<T>, ParseError> {
-        self.scanned = 0;
-        match memchr::memchr(b'\n', buf) {
-            Some(j) => buf.advance(j + 1),
-            None => {
-                buf.clear();
-                self.discarding = true;
-            }
-        }
-        Err(ParseError::new(
-            ParseErrorKind::LineTooLong { limit: max },
-            0,
-        ))
+        Err(self.reject_rest(buf, ParseErrorKind::LineTooLong { limit: max }, 0))
     }
 }
 
@@ -210,15 +236,39 @@ mod tests {
     #[test]
     fn crlf_only() {
         let got = lines(b"a\r\nb\nc\rd\r\ne\r\n", 100, LineEndings::Strict);
+        // `b<LF>c<CR>d<CRLF>` is one line: one error, nothing of it read as a line.
         assert_eq!(
             got,
             vec![
                 Ok(b"a".to_vec()),
                 Err(ParseErrorKind::BareLf),
-                Err(ParseErrorKind::BareCr),
                 Ok(b"e".to_vec())
             ]
         );
+        let got = lines(b"c\rd\ne\r\nf\r\n", 100, LineEndings::Strict);
+        assert_eq!(got, vec![Err(ParseErrorKind::BareCr), Ok(b"f".to_vec())]);
+        // Under AllowBareLf an LF ends the rejected line.
+        let got = lines(b"c\rd\ne\r\n", 100, LineEndings::AllowBareLf);
+        assert_eq!(got, vec![Err(ParseErrorKind::BareCr), Ok(b"e".to_vec())]);
+    }
+
+    #[test]
+    fn a_bare_lf_never_splits_a_command() {
+        let input = b"EHLO x\nMAIL FROM:<a@b>\r\nQUIT\r\n";
+        let got = lines(input, 512, LineEndings::Strict);
+        assert_eq!(got, vec![Err(ParseErrorKind::BareLf), Ok(b"QUIT".to_vec())]);
+        same_for_every_split(input, 512, LineEndings::Strict);
+        // An over-long line is discarded through its CRLF, not through a bare LF in it.
+        let got = lines(b"xxxxxxxxxx\nNOOP\r\nQUIT\r\n", 8, LineEndings::Strict);
+        assert_eq!(
+            got,
+            vec![
+                Err(ParseErrorKind::LineTooLong { limit: 8 }),
+                Ok(b"QUIT".to_vec())
+            ]
+        );
+        // A CR at the end of one read, its LF at the start of the next.
+        same_for_every_split(b"a\nbb\r\r\n\nc\r\nok\r\n", 512, LineEndings::Strict);
     }
 
     #[test]

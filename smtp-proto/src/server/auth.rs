@@ -24,28 +24,9 @@ pub(super) enum Sasl {
 }
 
 impl ServerSession {
+    /// AUTH admitted by the phase table (EHLO given, no transaction, not yet
+    /// authenticated, TLS or `auth_without_tls`).
     pub(super) fn on_auth(&mut self, mechanism: Mechanism, initial: Option<Secret<Bytes>>) -> Step {
-        if self.opts.auth_mechanisms.is_empty() {
-            return self.error(r::NOT_IMPLEMENTED);
-        }
-        if !matches!(
-            self.hello,
-            Some((super::HelloVerb::Ehlo | super::HelloVerb::Lhlo, _))
-        ) {
-            if self.hello.is_none() {
-                return self.no_greeting();
-            }
-            return self.error(r::NEED_EHLO);
-        }
-        if self.authenticated {
-            return self.error(r::AUTH_ALREADY);
-        }
-        if self.tx.is_some() {
-            return self.error(r::IN_TRANSACTION);
-        }
-        if !self.auth_offered() {
-            return self.reply(r::AUTH_NEEDS_TLS);
-        }
         if !self.opts.auth_mechanisms.contains(&mechanism) {
             return self.error(r::AUTH_UNKNOWN_MECH);
         }
@@ -150,6 +131,12 @@ impl ServerSession {
         };
         if c.is_empty() || p.is_empty() {
             return self.error(r::AUTH_MALFORMED);
+        }
+        // RFC 4616 §2: the server must verify that the authentication identity may act
+        // as the authorization identity; unless the application has said it checks
+        // that (`ServerOptions::auth_proxy`), acting as someone else is refused.
+        if !z.is_empty() && z != c && !self.opts.auth_proxy {
+            return self.error(r::AUTH_AUTHZID_REFUSED);
         }
         let authzid = (!z.is_empty()).then(|| z.to_owned());
         self.credentials(Mechanism::PLAIN, authzid, c.to_owned(), p.to_owned())

@@ -2,7 +2,7 @@
 //! and the end of a message (one decision, or one per recipient in LMTP).
 
 use super::replies as r;
-use super::{AbortReason, Pending, ServerEvent, ServerSession, State, Step, line};
+use super::{AbortReason, Pending, ServerEvent, ServerSession, State, Step};
 use crate::framing::data::{BodyDefect, BodyStep};
 use bytes::Buf;
 
@@ -75,8 +75,7 @@ impl ServerSession {
                     // one reply for this chunk, also in LMTP (RFC 2033 §4.3).
                     return self.refuse_message(false);
                 }
-                let text = format!("{size} octets received");
-                line(&mut self.out, "250 2.0.0 ", &text, "");
+                r::chunk_ok(&mut self.out, size);
                 return Step::Continue;
             }
             if let Some(dec) = tx.chunks.as_mut() {
@@ -123,7 +122,7 @@ impl ServerSession {
         for _ in 0..n {
             self.out.extend_from_slice(reply);
         }
-        self.commands.options = Default::default();
+        self.commands.options = self.commands.options.with_smtputf8(false);
         Step::Continue
     }
 
@@ -144,7 +143,6 @@ impl ServerSession {
             remaining,
             reply,
             count,
-            counts,
         } = &mut self.state
         else {
             return Step::Continue;
@@ -155,15 +153,17 @@ impl ServerSession {
         if *remaining > 0 {
             return Step::NeedInput;
         }
-        let (reply, count, counts) = (*reply, *count, *counts);
+        let (reply, count) = (*reply, *count);
         self.state = State::Command;
         for _ in 1..count {
             self.out.extend_from_slice(reply);
         }
-        if counts {
-            self.error(reply)
-        } else {
+        // A size refusal is the client's message, not its error; a chunk pipelined
+        // behind a failed one was sent in good faith (RFC 3030 §2).
+        if reply == r::TOO_BIG || reply == r::BDAT_FAILED {
             self.reply(reply)
+        } else {
+            self.error(reply)
         }
     }
 }

@@ -31,6 +31,16 @@ pub struct Credentials {
     pub password: Secret<String>,
 }
 
+impl Credentials {
+    /// The identity the client acts as once the application accepts these credentials:
+    /// the authorization identity when one was given, else the user name. An authzid
+    /// other than the user name only reaches the application when it checks proxy
+    /// authorization (`ServerOptions::auth_proxy`); otherwise the session refused it.
+    pub fn identity(&self) -> &str {
+        self.authzid.as_deref().unwrap_or(&self.username)
+    }
+}
+
 /// Why a message in progress was given up. The session answers the client itself (after
 /// the end of the body, so the stream stays in sync); the application should drop what
 /// it has received of the body.

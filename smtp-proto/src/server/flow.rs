@@ -1,7 +1,7 @@
 //! Command sequencing (RFC 5321 §4.1.4, §3.3) and the application's decisions.
 
 use super::replies as r;
-use super::{HelloVerb, Pending, ServerEvent, ServerSession, State, Step, Transaction, line};
+use super::{HelloVerb, Pending, ServerEvent, ServerSession, State, Step, Transaction};
 use crate::codec::Encode;
 use crate::framing::data::{ChunkDecoder, DotDecoder};
 use crate::types::capability::{Capabilities, Extension, Word};
@@ -11,7 +11,21 @@ use crate::types::params::{Body, MailParams, RcptParams};
 use crate::types::reply::Reply;
 
 impl ServerSession {
+    /// Runs one parsed command: the phase table first ([`ServerSession::admit`]), then
+    /// the junk-command limit, then the command's own argument checks.
     pub(super) fn on_command(&mut self, cmd: Command) -> Step {
+        let verb = cmd.kind();
+        if let Err(reply) = self.admit(verb) {
+            if let Command::Bdat { size, .. } = cmd {
+                // RFC 3030 §2: the chunk is consumed whatever the reply, so its bytes can
+                // never be read as commands.
+                return self.drain_bdat(size, reply, 1);
+            }
+            return self.error(reply);
+        }
+        if self.is_junk(verb) && self.junk_limit_reached() {
+            return Step::Continue;
+        }
         match cmd {
             Command::Helo { host } => self.on_hello(HelloVerb::Helo, host),
             Command::Ehlo { host } => self.on_hello(HelloVerb::Ehlo, host),
@@ -46,13 +60,10 @@ impl ServerSession {
             }
             Command::Noop { .. } => self.reply(r::OK),
             Command::Help { .. } => self.reply(r::HELP),
-            Command::Vrfy { .. } | Command::Expn { .. } if self.needs_tls() => {
-                self.reply(r::NEED_TLS)
-            }
             Command::Vrfy { .. } => self.reply(r::VRFY),
             Command::Expn { .. } => self.reply(r::EXPN),
             Command::Quit => {
-                self.out.extend_from_slice(b"221 2.0.0 Bye\r\n");
+                self.out.extend_from_slice(r::BYE);
                 self.close();
                 Step::Continue
             }
@@ -64,43 +75,26 @@ impl ServerSession {
         }
     }
 
-    /// TLS is required and not active.
-    fn needs_tls(&self) -> bool {
-        self.opts.require_tls && self.tls.is_none()
-    }
-
-    /// Whether the client greeted with EHLO or LHLO (extensions enabled).
-    fn esmtp(&self) -> bool {
-        matches!(self.hello, Some((HelloVerb::Ehlo | HelloVerb::Lhlo, _)))
-    }
-
     /// Drops the transaction (RSET, a new greeting); tells the application if it had one.
     pub(super) fn reset(&mut self) {
         self.bdat_failed = false;
+        self.end_transaction();
+    }
+
+    /// Forgets the transaction (telling the application if there was one) and the
+    /// parsing facts it set.
+    pub(super) fn end_transaction(&mut self) {
         if self.tx.take().is_some() {
             self.events.push_back(ServerEvent::Reset);
         }
-        self.commands.options = Default::default();
+        self.commands.options = self.commands.options.with_smtputf8(false);
     }
 
     fn on_hello(&mut self, verb: HelloVerb, host: Host) -> Step {
-        match (verb == HelloVerb::Lhlo, self.opts.lmtp) {
-            (true, false) => return self.error(r::UNKNOWN),
-            (false, true) => return self.error(r::LMTP_LHLO_ONLY),
-            _ => {}
-        }
         // RFC 5321 §4.1.4: a later EHLO resets the state as RSET does.
         self.reset();
         self.pending = Some(Pending::Hello(verb, host.clone()));
         Step::Event(ServerEvent::Hello { verb, host })
-    }
-
-    pub(super) fn no_greeting(&mut self) -> Step {
-        self.error(if self.opts.lmtp {
-            r::NEED_LHLO
-        } else {
-            r::NEED_HELO
-        })
     }
 
     /// The extensions offered now (EHLO reply lines after the first).
@@ -153,22 +147,6 @@ impl ServerSession {
     /// MAIL: sequence, policy and parameters against what was advertised.
     /// False when refused (the reply is queued).
     fn check_mail(&mut self, p: &MailParams) -> bool {
-        if self.needs_tls() {
-            let _ = self.reply(r::NEED_TLS);
-            return false;
-        }
-        if self.hello.is_none() {
-            let _ = self.no_greeting();
-            return false;
-        }
-        if self.tx.is_some() {
-            let _ = self.error(r::NESTED_MAIL);
-            return false;
-        }
-        if self.opts.require_auth && !self.authenticated {
-            let _ = self.reply(r::NEED_AUTH);
-            return false;
-        }
         let o = &self.opts;
         let esmtp = self.esmtp();
         let any = p.size.is_some()
@@ -205,18 +183,9 @@ impl ServerSession {
 
     /// False when refused (the reply is queued).
     fn check_rcpt(&mut self, p: &RcptParams) -> bool {
-        if self.needs_tls() {
-            let _ = self.reply(r::NEED_TLS);
-            return false;
-        }
         let Some(tx) = self.tx.as_ref() else {
-            let _ = self.error(r::NEED_MAIL);
             return false;
         };
-        if tx.chunks.is_some() {
-            let _ = self.error(r::BDAT_IN_PROGRESS);
-            return false;
-        }
         if tx.rcpts_ok >= self.opts.max_recipients {
             let _ = self.reply(r::TOO_MANY_RCPTS);
             return false;
@@ -231,81 +200,15 @@ impl ServerSession {
         true
     }
 
-    /// The reply refusing a message command in this state, if any (shared by DATA and
-    /// BDAT; RFC 5321 §3.3, RFC 2033 §4.2).
-    fn check_message(&self) -> Option<&'static [u8]> {
-        if self.needs_tls() {
-            return Some(r::NEED_TLS);
-        }
-        let Some(tx) = self.tx.as_ref() else {
-            return Some(r::NEED_MAIL);
-        };
-        if tx.rcpts_tried == 0 {
-            Some(r::NEED_RCPT)
-        } else if tx.rcpts_ok == 0 {
-            Some(if self.opts.lmtp {
-                r::NO_VALID_RCPT_LMTP
-            } else {
-                r::NO_VALID_RCPT
-            })
-        } else {
-            None
-        }
-    }
-
     fn on_data(&mut self) -> Step {
-        if let Some(reply) = self.check_message() {
-            return if reply == r::NEED_TLS {
-                self.reply(reply)
-            } else {
-                self.error(reply)
-            };
-        }
-        let Some(tx) = self.tx.as_ref() else {
-            return Step::Continue;
-        };
-        if tx.chunks.is_some() {
-            return self.error(r::BDAT_IN_PROGRESS);
-        }
-        if tx.binary {
-            return self.error(r::BINARY_NEEDS_BDAT);
-        }
         let crlf = !self.commands.last_line_ended_in_bare_lf();
         self.pending = Some(Pending::Data { crlf });
         Step::Event(ServerEvent::Data)
     }
 
-    /// BDAT: the chunk is always consumed, whatever the reply (RFC 3030 §2), so its
-    /// bytes can never be read as commands.
+    /// BDAT admitted by the phase table: checked against the size limit, then the chunk
+    /// is read into the transaction's decoder.
     fn on_bdat(&mut self, size: u64, last: bool) -> Step {
-        let refuse = if !self.opts.chunking {
-            Some(r::NOT_IMPLEMENTED)
-        } else if self.hello.is_some() && !self.esmtp() {
-            Some(r::NEED_EHLO)
-        } else if self.hello.is_none() {
-            Some(if self.opts.lmtp {
-                r::NEED_LHLO
-            } else {
-                r::NEED_HELO
-            })
-        } else {
-            self.check_message()
-        };
-        if let Some(reply) = refuse {
-            // Chunks pipelined behind a failed one are expected: drained, 503, uncounted.
-            let (reply, counts) = match reply {
-                r::NEED_MAIL if self.bdat_failed => (r::BDAT_FAILED, false),
-                r::NEED_TLS => (reply, false),
-                _ => (reply, true),
-            };
-            self.state = State::BdatDrain {
-                remaining: size,
-                reply,
-                count: 1,
-                counts,
-            };
-            return Step::Continue;
-        }
         let max = self.opts.max_message_size;
         let policy = self.opts.body_line_endings;
         let Some(tx) = self.tx.as_mut() else {
@@ -321,16 +224,9 @@ impl ServerSession {
             };
             self.events
                 .push_back(ServerEvent::MessageAborted(super::AbortReason::TooBig));
-            self.tx = None;
+            self.end_transaction();
             self.bdat_failed = !last;
-            self.commands.options = Default::default();
-            self.state = State::BdatDrain {
-                remaining: size,
-                reply: r::TOO_BIG,
-                count,
-                counts: false,
-            };
-            return Step::Continue;
+            return self.drain_bdat(size, r::TOO_BIG, count);
         }
         if tx.chunks.is_none() {
             tx.chunks = Some(ChunkDecoder::new((!tx.binary).then_some(policy)));
@@ -342,26 +238,19 @@ impl ServerSession {
         Step::Continue
     }
 
+    /// Consumes a refused BDAT chunk, then sends `reply` `count` times.
+    fn drain_bdat(&mut self, size: u64, reply: &'static [u8], count: usize) -> Step {
+        self.state = State::BdatDrain {
+            remaining: size,
+            reply,
+            count,
+        };
+        Step::Continue
+    }
+
+    /// STARTTLS admitted by the phase table, in or out of a transaction: the handshake
+    /// discards the transaction and the greeting (RFC 3207 §4.2, as Postfix does).
     fn on_starttls(&mut self) -> Step {
-        if self.tls.is_some() {
-            return self.error(r::TLS_ACTIVE);
-        }
-        if !self.opts.starttls {
-            return self.error(r::NOT_IMPLEMENTED);
-        }
-        // STARTTLS is an EHLO keyword (RFC 3207 §4); HELO disables extensions.
-        if !self.esmtp() {
-            return self.error(if self.hello.is_some() {
-                r::NEED_EHLO
-            } else if self.opts.lmtp {
-                r::NEED_LHLO
-            } else {
-                r::NEED_HELO
-            });
-        }
-        if self.tx.is_some() {
-            return self.error(r::IN_TRANSACTION);
-        }
         // RFC 3207 §5 and CVE-2011-0411: anything after the STARTTLS line was sent in
         // plaintext and must never be read as a command after the handshake.
         if !self.input.is_empty() || self.commands.is_discarding() {
@@ -393,7 +282,7 @@ impl ServerSession {
                 if ok {
                     if !custom {
                         if verb == HelloVerb::Helo {
-                            line(&mut self.out, "250 ", self.opts.hostname.as_str(), "");
+                            r::helo_ok(&mut self.out, self.opts.hostname.as_str());
                         } else {
                             self.capabilities().encode(&mut self.out);
                         }
@@ -452,17 +341,26 @@ impl ServerSession {
                     Some(tx) if self.opts.lmtp => tx.rcpts_ok,
                     _ => 1,
                 };
+                if ok {
+                    // A client that delivers gets its allowance of junk commands back
+                    // (one that sends RSET or NOOP between messages is not junk).
+                    self.junk = 0;
+                }
                 if index + 1 < total {
                     self.next_message_end = Some(index + 1);
                 } else {
                     self.tx = None;
-                    self.commands.options = Default::default();
+                    self.commands.options = self.commands.options.with_smtputf8(false);
                 }
             }
             Pending::Auth | Pending::AuthStep(_) => {
                 canned(self, r::AUTH_OK);
                 self.authenticated = ok;
                 self.state = State::Command;
+                if !ok {
+                    // A refused AUTH counts as an error (password guessing).
+                    let _ = self.count_error();
+                }
             }
         }
     }

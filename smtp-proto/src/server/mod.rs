@@ -35,8 +35,9 @@ mod control;
 mod event;
 mod flow;
 mod options;
+mod phase;
 mod received;
-mod replies;
+pub mod replies;
 
 pub use event::{AbortReason, Credentials, HelloVerb, ServerEvent};
 pub use options::ServerOptions;
@@ -75,6 +76,8 @@ pub struct ServerSession {
     tx: Option<Transaction>,
     tls: Option<TlsInfo>,
     errors: usize,
+    /// Commands that did no work since the last accepted message.
+    junk: usize,
     eof: bool,
     failure: Option<Error>,
     flush: bool,
@@ -98,6 +101,7 @@ impl std::fmt::Debug for ServerSession {
             .field("in_transaction", &self.tx.is_some())
             .field("tls", &self.tls)
             .field("errors", &self.errors)
+            .field("junk", &self.junk)
             .field("buffered", &self.input.len())
             .finish_non_exhaustive()
     }
@@ -119,8 +123,6 @@ enum State {
         reply: &'static [u8],
         /// How many times to send it (LMTP: once per recipient after `BDAT … LAST`).
         count: usize,
-        /// Whether it counts towards `max_errors`.
-        counts: bool,
     },
     AwaitTls,
     Closed,
@@ -171,9 +173,10 @@ impl ServerSession {
     /// A new session. The greeting (`220 hostname ESMTP`) is the first output.
     pub fn new(options: impl Into<Arc<ServerOptions>>, security: TransportSecurity) -> Self {
         let opts: Arc<ServerOptions> = options.into();
-        let mut limits = opts.limits;
-        limits.command_line = opts.command_line_limit();
-        let commands = CommandDecoder::new(limits).with_line_endings(opts.command_line_endings);
+        let mut commands = CommandDecoder::new(opts.limits)
+            .with_line_endings(opts.command_line_endings)
+            .with_parameter_line(opts.command_line_limit());
+        commands.options.address = opts.address_limits;
         let tls = match security {
             TransportSecurity::Plain => None,
             TransportSecurity::ImplicitTls(info) => Some(info),
@@ -184,7 +187,7 @@ impl ServerSession {
             (None, true) => "LMTP",
             (None, false) => "ESMTP",
         };
-        line(&mut out, "220 ", opts.hostname.as_str(), text);
+        replies::greeting(&mut out, opts.hostname.as_str(), text);
         Self {
             opts,
             input: BytesMut::new(),
@@ -198,6 +201,7 @@ impl ServerSession {
             tx: None,
             tls,
             errors: 0,
+            junk: 0,
             eof: false,
             failure: None,
             flush: true,
@@ -281,10 +285,10 @@ impl ServerSession {
         if self.late_plaintext > 0 {
             return Err(self.injection(self.late_plaintext));
         }
+        // A transaction open at STARTTLS is discarded (the application hears `Reset`).
+        self.reset();
         self.hello = None;
         self.authenticated = false;
-        self.tx = None;
-        self.commands.options = Default::default();
         self.input.clear();
         self.tls = Some(info);
         self.state = State::Command;
@@ -408,32 +412,43 @@ impl ServerSession {
             Err(e) if e.must_close() => {
                 // RFC 5321 §3.8: 421 before closing; the chunk size is unknown, so the
                 // stream cannot go on (RFC 3030 §2).
-                let host = self.opts.hostname.as_str();
-                line(
-                    &mut self.out,
-                    "421 4.5.0 ",
-                    host,
-                    "Error: unreadable BDAT command; closing",
-                );
+                replies::unframeable_bdat(&mut self.out, self.opts.hostname.as_str());
                 self.fail(PeerMisbehaved::UnframeableBdat.into());
                 Step::Continue
             }
             Err(e) => {
-                e.reply().encode(&mut self.out);
+                // Sequence and policy first: a command that may not run now is refused
+                // for that, whatever its arguments.
+                let refusal = self.commands.last_verb().map(|v| self.admit(v));
+                match refusal {
+                    Some(Err(reply)) => self.out.extend_from_slice(reply),
+                    _ => e.reply().encode(&mut self.out),
+                }
                 self.count_error()
             }
         }
     }
 
-    /// Counts a protocol error; past the limit, `421` and close.
+    /// Counts a refused command; at `max_errors`, `421` and close.
     fn count_error(&mut self) -> Step {
         self.errors += 1;
-        if self.errors >= self.opts.max_errors {
-            let host = self.opts.hostname.as_str();
-            line(&mut self.out, "421 4.7.0 ", host, "Error: too many errors");
+        if self.errors >= self.opts.max_errors && !matches!(self.state, State::Closed) {
+            replies::too_many_errors(&mut self.out, self.opts.hostname.as_str());
             self.fail(PeerMisbehaved::TooManyErrors { count: self.errors }.into());
         }
         Step::Continue
+    }
+
+    /// Counts a command that does no work; past `max_junk_commands`, answers `421` and
+    /// closes instead of running it (returns true).
+    fn junk_limit_reached(&mut self) -> bool {
+        self.junk += 1;
+        if self.junk <= self.opts.max_junk_commands {
+            return false;
+        }
+        replies::too_many_junk_commands(&mut self.out, self.opts.hostname.as_str());
+        self.fail(PeerMisbehaved::TooManyJunkCommands { count: self.junk }.into());
+        true
     }
 
     /// Queues a canned error reply and counts it.
@@ -519,17 +534,6 @@ impl ServerSession {
         self.next_message_end = None;
         self.state = State::Closed;
     }
-}
-
-/// Appends `prefix a[ b]\r\n`.
-fn line(out: &mut BytesMut, prefix: &str, a: &str, b: &str) {
-    out.extend_from_slice(prefix.as_bytes());
-    out.extend_from_slice(a.as_bytes());
-    if !b.is_empty() {
-        out.extend_from_slice(b" ");
-        out.extend_from_slice(b.as_bytes());
-    }
-    out.extend_from_slice(b"\r\n");
 }
 
 #[cfg(test)]

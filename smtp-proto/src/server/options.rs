@@ -3,7 +3,7 @@
 
 use crate::framing::data::BareLineEndings;
 use crate::framing::line::LineEndings;
-use crate::limits::Limits;
+use crate::limits::{AddressLimits, Limits};
 use crate::types::capability::Extension;
 use crate::types::command::Mechanism;
 use crate::types::domain::Domain;
@@ -27,13 +27,31 @@ pub struct ServerOptions {
     /// Most accepted recipients per transaction; the next RCPT gets `452 4.5.3`
     /// (RFC 5321 §4.5.3.1.10 asks for at least 100). Default 1000 (Postfix).
     pub max_recipients: usize,
-    /// Protocol errors (unknown commands, syntax errors, bad sequence) before the server
-    /// answers `421 4.7.0` and closes. Replies the application chose do not count.
-    /// Default 20 (Postfix's `smtpd_hard_error_limit`).
+    /// Refused commands before the server answers `421 4.7.0` and closes: every
+    /// command the session refuses itself (unknown verb, syntax error, bad sequence,
+    /// TLS or authentication required, over-long line, bare CR or LF, a parameter not
+    /// offered, a malformed or cancelled AUTH exchange) and every AUTH the application
+    /// refuses. The application's refusals of MAIL and RCPT, and size or recipient-count
+    /// limits, do not count. Default 20 (Postfix's `smtpd_hard_error_limit`).
     pub max_errors: usize,
-    /// Line limits. The command line limit grows by what the advertised extensions add
-    /// to MAIL and RCPT (RFC 1870 §3, RFC 3461 §4, RFC 4954 §5, RFC 8689).
+    /// Commands that do no work (NOOP, RSET, VRFY, EXPN, HELP, and HELO/EHLO/LHLO
+    /// repeated without a STARTTLS in between) allowed before the server answers
+    /// `421 4.7.0` and closes instead of running the next one. An accepted message gives
+    /// the allowance back, so a client that sends RSET between messages never runs out.
+    /// Default 100 (Postfix's `smtpd_junk_command_limit`).
+    pub max_junk_commands: usize,
+    /// Line limits. [`Limits::command_line`] (512, RFC 5321 §4.5.3.1.4) holds for every
+    /// command but MAIL and RCPT, whose limit grows by what the advertised extensions
+    /// add to them ([`ServerOptions::command_line_limit`]: SIZE RFC 1870 §3, DSN
+    /// RFC 3461 §5, AUTH= RFC 4954 §5, REQUIRETLS RFC 8689). A line over its limit gets
+    /// `500 5.5.2 Line too long` (RFC 5321 §4.5.3.1.10) and is discarded through its
+    /// CRLF without being run; memory stays bounded however long it is. AUTH exchange
+    /// lines have [`Limits::auth_line`] and get `500 5.5.6` (RFC 4954 §4).
     pub limits: Limits,
+    /// Longest local part, domain, label and path in MAIL, RCPT and VRFY; over a limit,
+    /// `501 5.1.7` (sender) or `501 5.1.3` (recipient). Default the RFC 5321
+    /// §4.5.3.1.1–3 maxima, 64/255/63/256 octets.
+    pub address_limits: AddressLimits,
     /// Line endings on command lines. Default strict CRLF.
     pub command_line_endings: LineEndings,
     /// Bare CR or LF in message bodies. Default [`BareLineEndings::Reject`].
@@ -54,8 +72,10 @@ pub struct ServerOptions {
     /// Offer `STARTTLS` before TLS is active (RFC 3207). Turn it off when the binding has
     /// no certificate. Default on.
     pub starttls: bool,
-    /// Refuse MAIL, RCPT, DATA, BDAT, VRFY and EXPN with `530 5.7.0` until TLS is active.
-    /// A publicly referenced MX must not (RFC 3207 §4). Default off.
+    /// Until TLS is active, refuse every command but EHLO, HELO, LHLO, NOOP, RSET, QUIT,
+    /// HELP and STARTTLS with `530 5.7.0 Must issue a STARTTLS command first` (RFC 3207
+    /// §4), AUTH included whether or not it is configured. A publicly referenced MX must
+    /// not (RFC 3207 §4). Default off.
     pub require_tls: bool,
     /// SASL mechanisms to advertise in `AUTH` (RFC 4954). `PLAIN` and `LOGIN` are
     /// decoded by the session; others are passed through step by step. Default none.
@@ -66,6 +86,16 @@ pub struct ServerOptions {
     /// Refuse MAIL with `530 5.7.0` until the client has authenticated (a submission
     /// server, RFC 6409 §4.3). Default off.
     pub require_auth: bool,
+    /// The application checks proxy authorization: `AUTH PLAIN` with an authorization
+    /// identity other than the authentication identity reaches it (in
+    /// [`crate::server::Credentials::authzid`]) for a decision.
+    ///
+    /// Background: RFC 4616 §2 has the server verify that the authentication identity
+    /// may act as the authorization identity. Passing the credentials on and letting an
+    /// application that only checks the password accept them would let any user act as
+    /// any other, so by default such a request is refused with `535 5.7.8` before the
+    /// application sees it. Default off.
+    pub auth_proxy: bool,
     /// Advertise `REQUIRETLS` under TLS and accept the MAIL parameter (RFC 8689).
     /// Default off.
     pub requiretls: bool,
@@ -88,7 +118,9 @@ impl ServerOptions {
             max_message_size: 10_240_000,
             max_recipients: 1000,
             max_errors: 20,
+            max_junk_commands: 100,
             limits: Limits::default(),
+            address_limits: AddressLimits::RFC,
             command_line_endings: LineEndings::Strict,
             body_line_endings: BareLineEndings::Reject,
             pipelining: true,
@@ -102,6 +134,7 @@ impl ServerOptions {
             auth_mechanisms: Vec::new(),
             auth_without_tls: false,
             require_auth: false,
+            auth_proxy: false,
             requiretls: false,
             accept_unknown_params: false,
             lmtp: false,
@@ -109,8 +142,9 @@ impl ServerOptions {
         }
     }
 
-    /// The command line limit in force: [`Limits::command_line`] plus what the
-    /// advertised extensions may add to a MAIL or RCPT line.
+    /// The MAIL and RCPT line limit in force: [`Limits::command_line`] plus what the
+    /// advertised extensions may add to a MAIL or RCPT line. Other commands keep
+    /// [`Limits::command_line`].
     pub fn command_line_limit(&self) -> usize {
         let mut extra = 0;
         if self.max_message_size > 0 {

@@ -1,6 +1,128 @@
-//! Every canned reply of the server role, as wire bytes (RFC 5321 §4.2.2 codes, RFC 3463
-//! enhanced codes; ENHANCEDSTATUSCODES is always advertised, RFC 2034). Replies that name
-//! the host are built in `mod.rs`.
+//! Every canned reply of the server role, in one table: the session's own (as wire
+//! bytes, RFC 5321 §4.2.2 codes, RFC 3463 enhanced codes; ENHANCEDSTATUSCODES is always
+//! advertised, RFC 2034), the ones that name the host, and the ones a binding sends for
+//! its own reasons (connection limits, timeouts, shutdown, local errors), as [`Reply`]
+//! values.
+
+use crate::types::reply::{EnhancedCode, Reply, ReplyCode};
+use bytes::BytesMut;
+
+/// Appends `prefix a[ b]\r\n`.
+fn line(out: &mut BytesMut, prefix: &str, a: &str, b: &str) {
+    out.extend_from_slice(prefix.as_bytes());
+    out.extend_from_slice(a.as_bytes());
+    if !b.is_empty() {
+        out.extend_from_slice(b" ");
+        out.extend_from_slice(b.as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// The greeting: `220 host text` (RFC 5321 §4.3.1).
+pub(crate) fn greeting(out: &mut BytesMut, host: &str, text: &str) {
+    line(out, "220 ", host, text);
+}
+
+/// The positive reply to HELO: `250 host`.
+pub(crate) fn helo_ok(out: &mut BytesMut, host: &str) {
+    line(out, "250 ", host, "");
+}
+
+/// A BDAT chunk other than the last received (RFC 3030 §2).
+pub(crate) fn chunk_ok(out: &mut BytesMut, size: u64) {
+    line(out, "250 2.0.0 ", &size.to_string(), "octets received");
+}
+
+/// `ServerOptions::max_errors` reached: RFC 5321 §3.8, 421 before closing.
+pub(crate) fn too_many_errors(out: &mut BytesMut, host: &str) {
+    line(out, "421 4.7.0 ", host, "Error: too many errors");
+}
+
+/// `ServerOptions::max_junk_commands` passed (Postfix's `smtpd_junk_command_limit`).
+pub(crate) fn too_many_junk_commands(out: &mut BytesMut, host: &str) {
+    line(
+        out,
+        "421 4.7.0 ",
+        host,
+        "Error: too many commands without mail",
+    );
+}
+
+/// A BDAT line that cannot be parsed: its chunk size is unknown, so the stream cannot go
+/// on (RFC 3030 §2).
+pub(crate) fn unframeable_bdat(out: &mut BytesMut, host: &str) {
+    line(
+        out,
+        "421 4.5.0 ",
+        host,
+        "Error: unreadable BDAT command; closing",
+    );
+}
+
+fn fixed(code: u16, (c, s, d): (u8, u16, u16), text: &'static str) -> Reply {
+    let code = ReplyCode::new(code).unwrap_or(ReplyCode::UNAVAILABLE);
+    Reply::from_static(code, EnhancedCode::new(c, s, d).ok(), text)
+}
+
+/// `421 4.7.0`: a connection limit refuses a new connection (RFC 5321 §3.8).
+pub fn too_many_connections() -> Reply {
+    fixed(421, (4, 7, 0), "Too many connections, try again later")
+}
+
+/// `421 4.3.2`: the server is shutting down (RFC 3463 X.3.2 "system not accepting
+/// network messages").
+pub fn shutting_down() -> Reply {
+    fixed(421, (4, 3, 2), "Service shutting down, closing connection")
+}
+
+/// `421 4.4.2`: the client was silent for longer than the RFC 5321 §4.5.3.2 timeout.
+pub fn timeout() -> Reply {
+    fixed(421, (4, 4, 2), "Timeout exceeded, closing connection")
+}
+
+/// `421 4.3.0`: the application failed at connect time, or could not answer usably.
+pub fn local_error_closing() -> Reply {
+    fixed(421, (4, 3, 0), "Local error, closing connection")
+}
+
+/// `451 4.3.0`: the application gave a decision that does not fit this step.
+pub fn local_error() -> Reply {
+    fixed(451, (4, 3, 0), "Local error in processing")
+}
+
+/// `451 4.3.0`: the application did not decide in time.
+pub fn decision_timeout() -> Reply {
+    fixed(
+        451,
+        (4, 3, 0),
+        "Local processing timed out, try again later",
+    )
+}
+
+/// `451 4.3.0`: no decision was given for an (LMTP) recipient or the message; a missing
+/// decision is a temporary failure, never an acceptance.
+pub fn no_decision() -> Reply {
+    fixed(451, (4, 3, 0), "No decision for this message")
+}
+
+/// `552 5.3.4`: the message is larger than the application will take (RFC 3463 X.3.4
+/// "message too big for system").
+pub fn message_too_big() -> Reply {
+    fixed(552, (5, 3, 4), "Message too big")
+}
+
+/// `535 5.7.8`: the credentials were refused (RFC 4954 §6).
+pub fn auth_failed() -> Reply {
+    fixed(535, (5, 7, 8), "Authentication credentials invalid")
+}
+
+/// `454 4.7.0`: the authentication exchange could not go on (RFC 4954 §6).
+pub fn auth_temporary_failure() -> Reply {
+    fixed(454, (4, 7, 0), "Temporary authentication failure")
+}
+
+/// `221 2.0.0`: QUIT.
+pub(crate) const BYE: &[u8] = b"221 2.0.0 Bye\r\n";
 
 /// `RSET`, `NOOP`.
 pub(crate) const OK: &[u8] = b"250 2.0.0 Ok\r\n";
@@ -84,7 +206,11 @@ pub(crate) const AUTH_ALREADY: &[u8] = b"503 5.5.1 Error: already authenticated\
 /// RFC 4954 §6.
 pub(crate) const AUTH_OK: &[u8] = b"235 2.7.0 Authentication successful\r\n";
 /// RFC 4954 §4: the client cancelled with `*`.
-pub(crate) const AUTH_CANCELLED: &[u8] = b"501 5.0.0 Authentication cancelled\r\n";
+pub(crate) const AUTH_CANCELLED: &[u8] = b"501 5.7.0 Authentication cancelled\r\n";
+/// RFC 4616 §2: PLAIN asked to act as another identity, and the application does not
+/// check proxy authorization (`ServerOptions::auth_proxy`). RFC 4954 §6: 535 5.7.8.
+pub(crate) const AUTH_AUTHZID_REFUSED: &[u8] =
+    b"535 5.7.8 Error: authorization identity not permitted\r\n";
 /// RFC 4954 §4: undecodable response.
 pub(crate) const AUTH_BAD_BASE64: &[u8] = b"501 5.5.2 Cannot decode response\r\n";
 /// RFC 4616 §2: malformed PLAIN message, or non-UTF-8 LOGIN names.

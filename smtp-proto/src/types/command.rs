@@ -102,23 +102,132 @@ pub enum Command {
 impl Command {
     /// The verb as emitted, e.g. `"MAIL"`.
     pub fn verb(&self) -> &'static str {
+        self.kind().as_str()
+    }
+
+    /// Which verb this is.
+    pub fn kind(&self) -> Verb {
         match self {
-            Self::Helo { .. } => "HELO",
-            Self::Ehlo { .. } => "EHLO",
-            Self::Lhlo { .. } => "LHLO",
-            Self::Mail { .. } => "MAIL",
-            Self::Rcpt { .. } => "RCPT",
-            Self::Data => "DATA",
-            Self::Bdat { .. } => "BDAT",
-            Self::Rset => "RSET",
-            Self::Vrfy { .. } => "VRFY",
-            Self::Expn { .. } => "EXPN",
-            Self::Help { .. } => "HELP",
-            Self::Noop { .. } => "NOOP",
-            Self::Quit => "QUIT",
-            Self::StartTls => "STARTTLS",
-            Self::Auth { .. } => "AUTH",
+            Self::Helo { .. } => Verb::Helo,
+            Self::Ehlo { .. } => Verb::Ehlo,
+            Self::Lhlo { .. } => Verb::Lhlo,
+            Self::Mail { .. } => Verb::Mail,
+            Self::Rcpt { .. } => Verb::Rcpt,
+            Self::Data => Verb::Data,
+            Self::Bdat { .. } => Verb::Bdat,
+            Self::Rset => Verb::Rset,
+            Self::Vrfy { .. } => Verb::Vrfy,
+            Self::Expn { .. } => Verb::Expn,
+            Self::Help { .. } => Verb::Help,
+            Self::Noop { .. } => Verb::Noop,
+            Self::Quit => Verb::Quit,
+            Self::StartTls => Verb::StartTls,
+            Self::Auth { .. } => Verb::Auth,
         }
+    }
+}
+
+/// A command verb without its arguments: what a server's sequencing rules look at
+/// before (and whether or not) the arguments parse.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verb {
+    /// `HELO`
+    Helo,
+    /// `EHLO`
+    Ehlo,
+    /// `LHLO` (LMTP)
+    Lhlo,
+    /// `MAIL`
+    Mail,
+    /// `RCPT`
+    Rcpt,
+    /// `DATA`
+    Data,
+    /// `BDAT`
+    Bdat,
+    /// `RSET`
+    Rset,
+    /// `VRFY`
+    Vrfy,
+    /// `EXPN`
+    Expn,
+    /// `HELP`
+    Help,
+    /// `NOOP`
+    Noop,
+    /// `QUIT`
+    Quit,
+    /// `STARTTLS`
+    StartTls,
+    /// `AUTH`
+    Auth,
+}
+
+impl Verb {
+    /// The verb of a command line (case-insensitive, RFC 5321 §2.4): the bytes up to the
+    /// first SP or the end. `None` for anything this library does not know.
+    pub fn of_line(line: &[u8]) -> Option<Verb> {
+        // Verbs are 4 or 8 letters: a short loop beats a vectorised search here.
+        let n = line
+            .iter()
+            .take(9)
+            .position(|&b| b == b' ')
+            .unwrap_or(line.len());
+        match n {
+            4 => {
+                // ASCII letters upper-cased by clearing bit 5; no other byte becomes a
+                // letter.
+                let v = &line[..4];
+                let key = [v[0] & 0xDF, v[1] & 0xDF, v[2] & 0xDF, v[3] & 0xDF];
+                Some(match &key {
+                    b"MAIL" => Verb::Mail,
+                    b"RCPT" => Verb::Rcpt,
+                    b"EHLO" => Verb::Ehlo,
+                    b"HELO" => Verb::Helo,
+                    b"LHLO" => Verb::Lhlo,
+                    b"DATA" => Verb::Data,
+                    b"BDAT" => Verb::Bdat,
+                    b"RSET" => Verb::Rset,
+                    b"QUIT" => Verb::Quit,
+                    b"NOOP" => Verb::Noop,
+                    b"HELP" => Verb::Help,
+                    b"VRFY" => Verb::Vrfy,
+                    b"EXPN" => Verb::Expn,
+                    b"AUTH" => Verb::Auth,
+                    _ => return None,
+                })
+            }
+            8 if line[..8].eq_ignore_ascii_case(b"STARTTLS") => Some(Verb::StartTls),
+            _ => None,
+        }
+    }
+
+    /// The verb in upper case, e.g. `"MAIL"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Helo => "HELO",
+            Verb::Ehlo => "EHLO",
+            Verb::Lhlo => "LHLO",
+            Verb::Mail => "MAIL",
+            Verb::Rcpt => "RCPT",
+            Verb::Data => "DATA",
+            Verb::Bdat => "BDAT",
+            Verb::Rset => "RSET",
+            Verb::Vrfy => "VRFY",
+            Verb::Expn => "EXPN",
+            Verb::Help => "HELP",
+            Verb::Noop => "NOOP",
+            Verb::Quit => "QUIT",
+            Verb::StartTls => "STARTTLS",
+            Verb::Auth => "AUTH",
+        }
+    }
+}
+
+impl fmt::Display for Verb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
