@@ -231,7 +231,7 @@ fn check_lookup_address(target: &[u8], limits: AddressLimits) -> PResult<()> {
     }
     let mut m = Cursor::new(target);
     m.address = limits;
-    let r = if m.eat(b'<') {
+    let r = if m.peek() == Some(b'<') {
         m.forward_path().map(drop)
     } else {
         m.mailbox().map(drop)

@@ -1,0 +1,356 @@
+//! The server's limits: refused commands (`max_errors`), commands that do no work
+//! (`max_junk_commands`), line lengths per verb (RFC 5321 §4.5.3.1.4) and address lengths
+//! (RFC 5321 §4.5.3.1.1–3).
+
+mod support;
+
+use smtp_proto::*;
+use support::*;
+
+fn opts() -> ServerOptions {
+    ServerOptions::new(Domain::new("mx.example.com").unwrap())
+}
+
+const TOO_MANY_ERRORS: &str = "421 4.7.0 mx.example.com Error: too many errors";
+const TOO_MANY_JUNK: &str = "421 4.7.0 mx.example.com Error: too many commands without mail";
+
+fn refusals_until_closed(o: ServerOptions, prefix: &[u8], bad: &[u8]) -> Run {
+    let mut input = prefix.to_vec();
+    for _ in 0..o.max_errors {
+        input.extend_from_slice(bad);
+    }
+    input.extend_from_slice(b"NOOP\r\n");
+    run(o, &[&input])
+}
+
+#[test]
+fn every_kind_of_refused_command_counts_toward_max_errors() {
+    let mut long = b"NOOP ".to_vec();
+    long.resize(600, b'x');
+    long.extend_from_slice(b"\r\n");
+    let mut auth = opts();
+    auth.auth_mechanisms = vec![Mechanism::PLAIN];
+    let mut tls = opts();
+    tls.require_tls = true;
+    let cases: Vec<(ServerOptions, &[u8], Vec<u8>)> = vec![
+        (opts(), b"", b"XYZZY\r\n".to_vec()), // unknown verb
+        (opts(), b"EHLO c\r\n", b"MAIL FROM:a@b\r\n".to_vec()), // syntax
+        (opts(), b"", b"MAIL FROM:<a@example.org>\r\n".to_vec()), // sequence
+        (
+            opts(),
+            b"EHLO c\r\n",
+            b"RCPT TO:<b@example.com>\r\n".to_vec(),
+        ), // sequence
+        (opts(), b"EHLO c\r\n", b"DATA\r\n".to_vec()), // sequence
+        (opts(), b"EHLO c\r\n", long.clone()), // over-long line
+        (opts(), b"EHLO c\r\n", b"NOOP\nx\r\n".to_vec()), // bare LF
+        (
+            tls,
+            b"EHLO c\r\n",
+            b"MAIL FROM:<a@example.org>\r\n".to_vec(),
+        ), // TLS required
+        (auth, b"EHLO c\r\n", b"AUTH PLAIN AGEAYg==\r\n".to_vec()), // AUTH needs TLS
+        (opts(), b"EHLO c\r\n", b"AUTH PLAIN AGEAYg==\r\n".to_vec()), // AUTH not offered
+        (
+            opts(),
+            b"EHLO c\r\n",
+            b"MAIL FROM:<a@example.org> XFOO=1\r\nRSET\r\n".to_vec(),
+        ),
+    ];
+    for (o, prefix, bad) in cases {
+        let max = o.max_errors;
+        let r = refusals_until_closed(o, prefix, &bad);
+        let replies = r.replies();
+        assert_eq!(
+            replies.last().map(String::as_str),
+            Some(TOO_MANY_ERRORS),
+            "{:?}: {replies:?}",
+            String::from_utf8_lossy(&bad)
+        );
+        assert!(r.closed);
+        assert_eq!(
+            r.errors,
+            [Error::Peer(PeerMisbehaved::TooManyErrors { count: max })]
+        );
+        assert!(!replies.contains(&"250 2.0.0 Ok".to_owned()) || bad.ends_with(b"RSET\r\n"));
+    }
+}
+
+#[test]
+fn refused_auth_counts_toward_max_errors() {
+    let mut o = opts();
+    o.auth_mechanisms = vec![Mechanism::PLAIN];
+    o.auth_without_tls = true;
+    o.max_errors = 3;
+    // AUTH PLAIN \0u\0p, refused by the application three times.
+    let mut input = b"EHLO c\r\n".to_vec();
+    for _ in 0..3 {
+        input.extend_from_slice(b"AUTH PLAIN AHUAcA==\r\n");
+    }
+    input.extend_from_slice(b"NOOP\r\n");
+    let refuse = |ev: &ServerEvent| match ev {
+        ServerEvent::Auth(_) => Decision::Reject(
+            Reply::with_text(535, Some((5, 7, 8)), ["Authentication credentials invalid"]).unwrap(),
+        ),
+        _ => Decision::Accept,
+    };
+    let r = run_with(o, TransportSecurity::Plain, &[&input], refuse);
+    assert_eq!(
+        r.replies()[1..],
+        [
+            "535 5.7.8 Authentication credentials invalid",
+            "535 5.7.8 Authentication credentials invalid",
+            "535 5.7.8 Authentication credentials invalid",
+            TOO_MANY_ERRORS
+        ]
+    );
+    assert!(r.closed);
+}
+
+#[test]
+fn application_refusals_of_recipients_do_not_count() {
+    let mut o = opts();
+    o.max_errors = 3;
+    let mut input = b"EHLO c\r\nMAIL FROM:<a@example.org>\r\n".to_vec();
+    for i in 0..10 {
+        input.extend_from_slice(format!("RCPT TO:<u{i}@example.com>\r\n").as_bytes());
+    }
+    input.extend_from_slice(b"QUIT\r\n");
+    let refuse = |ev: &ServerEvent| match ev {
+        ServerEvent::Rcpt { .. } => {
+            Decision::Reject(Reply::with_text(550, Some((5, 1, 1)), ["No such user"]).unwrap())
+        }
+        _ => Decision::Accept,
+    };
+    let r = run_with(o, TransportSecurity::Plain, &[&input], refuse);
+    assert_eq!(r.replies().last().unwrap(), "221 2.0.0 Bye");
+}
+
+#[test]
+fn junk_commands_are_limited() {
+    for junk in [
+        &b"NOOP\r\n"[..],
+        b"RSET\r\n",
+        b"VRFY postmaster\r\n",
+        b"EXPN staff\r\n",
+        b"HELP\r\n",
+        b"EHLO again\r\n",
+        b"HELO again\r\n",
+    ] {
+        let mut o = opts();
+        o.max_junk_commands = 5;
+        let mut input = b"EHLO c\r\n".to_vec();
+        for _ in 0..6 {
+            input.extend_from_slice(junk);
+        }
+        input.extend_from_slice(b"QUIT\r\n");
+        let r = run(o, &[&input]);
+        let replies = r.replies().split_off(1);
+        assert_eq!(replies.len(), 6, "{replies:?}");
+        assert_eq!(replies[5], TOO_MANY_JUNK, "{replies:?}");
+        assert!(r.closed);
+        assert_eq!(
+            r.errors,
+            [Error::Peer(PeerMisbehaved::TooManyJunkCommands {
+                count: 6
+            })]
+        );
+    }
+    // The default is Postfix's smtpd_junk_command_limit.
+    assert_eq!(opts().max_junk_commands, 100);
+    let mut input = b"EHLO c\r\n".to_vec();
+    input.extend_from_slice(&b"NOOP\r\n".repeat(101));
+    let r = run(opts(), &[&input]);
+    assert_eq!(r.replies().len(), 102);
+    assert_eq!(r.replies()[101], TOO_MANY_JUNK);
+}
+
+#[test]
+fn the_first_greeting_and_the_one_after_starttls_are_not_junk_and_mail_restores_the_allowance() {
+    let mut o = opts();
+    o.max_junk_commands = 2;
+    // RSET between messages: an accepted message gives the allowance back.
+    let mut input = b"EHLO c\r\n".to_vec();
+    for _ in 0..5 {
+        input.extend_from_slice(
+            b"RSET\r\nNOOP\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nDATA\r\nx\r\n.\r\n",
+        );
+    }
+    input.extend_from_slice(b"QUIT\r\n");
+    let r = run(o.clone(), &[&input]);
+    assert_eq!(r.replies().last().unwrap(), "221 2.0.0 Bye");
+    assert_eq!(r.events.iter().filter(|e| **e == Ev::MessageEnd).count(), 5);
+    // EHLO, STARTTLS, EHLO: the second EHLO is required (RFC 3207 §4.2), not junk.
+    let r = run(
+        o,
+        &[
+            b"EHLO c\r\nSTARTTLS\r\n",
+            b"EHLO c\r\nNOOP\r\nNOOP\r\nQUIT\r\n",
+        ],
+    );
+    assert_eq!(r.replies().last().unwrap(), "221 2.0.0 Bye");
+}
+
+#[test]
+fn over_long_lines_get_500_5_5_2_for_every_verb() {
+    for verb in ["NOOP ", "EHLO ", "HELO ", "VRFY ", "HELP ", "XYZZY ", ""] {
+        let mut line = verb.as_bytes().to_vec();
+        line.resize(513, b'x');
+        line.extend_from_slice(b"\r\nQUIT\r\n");
+        let r = run(opts(), &[&line]);
+        assert_eq!(
+            r.replies(),
+            ["500 5.5.2 Line too long", "221 2.0.0 Bye"],
+            "{verb}"
+        );
+        assert!(r.events.is_empty(), "{verb}: nothing of it runs");
+    }
+    // A line of 1 MiB: discarded through its CRLF, memory bounded while it streams.
+    let mut s = ServerSession::new(opts(), TransportSecurity::Plain);
+    let mut out = Vec::new();
+    let mut drain = |s: &mut ServerSession, out: &mut Vec<u8>| loop {
+        match s.poll().unwrap() {
+            Output::Transmit(b) => out.extend_from_slice(&b),
+            Output::NeedInput => return,
+            other => panic!("{other:?}"),
+        }
+    };
+    drain(&mut s, &mut out);
+    s.feed(b"NOOP ");
+    for _ in 0..1024 {
+        s.feed(&[b'x'; 1024]);
+        drain(&mut s, &mut out);
+        assert!(s.buffered() <= 1024, "{}", s.buffered());
+    }
+    s.feed(b"\nMAIL FROM:<a@example.org>\r\nNOOP\r\n");
+    drain(&mut s, &mut out);
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.ends_with("500 5.5.2 Line too long\r\n250 2.0.0 Ok\r\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn only_mail_and_rcpt_get_the_extension_allowance() {
+    // SIZE, DSN and AUTH= lengthen MAIL and RCPT (RFC 1870, RFC 3461 §5, RFC 4954 §5).
+    let mut o = opts();
+    o.dsn = true;
+    o.auth_mechanisms = vec![Mechanism::PLAIN];
+    let envid = "x".repeat(90);
+    let mail = format!("MAIL FROM:<a@example.org> SIZE=1000 RET=HDRS ENVID={envid}\r\n");
+    let rcpt = "RCPT TO:<b@example.com> NOTIFY=SUCCESS,FAILURE,DELAY\r\n";
+    let big_rcpt = format!(
+        "RCPT TO:<{}@example.com> NOTIFY=SUCCESS,FAILURE,DELAY ORCPT=rfc822;{}@example.com\r\n",
+        "d".repeat(64),
+        "e".repeat(400),
+    );
+    assert!(big_rcpt.len() > 512, "{}", big_rcpt.len());
+    let input = format!("EHLO c\r\n{mail}{rcpt}{big_rcpt}QUIT\r\n");
+    let r = run(o.clone(), &[input.as_bytes()]);
+    assert_eq!(
+        r.replies()[1..],
+        [
+            "250 2.1.0 Ok",
+            "250 2.1.5 Ok",
+            "250 2.1.5 Ok",
+            "221 2.0.0 Bye"
+        ]
+    );
+    // The same length on any other verb is too long.
+    let mut noop = b"NOOP ".to_vec();
+    noop.resize(big_rcpt.len() - 2, b'x');
+    noop.extend_from_slice(b"\r\nQUIT\r\n");
+    let r = run(o, &[&noop]);
+    assert_eq!(r.replies(), ["500 5.5.2 Line too long", "221 2.0.0 Bye"]);
+}
+
+fn address_replies(o: ServerOptions, cmd: &str) -> Vec<String> {
+    let input = format!("EHLO c\r\nMAIL FROM:<a@example.org>\r\n{cmd}\r\nQUIT\r\n");
+    let r = run(o, &[input.as_bytes()]);
+    r.replies()[2..r.replies().len() - 1].to_vec()
+}
+
+#[test]
+fn address_limits_by_default() {
+    let local65 = "l".repeat(65);
+    let local64 = "l".repeat(64);
+    let label64 = "b".repeat(64);
+    let label63 = "b".repeat(63);
+    // 4 x 63-octet labels + 3 dots + ".com" = 259 > 255.
+    let domain = format!("{label63}.{label63}.{label63}.{label63}.com");
+    // A path over 256 with every part within its limit: 64 + 1 + 200 + 2.
+    let path_domain = format!("{label63}.{label63}.{label63}.xx");
+    assert!(path_domain.len() <= 255);
+    let cases = [
+        (
+            format!("RCPT TO:<{local65}@example.com>"),
+            "501 5.1.3 Local part too long",
+        ),
+        (
+            format!("RCPT TO:<a@{label64}.example.com>"),
+            "501 5.1.3 Domain label too long",
+        ),
+        (format!("RCPT TO:<a@{domain}>"), "501 5.1.3 Domain too long"),
+        (
+            format!("RCPT TO:<{local64}@{path_domain}>"),
+            "501 5.1.3 Path too long",
+        ),
+        (
+            format!("VRFY <{local65}@example.com>"),
+            "501 5.1.3 Local part too long",
+        ),
+        (
+            format!("VRFY {local65}@example.com"),
+            "501 5.1.3 Local part too long",
+        ),
+        (
+            format!("VRFY {}", "v".repeat(300)),
+            "501 5.1.3 Path too long",
+        ),
+    ];
+    for (cmd, want) in &cases {
+        assert_eq!(address_replies(opts(), cmd), [*want], "{cmd}");
+    }
+    // A quoted local part counts as sent.
+    let quoted = format!("\"{}\"", "q".repeat(63));
+    assert_eq!(
+        address_replies(opts(), &format!("RCPT TO:<{quoted}@example.com>")),
+        ["501 5.1.3 Local part too long"]
+    );
+    // Within the limits: accepted.
+    let ok = format!("RCPT TO:<{local64}@{label63}.example.com>");
+    assert_eq!(address_replies(opts(), &ok), ["250 2.1.5 Ok"]);
+    // MAIL: 5.1.7, the sender's address.
+    let r = run(
+        opts(),
+        &[format!("EHLO c\r\nMAIL FROM:<{local65}@example.org>\r\nQUIT\r\n").as_bytes()],
+    );
+    assert_eq!(
+        r.replies()[1..],
+        ["501 5.1.7 Local part too long", "221 2.0.0 Bye"]
+    );
+    assert!(!r.events.iter().any(|e| matches!(e, Ev::Mail(_))));
+}
+
+#[test]
+fn address_limits_relax_one_by_one() {
+    let mut o = opts();
+    o.address_limits.local_part = 128;
+    let local = "l".repeat(100);
+    assert_eq!(
+        address_replies(o.clone(), &format!("RCPT TO:<{local}@example.com>")),
+        ["250 2.1.5 Ok"]
+    );
+    // The others stay.
+    assert_eq!(
+        address_replies(o, &format!("RCPT TO:<a@{}.example.com>", "b".repeat(64))),
+        ["501 5.1.3 Domain label too long"]
+    );
+    let mut o = opts();
+    o.address_limits.label = 100;
+    assert_eq!(
+        address_replies(o, &format!("RCPT TO:<a@{}.example.com>", "b".repeat(64))),
+        ["250 2.1.5 Ok"]
+    );
+}
