@@ -24,31 +24,38 @@ impl ClientSession {
             );
             return self.send_quit();
         }
-        let mechanism = match &auth {
-            ClientAuth::Plain { .. } => Mechanism::PLAIN,
-            ClientAuth::Login { .. } => Mechanism::LOGIN,
-            ClientAuth::XOAuth2 { .. } => Mechanism::XOAUTH2,
-            ClientAuth::Other { mechanism, .. } => mechanism.clone(),
-        };
-        let offered = self
+        // RFC 3207 §4.2: only the capabilities from after TLS count (`caps` holds
+        // the last EHLO reply's); the caller's order decides among those offered.
+        let offered: Vec<Mechanism> = self
             .caps
             .as_ref()
-            .is_some_and(|c| c.auth_mechanisms().any(|m| *m == mechanism));
-        if !offered {
+            .map(|c| c.auth_mechanisms().cloned().collect())
+            .unwrap_or_default();
+        let wanted: Vec<Mechanism> = match &auth {
+            ClientAuth::Password { mechanisms, .. } => mechanisms.clone(),
+            other => other.mechanism().into_iter().collect(),
+        };
+        let chosen = wanted
+            .iter()
+            .filter(|m| offered.contains(m))
+            .find_map(|m| auth.for_mechanism(m).map(|a| (m.clone(), a)));
+        let Some((mechanism, auth)) = chosen else {
+            let extension = match wanted.as_slice() {
+                [one] if *one == Mechanism::PLAIN => "AUTH PLAIN",
+                [one] if *one == Mechanism::LOGIN => "AUTH LOGIN",
+                [one] if *one == Mechanism::XOAUTH2 => "AUTH XOAUTH2",
+                _ => "AUTH",
+            };
             self.failure = Some(
                 policy::PolicyViolation::MissingExtension {
                     server: self.opts.server.clone(),
-                    extension: match mechanism.as_str() {
-                        "PLAIN" => "AUTH PLAIN",
-                        "LOGIN" => "AUTH LOGIN",
-                        "XOAUTH2" => "AUTH XOAUTH2",
-                        _ => "AUTH",
-                    },
+                    extension,
                 }
                 .into(),
             );
             return self.send_quit();
-        }
+        };
+        self.auth_used = Some(auth.clone());
         let initial = match &auth {
             ClientAuth::Plain {
                 authzid,
@@ -68,6 +75,8 @@ impl ClientSession {
                 format!("user={username}\x01auth=Bearer {}\x01\x01", token.expose()).into_bytes(),
             ),
             ClientAuth::Other { initial, .. } => initial.as_ref().map(|i| i.expose().to_vec()),
+            // Resolved to one of the above by `for_mechanism`.
+            ClientAuth::Password { .. } => None,
         };
         self.auth_step = 0;
         // RFC 4954 §4: an initial response that would make the AUTH line longer than
@@ -86,7 +95,7 @@ impl ClientSession {
             initial: initial.map(|v| crate::Secret::new(Bytes::from(v))),
         }
         .encode(&mut self.out);
-        self.expects.push_back(Expect::Auth);
+        self.expect(Expect::Auth);
     }
 
     pub(super) fn on_auth_reply(&mut self, reply: Reply) {
@@ -98,15 +107,15 @@ impl ClientSession {
             if let Some(ir) = self.auth_ir.take() {
                 self.out.put_slice(BASE64.encode(ir).as_bytes());
                 self.out.put_slice(b"\r\n");
-                self.expects.push_back(Expect::Auth);
+                self.expect(Expect::Auth);
                 return;
             }
-            if matches!(self.opts.auth, Some(ClientAuth::Other { .. })) {
+            if matches!(self.auth_used, Some(ClientAuth::Other { .. })) {
                 // RFC 4954 §4: the challenge is the base64 text of the 334 line.
                 let text = reply.text();
                 let Ok(challenge) = BASE64.decode(text.trim()) else {
                     self.out.put_slice(b"*\r\n");
-                    self.expects.push_back(Expect::Auth);
+                    self.expect(Expect::Auth);
                     return;
                 };
                 self.challenge_pending = true;
@@ -117,7 +126,7 @@ impl ClientSession {
                 return;
             }
             self.auth_step += 1;
-            let line: Vec<u8> = match (&self.opts.auth, self.auth_step) {
+            let line: Vec<u8> = match (&self.auth_used, self.auth_step) {
                 (Some(ClientAuth::Login { username, .. }), 1) => username.as_bytes().to_vec(),
                 (Some(ClientAuth::Login { password, .. }), 2) => {
                     password.expose().as_bytes().to_vec()
@@ -125,19 +134,19 @@ impl ClientSession {
                 // XOAUTH2 error challenge: an empty response gets the final error reply.
                 (Some(ClientAuth::XOAuth2 { .. }), 1) => {
                     self.out.put_slice(b"\r\n");
-                    self.expects.push_back(Expect::Auth);
+                    self.expect(Expect::Auth);
                     return;
                 }
                 _ => {
                     // An exchange we cannot continue: cancel (RFC 4954 §4).
                     self.out.put_slice(b"*\r\n");
-                    self.expects.push_back(Expect::Auth);
+                    self.expect(Expect::Auth);
                     return;
                 }
             };
             self.out.put_slice(BASE64.encode(line).as_bytes());
             self.out.put_slice(b"\r\n");
-            self.expects.push_back(Expect::Auth);
+            self.expect(Expect::Auth);
             return;
         }
         self.refuse("AUTH", reply);
@@ -150,7 +159,7 @@ impl ClientSession {
         }
         self.out.put_slice(BASE64.encode(response).as_bytes());
         self.out.put_slice(b"\r\n");
-        self.expects.push_back(Expect::Auth);
+        self.expect(Expect::Auth);
         Ok(())
     }
 
@@ -161,7 +170,7 @@ impl ClientSession {
             return Err(ApiMisuse::NoDecisionPending.into());
         }
         self.out.put_slice(b"*\r\n");
-        self.expects.push_back(Expect::Auth);
+        self.expect(Expect::Auth);
         Ok(())
     }
 }

@@ -4,7 +4,7 @@
 use super::policy;
 use super::{BodyPhase, ClientSession, Expect};
 use crate::error::{ApiMisuse, Error};
-use crate::framing::stuff::BareEnding;
+use crate::framing::stuff::BodyError;
 use bytes::{BufMut, BytesMut};
 
 impl ClientSession {
@@ -21,6 +21,15 @@ impl ClientSession {
     /// Gives the next piece of the body (after [`ClientEvent::SendBody`](super::ClientEvent::SendBody)): CRLF line
     /// endings, dot-stuffing for DATA, one chunk for BDAT. An error leaves the session
     /// as it was; a message that cannot be finished is given up with `abort`.
+    ///
+    /// Except [`ApiMisuse::LineTooLong`]: a line longer than [`Limits::text_line`]
+    /// (RFC 5321 §4.5.3.1.6; not with `BODY=BINARYMIME`), counted across pieces, ends
+    /// the session at once. Part of the message may be on the wire already, and neither
+    /// the terminator nor `BDAT … LAST` may follow it (the server would take a cut
+    /// message), so the next `poll` says [`Output::Close`](crate::Output::Close). Check
+    /// a body held in memory with [`ClientSession::check_body`] before `send` instead.
+    ///
+    /// [`Limits::text_line`]: crate::Limits::text_line
     pub fn body(&mut self, chunk: &[u8]) -> Result<(), Error> {
         let max = self.caps.as_ref().and_then(crate::Capabilities::max_size);
         let server = self.opts.server.clone();
@@ -30,9 +39,12 @@ impl ClientSession {
         }
         let mut stuffer = tx.stuffer.clone();
         let mut data = BytesMut::with_capacity(chunk.len() + 16);
-        stuffer
-            .encode(chunk, &mut data)
-            .map_err(|BareEnding| ApiMisuse::BareLineEnding)?;
+        if let Err(e) = stuffer.encode(chunk, &mut data) {
+            if let BodyError::LineTooLong { .. } = e {
+                self.close();
+            }
+            return Err(body_error(e));
+        }
         let sent = tx.sent + data.len() as u64;
         if let Some(max) = max
             && sent > max
@@ -53,7 +65,7 @@ impl ClientSession {
         if tx.bdat {
             let _ =
                 std::fmt::Write::write_fmt(&mut self.out, format_args!("BDAT {}\r\n", data.len()));
-            self.expects.push_back(Expect::Bdat { last: false });
+            self.expect(Expect::Bdat { last: false });
         }
         self.out.put_slice(&data);
         Ok(())
@@ -66,9 +78,7 @@ impl ClientSession {
         let tx = self.streaming_tx()?;
         let mut stuffer = tx.stuffer.clone();
         let mut data = BytesMut::new();
-        stuffer
-            .finish(&mut data)
-            .map_err(|BareEnding| ApiMisuse::BareLineEnding)?;
+        stuffer.finish(&mut data).map_err(body_error)?;
         tx.stuffer = stuffer;
         tx.body = BodyPhase::Sent;
         let replies = if lmtp { tx.accepted } else { 1 };
@@ -81,13 +91,13 @@ impl ClientSession {
             self.out.put_slice(&data);
             // RFC 2033 §4.3: after BDAT LAST, LMTP answers once per recipient.
             for _ in 1..replies {
-                self.expects.push_back(Expect::Message);
+                self.expect(Expect::Message);
             }
-            self.expects.push_back(Expect::Bdat { last: true });
+            self.expect(Expect::Bdat { last: true });
         } else {
             self.out.put_slice(&data);
             for _ in 0..replies {
-                self.expects.push_back(Expect::Message);
+                self.expect(Expect::Message);
             }
         }
         Ok(())
@@ -98,5 +108,13 @@ impl ClientSession {
     /// closes: the binding drops the connection and the message is not delivered.
     pub fn abort(&mut self) {
         self.close();
+    }
+}
+
+/// The session error for a body the encoder refused.
+pub(super) fn body_error(e: BodyError) -> Error {
+    match e {
+        BodyError::LineTooLong { limit } => ApiMisuse::LineTooLong { limit }.into(),
+        _ => ApiMisuse::BareLineEnding.into(),
     }
 }

@@ -13,11 +13,24 @@ use bytes::BufMut;
 impl ClientSession {
     pub(super) fn on_reply(&mut self, reply: Reply) {
         let Some(expect) = self.expects.pop_front() else {
-            let code = reply.code().get();
-            return self.fail(PeerMisbehaved::UnexpectedReply { code }.into());
+            // `poll` decodes only while a reply is awaited; this is a safety net.
+            return self.fail(
+                PeerMisbehaved::UnsolicitedReply {
+                    octets: 0,
+                    code: Some(reply.code().get()),
+                }
+                .into(),
+            );
         };
         if expect == Expect::Greeting {
             self.greeting = Some(reply.clone());
+        }
+        // RFC 5321 §4.2.1 and §4.3.2: a 3yz reply only ever answers DATA (354), and
+        // with RFC 4954 §4 an AUTH step (334). Anywhere else the server and the client
+        // disagree about where they are: nothing more is sent.
+        if reply.is_intermediate() && !matches!(expect, Expect::Data | Expect::Auth) {
+            let code = reply.code().get();
+            return self.fail(PeerMisbehaved::UnexpectedReply { code }.into());
         }
         // RFC 5321 §3.8: 421 at any point means the server is closing.
         if reply.code().get() == 421 && expect != Expect::Quit {
@@ -40,7 +53,7 @@ impl ClientSession {
                     host: self.opts.hello_name.clone(),
                 }
                 .encode(&mut self.out);
-                self.expects.push_back(Expect::Helo);
+                self.expect(Expect::Helo);
             }
             Expect::Ehlo => self.refuse(if self.opts.lmtp { "LHLO" } else { "EHLO" }, reply),
             Expect::Helo if reply.is_positive() => {
@@ -77,6 +90,15 @@ impl ClientSession {
                 }
                 self.next_rcpt();
             }
+            // RFC 5321 §4.3.2: DATA gets 354, or a 4yz/5yz refusal. Any other positive
+            // reply (a 250, say) is never a delivery: the server would take our body
+            // for commands, or has already ended a message we never sent.
+            Expect::Data
+                if !reply.is_transient() && !reply.is_permanent() && reply.code().get() != 354 =>
+            {
+                let code = reply.code().get();
+                self.fail(PeerMisbehaved::UnexpectedReply { code }.into());
+            }
             Expect::Data => {
                 let go = reply.code().get() == 354;
                 let Some(tx) = self.tx.as_mut() else { return };
@@ -88,6 +110,7 @@ impl ClientSession {
                     self.out.put_slice(b".\r\n");
                     tx.body = BodyPhase::Skipped;
                     self.expects.push_front(Expect::Bdat { last: true });
+                    self.untransmitted += 1;
                 } else {
                     tx.result.refused = Some(reply);
                     tx.body = BodyPhase::Skipped;
@@ -153,7 +176,7 @@ impl ClientSession {
             Command::Ehlo { host }
         };
         cmd.encode(&mut self.out);
-        self.expects.push_back(Expect::Ehlo);
+        self.expect(Expect::Ehlo);
     }
 
     /// After EHLO/HELO: STARTTLS as the policy says, then AUTH, then ready.
@@ -169,7 +192,7 @@ impl ClientSession {
                 Ok(TlsAction::StartTls(v)) => {
                     self.verification = Some(v);
                     Command::StartTls.encode(&mut self.out);
-                    self.expects.push_back(Expect::StartTls);
+                    self.expect(Expect::StartTls);
                     return;
                 }
                 Ok(TlsAction::Plaintext) => {
@@ -188,7 +211,16 @@ impl ClientSession {
         self.start_auth();
     }
 
+    /// RFC 3207 §4: `220` starts the handshake; `454` (or any other 4yz/5yz) refuses
+    /// TLS, and the policy decides whether plaintext may go on. Any other positive
+    /// reply (`250`, a `3yz`) is not an answer STARTTLS can have: the server may or may
+    /// not be waiting for a handshake, so neither TLS nor plaintext is safe, whatever
+    /// the policy. The session ends without another command.
     fn on_starttls_reply(&mut self, reply: Reply) {
+        if !reply.is_transient() && !reply.is_permanent() && reply.code().get() != 220 {
+            let code = reply.code().get();
+            return self.fail(PeerMisbehaved::UnexpectedReply { code }.into());
+        }
         if reply.code().get() == 220 {
             // The reply must be the last thing before the handshake: anything after it
             // was injected in plaintext (the client-side twin of CVE-2011-0411).
@@ -299,7 +331,7 @@ impl ClientSession {
             let i = tx.next_rcpt;
             tx.next_rcpt += 1;
             Command::Rcpt { to, params }.encode(&mut self.out);
-            self.expects.push_back(Expect::Rcpt(i));
+            self.expect(Expect::Rcpt(i));
             return;
         }
         self.after_rcpts();
@@ -317,7 +349,7 @@ impl ClientSession {
             tx.body = BodyPhase::Streaming;
         } else {
             Command::Data.encode(&mut self.out);
-            self.expects.push_back(Expect::Data);
+            self.expect(Expect::Data);
         }
     }
 
@@ -337,7 +369,7 @@ impl ClientSession {
             // RFC 5321 §4.1.1.5: clear the server's transaction state; the result goes
             // out with the RSET's reply, so the next MAIL cannot overtake it.
             Command::Rset.encode(&mut self.out);
-            self.expects.push_back(Expect::Rset);
+            self.expect(Expect::Rset);
             self.pending_done = Some(tx.result);
             return;
         }
@@ -358,7 +390,7 @@ impl ClientSession {
         self.phase = Phase::Quitting;
         self.tx = None;
         Command::Quit.encode(&mut self.out);
-        self.expects.push_back(Expect::Quit);
+        self.expect(Expect::Quit);
     }
 
     /// Ends the session; the first error is the one reported.
@@ -367,9 +399,12 @@ impl ClientSession {
         self.close();
     }
 
+    /// Ends the session: nothing not yet handed to the binding is sent.
     pub(super) fn close(&mut self) {
         self.phase = Phase::Closed;
         self.expects.clear();
+        self.untransmitted = 0;
+        self.out.clear();
         self.input.clear();
         self.tx = None;
         self.token_ready = false;

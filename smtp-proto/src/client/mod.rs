@@ -138,7 +138,12 @@ pub struct ClientSession {
     input: BytesMut,
     replies: ReplyDecoder,
     out: BytesMut,
+    /// The replies awaited, in order: those of the commands already handed to the
+    /// binding, then `untransmitted` more whose commands are still in `out`.
     expects: VecDeque<Expect>,
+    /// How many of `expects` (counted from the back) belong to commands not yet given
+    /// to the binding: no reply to them can have been sent yet.
+    untransmitted: usize,
     events: VecDeque<ClientEvent>,
     phase: Phase,
     caps: Option<Capabilities>,
@@ -150,6 +155,8 @@ pub struct ClientSession {
     verification: Option<Verification>,
     tls_reason: String,
     auth_step: u8,
+    /// The credential AUTH went out with (one mechanism, chosen after TLS).
+    auth_used: Option<ClientAuth>,
     tx: Option<Tx>,
     failure: Option<Error>,
     token_ready: bool,
@@ -206,6 +213,7 @@ impl ClientSession {
             replies,
             out: BytesMut::new(),
             expects: VecDeque::from([Expect::Greeting]),
+            untransmitted: 0,
             events: VecDeque::new(),
             phase,
             caps: None,
@@ -216,6 +224,7 @@ impl ClientSession {
             verification: None,
             tls_reason: reason,
             auth_step: 0,
+            auth_used: None,
             tx: None,
             failure,
             token_ready: false,
@@ -228,15 +237,70 @@ impl ClientSession {
     }
 
     /// Gives the session bytes received from the server.
+    ///
+    /// Bytes that arrive while no reply is awaited (after the greeting was read and
+    /// before EHLO went out, between transactions, while a body is being sent, after
+    /// the last reply) answer nothing we sent: the session fails with
+    /// [`PeerMisbehaved::UnsolicitedReply`] and sends nothing more. See
+    /// [`ClientSession::poll`].
     pub fn feed(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
         match self.phase {
             Phase::Closed => {}
             // Never interpreted: see `tls_established`.
             Phase::AwaitTls => {
                 self.late_plaintext = self.late_plaintext.saturating_add(bytes.len());
             }
-            _ => self.input.extend_from_slice(bytes),
+            _ => {
+                self.input.extend_from_slice(bytes);
+                if self.awaited() == 0 {
+                    self.unsolicited();
+                }
+            }
         }
+    }
+
+    /// How many replies the server may send now: one per command handed to the binding
+    /// and not answered yet (the greeting counts as asked for by connecting).
+    fn awaited(&self) -> usize {
+        self.expects.len().saturating_sub(self.untransmitted)
+    }
+
+    /// Expects the reply to a command just written to `out`.
+    fn expect(&mut self, e: Expect) {
+        self.expects.push_back(e);
+        self.untransmitted += 1;
+    }
+
+    /// Whether bytes follow `reply`, the answer to the last command sent: they answer
+    /// nothing (see `feed`), and nothing of this reply is acted on either, since the
+    /// server is out of step with us. After a 220 to STARTTLS the bytes are the
+    /// injection `on_starttls_reply` names; after the reply to QUIT nothing more is sent
+    /// or read anyway.
+    fn overrun(&self, reply: &crate::types::reply::Reply) -> bool {
+        let last = match self.expects.front() {
+            Some(Expect::Quit) | None => return false,
+            Some(Expect::StartTls) if reply.code().get() == 220 => return false,
+            Some(_) => self.expects.len() == 1,
+        };
+        last && !self.input.is_empty()
+    }
+
+    /// The server sent what nobody asked for. RFC 5321 §4.2 and RFC 2920 §3.1 make every
+    /// reply the answer to one command, in order; a reply that answers none cannot be
+    /// matched to anything, and taking it for the answer to the next command would let a
+    /// server (or anyone on the path) answer for commands it has not read yet. The
+    /// session ends without another command: nothing read after this point is trusted.
+    fn unsolicited(&mut self) {
+        let octets = self.input.len();
+        let code = self
+            .input
+            .get(..3)
+            .filter(|d| d.iter().all(u8::is_ascii_digit))
+            .map(|d| d.iter().fold(0u16, |a, &b| a * 10 + u16::from(b - b'0')));
+        self.fail(PeerMisbehaved::UnsolicitedReply { octets, code }.into());
     }
 
     /// The server closed the connection.
@@ -256,6 +320,7 @@ impl ClientSession {
                 return Ok(Output::Event(ev));
             }
             if !self.out.is_empty() {
+                self.untransmitted = 0;
                 return Ok(Output::Transmit(self.out.split().freeze()));
             }
             // Pull: ask for the next piece of the body until `end_body`, so only one
@@ -295,6 +360,7 @@ impl ClientSession {
                 return Ok(Output::NeedInput);
             }
             match self.replies.decode(&mut self.input) {
+                Ok(Some(reply)) if self.overrun(&reply) => self.unsolicited(),
                 Ok(Some(reply)) => self.on_reply(reply),
                 // A close right after our QUIT is the end the session asked for.
                 Ok(None) if self.eof && self.expects.iter().all(|e| *e == Expect::Quit) => {
@@ -348,6 +414,13 @@ impl ClientSession {
         self.close();
     }
 
+    /// Whether a reply is awaited now: a command was handed out and not yet answered.
+    /// When not, anything the server sends is unsolicited (see [`ClientSession::feed`]);
+    /// a binding that is about to write should feed what has arrived already first.
+    pub fn awaits_reply(&self) -> bool {
+        self.awaited() > 0
+    }
+
     /// Whether the session waits for the application: `send` or `quit` after
     /// [`ClientEvent::Ready`] or [`ClientEvent::Done`].
     pub fn is_idle(&self) -> bool {
@@ -375,6 +448,12 @@ impl ClientSession {
         self.greeting.as_ref()
     }
 
+    /// The AUTH mechanism the session used (chosen from the server's offer after TLS),
+    /// once AUTH was sent.
+    pub fn auth_mechanism(&self) -> Option<crate::types::command::Mechanism> {
+        self.auth_used.as_ref().and_then(ClientAuth::mechanism)
+    }
+
     /// TLS facts, once TLS is active.
     pub fn tls(&self) -> Option<&TlsInfo> {
         self.tls.as_ref()
@@ -399,6 +478,45 @@ impl ClientSession {
         }
     }
 
+    /// Whether the message goes by BDAT, and its encoder: dot-stuffing for DATA, raw for
+    /// `BODY=BINARYMIME` (RFC 3030 §3), and the RFC 5321 §4.5.3.1.6 line limit for every
+    /// body that has lines.
+    fn encoder(&self, env: &Envelope) -> (bool, DotStuffer) {
+        let caps = self.caps.as_ref();
+        let binary = env.params.body == Some(Body::BinaryMime);
+        let bdat = binary || (self.opts.chunking && caps.is_some_and(Capabilities::chunking));
+        let stuffer = if binary {
+            DotStuffer::raw()
+        } else {
+            DotStuffer::new(!bdat, self.opts.bare_endings)
+                .with_line_limit(self.opts.limits.text_line)
+        };
+        (bdat, stuffer)
+    }
+
+    /// Checks a whole body before [`ClientSession::send`], as the transaction would
+    /// encode it: no line longer than [`Limits::text_line`](crate::Limits::text_line)
+    /// as sent ([`ApiMisuse::LineTooLong`], RFC 5321 §4.5.3.1.6; no limit with
+    /// `BODY=BINARYMIME`), no bare line ending under
+    /// [`BareEndingsOut::Refuse`](crate::framing::stuff::BareEndingsOut::Refuse). A
+    /// body held in memory should pass here first, so that a message that cannot be
+    /// sent costs no MAIL, and the session is unchanged. Call it when the session is
+    /// idle: the server's capabilities decide between DATA and BDAT.
+    pub fn check_body(&self, env: &Envelope, body: &[u8]) -> Result<(), Error> {
+        let (_, mut stuffer) = self.encoder(env);
+        // Encoded a slice at a time into one small buffer: the result is thrown away.
+        let mut scratch = BytesMut::new();
+        for piece in body.chunks(64 * 1024) {
+            scratch.clear();
+            stuffer
+                .encode(piece, &mut scratch)
+                .map_err(body::body_error)?;
+        }
+        scratch.clear();
+        stuffer.finish(&mut scratch).map_err(body::body_error)?;
+        Ok(())
+    }
+
     /// Starts a transaction. Only between [`ClientEvent::Ready`] (or `Done`) and the
     /// next `send`. Checks SIZE, 8BITMIME and SMTPUTF8 against the server first.
     pub fn send(&mut self, mut env: Envelope) -> Result<(), Error> {
@@ -411,8 +529,7 @@ impl ClientSession {
         self.prepare(&mut env)?;
         let caps = self.caps.as_ref();
         let pipelined = caps.is_some_and(Capabilities::pipelining);
-        let binary = env.params.body == Some(Body::BinaryMime);
-        let bdat = binary || (self.opts.chunking && caps.is_some_and(Capabilities::chunking));
+        let (bdat, stuffer) = self.encoder(&env);
         let eight_bit =
             env.eight_bit || matches!(env.params.body, Some(Body::EightBitMime | Body::BinaryMime));
         let mut tx = Tx {
@@ -432,11 +549,7 @@ impl ClientSession {
             pipelined,
             bdat,
             body: BodyPhase::Waiting,
-            stuffer: if binary {
-                DotStuffer::raw()
-            } else {
-                DotStuffer::new(!bdat, self.opts.bare_endings)
-            },
+            stuffer,
             eight_bit,
             sent: 0,
             message_replies: 0,
@@ -447,17 +560,17 @@ impl ClientSession {
             params: env.params,
         }
         .encode(&mut self.out);
-        self.expects.push_back(Expect::Mail);
+        self.expect(Expect::Mail);
         if pipelined {
             // RFC 2920 §3.1: MAIL, every RCPT and DATA in one write.
             for (i, (to, params)) in env.recipients.into_iter().enumerate() {
                 Command::Rcpt { to, params }.encode(&mut self.out);
-                self.expects.push_back(Expect::Rcpt(i));
+                self.expect(Expect::Rcpt(i));
             }
             tx.next_rcpt = tx.result.recipients.len();
             if !bdat {
                 Command::Data.encode(&mut self.out);
-                self.expects.push_back(Expect::Data);
+                self.expect(Expect::Data);
             }
         } else {
             tx.unsent = env.recipients.into();

@@ -36,6 +36,24 @@ pub enum ClientAuth {
         /// Access token (redacted from `Debug`).
         token: Secret<String>,
     },
+    /// A user name and password, and the mechanisms that may carry them in the
+    /// caller's order of preference: the session uses the first one the server offers
+    /// in its EHLO reply after TLS (what it offered before TLS is forgotten, RFC 3207
+    /// §4.2). `PLAIN`, `LOGIN` and `XOAUTH2` (the password is then the access token);
+    /// other names are skipped. None offered: the session ends with
+    /// [`PolicyViolation::MissingExtension`](super::policy::PolicyViolation::MissingExtension)
+    /// before any credential is sent. [`ClientAuth::password`] prefers `PLAIN`, then
+    /// `LOGIN`.
+    Password {
+        /// Authorization identity, if different from the user (`PLAIN` only).
+        authzid: Option<String>,
+        /// User name.
+        username: String,
+        /// Password, or access token for `XOAUTH2` (redacted from `Debug`).
+        password: Secret<String>,
+        /// Acceptable mechanisms, most preferred first.
+        mechanisms: Vec<crate::types::command::Mechanism>,
+    },
     /// Any other SASL mechanism, driven by the application: each `334` challenge comes
     /// as [`ClientEvent::AuthChallenge`](super::ClientEvent::AuthChallenge), answered with `auth_respond` or `auth_cancel`.
     Other {
@@ -44,6 +62,74 @@ pub enum ClientAuth {
         /// The initial response, if the mechanism has one.
         initial: Option<Secret<bytes::Bytes>>,
     },
+}
+
+impl ClientAuth {
+    /// A user name and password for `PLAIN` or else `LOGIN`, whichever the server
+    /// offers after TLS (`PLAIN` when both are).
+    pub fn password(username: &str, password: &str) -> Self {
+        use crate::types::command::Mechanism;
+        Self::Password {
+            authzid: None,
+            username: username.to_owned(),
+            password: Secret::new(password.to_owned()),
+            mechanisms: vec![Mechanism::PLAIN, Mechanism::LOGIN],
+        }
+    }
+
+    /// The mechanism of a credential bound to one (`None` for [`ClientAuth::Password`],
+    /// which is chosen from the server's offer).
+    pub fn mechanism(&self) -> Option<crate::types::command::Mechanism> {
+        use crate::types::command::Mechanism;
+        match self {
+            Self::Plain { .. } => Some(Mechanism::PLAIN),
+            Self::Login { .. } => Some(Mechanism::LOGIN),
+            Self::XOAuth2 { .. } => Some(Mechanism::XOAUTH2),
+            Self::Other { mechanism, .. } => Some(mechanism.clone()),
+            Self::Password { .. } => None,
+        }
+    }
+
+    /// The credential for `mechanism` out of a [`ClientAuth::Password`] (`None` for a
+    /// mechanism it cannot carry); any other credential as it is, when its mechanism
+    /// is `mechanism`.
+    pub(super) fn for_mechanism(
+        &self,
+        mechanism: &crate::types::command::Mechanism,
+    ) -> Option<Self> {
+        let Self::Password {
+            authzid,
+            username,
+            password,
+            mechanisms,
+        } = self
+        else {
+            return self
+                .mechanism()
+                .filter(|m| m == mechanism)
+                .map(|_| self.clone());
+        };
+        if !mechanisms.contains(mechanism) {
+            return None;
+        }
+        let username = username.clone();
+        match mechanism.as_str() {
+            "PLAIN" => Some(Self::Plain {
+                authzid: authzid.clone(),
+                username,
+                password: password.clone(),
+            }),
+            "LOGIN" => Some(Self::Login {
+                username,
+                password: password.clone(),
+            }),
+            "XOAUTH2" => Some(Self::XOAuth2 {
+                username,
+                token: password.clone(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// How a client session behaves.
@@ -68,13 +154,31 @@ pub struct ClientOptions {
     pub chunking: bool,
     /// Bare CR/LF in bodies: sent as CRLF (default) or refused.
     pub bare_endings: BareEndingsOut,
-    /// Reply line limits.
+    /// Reply limits. Default [`ClientOptions::DEFAULT_LIMITS`]: reply lines up to
+    /// 4,096 octets.
     pub limits: Limits,
     /// Speak LMTP (RFC 2033): LHLO, one reply per recipient after the message.
     pub lmtp: bool,
 }
 
 impl ClientOptions {
+    /// The client's default limits: [`Limits::RFC`], except reply lines of up to 4,096
+    /// octets including CRLF (not 512).
+    ///
+    /// Background: RFC 5321 §4.5.3.1.5 makes 512 octets the reply line a client must
+    /// accept, and §4.5.3.1 asks for no limits "to the maximum extent possible". Real
+    /// servers go past 512: EHLO lines listing many AUTH mechanisms, long 5yz texts
+    /// with URLs. 4,096 accepts those and still bounds what a hostile server can make
+    /// the client hold: with [`Limits::reply_lines`] (128) one reply is at most 512 KiB
+    /// (a `334` AUTH challenge line may be [`Limits::auth_line`] long). A longer line
+    /// ends the session with `PeerMisbehaved::InvalidReply` and
+    /// `ParseErrorKind::LineTooLong`; more lines with `TooManyReplyLines`. The server
+    /// keeps [`Limits::RFC`]: only the client reads replies.
+    pub const DEFAULT_LIMITS: Limits = Limits {
+        reply_line: 4096,
+        ..Limits::RFC
+    };
+
     /// Defaults for a session from `hello_name` to the MX `server` for `destination`.
     /// Panics never: an invalid `hello_name` falls back to `localhost`.
     pub fn new(hello_name: &str, server: &str, destination: &str) -> Self {
@@ -91,7 +195,7 @@ impl ClientOptions {
             auth_without_tls: false,
             chunking: false,
             bare_endings: BareEndingsOut::Normalize,
-            limits: Limits::default(),
+            limits: Self::DEFAULT_LIMITS,
             lmtp: false,
         }
     }

@@ -15,7 +15,9 @@ use bytes::{Buf, BufMut, BytesMut};
 /// Lines are capped by [`Limits::reply_line`] (`334` SASL challenges by
 /// [`Limits::auth_line`], RFC 4954 §4), their number by [`Limits::reply_lines`], and all
 /// lines of one reply must carry the same code (RFC 5321 §4.2.1), so a hostile server
-/// cannot make a client buffer without bound.
+/// cannot make a client buffer without bound: one reply holds at most
+/// `reply_lines × reply_line` octets of text (`auth_line` for a `334` line), and its
+/// lines are consumed as they are read.
 ///
 /// **An error is terminal**: every later call returns the same error. A reply stream that
 /// broke mid-reply cannot be re-synchronised safely (the rest of a broken multiline reply

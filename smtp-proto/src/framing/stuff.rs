@@ -4,6 +4,13 @@
 //! A lone LF or CR in what the application gives becomes CRLF (or is refused, by
 //! option), so no `<LF>.<LF>` or other smuggling sequence can ever leave this client,
 //! and a line that starts with a dot after such an ending is stuffed too.
+//!
+//! With [`DotStuffer::with_line_limit`] no line longer than the limit leaves either
+//! (RFC 5321 §4.5.3.1.6: a text line is at most 1,000 octets with its CRLF). The limit
+//! is applied to the line as sent, stuffed dot included. RFC 5321 §4.5.3.1.6 says the
+//! doubled dot is not counted, so this refuses lines of exactly 1,000 octets that start
+//! with a dot; it is the conservative reading: a receiver's line buffer sees the line
+//! before it removes the dot (RFC 5321 §4.5.2), and one octet less is never refused.
 
 use bytes::{BufMut, BytesMut};
 
@@ -14,14 +21,25 @@ pub enum BareEndingsOut {
     /// Sent as CRLF. The default.
     #[default]
     Normalize,
-    /// Refused with [`BareEnding`].
+    /// Refused with [`BodyError::BareEnding`].
     Refuse,
 }
 
-/// A bare CR or LF was given under [`BareEndingsOut::Refuse`].
+/// Why a body cannot be sent as given.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("bare CR or LF in the message body")]
-pub struct BareEnding;
+pub enum BodyError {
+    /// A bare CR or LF under [`BareEndingsOut::Refuse`].
+    #[error("bare CR or LF in the message body")]
+    BareEnding,
+    /// A line longer than the limit of [`DotStuffer::with_line_limit`], as it would be
+    /// sent (CRLF and a stuffed dot included).
+    #[error("a line of the message body is longer than {limit} octets")]
+    LineTooLong {
+        /// The limit, in octets including CRLF.
+        limit: usize,
+    },
+}
 
 /// The size of `body` once every line ending is CRLF, as [`DotStuffer`] sends it, without
 /// the dots stuffing adds: the message size RFC 1870 §4 asks a client to declare in
@@ -52,6 +70,10 @@ pub struct DotStuffer {
     raw: bool,
     policy: BareEndingsOut,
     eight_bit: bool,
+    /// Longest line as sent, CRLF included (`None`: unlimited).
+    max_line: Option<usize>,
+    /// Octets of the current line sent so far (a stuffed dot included, CRLF not).
+    line_len: usize,
 }
 
 impl DotStuffer {
@@ -65,7 +87,34 @@ impl DotStuffer {
             raw: false,
             policy,
             eight_bit: false,
+            max_line: None,
+            line_len: 0,
         }
+    }
+
+    /// Refuses lines longer than `limit` octets as sent, CRLF included (RFC 5321
+    /// §4.5.3.1.6; see the [module docs](self)). Lines are counted across calls of
+    /// [`DotStuffer::encode`]. No effect on [`DotStuffer::raw`] (RFC 3030 §3: BINARYMIME
+    /// content has no lines).
+    pub fn with_line_limit(mut self, limit: usize) -> Self {
+        self.max_line = Some(limit);
+        self
+    }
+
+    /// Counts `n` more octets of the current line.
+    fn grow(&mut self, n: usize) -> Result<(), BodyError> {
+        self.line_len = self.line_len.saturating_add(n);
+        match self.max_line {
+            Some(limit) if self.line_len.saturating_add(2) > limit => {
+                Err(BodyError::LineTooLong { limit })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn end_line(&mut self) {
+        self.line_start = true;
+        self.line_len = 0;
     }
 
     /// An encoder for binary content (RFC 3030 BINARYMIME over BDAT): nothing is
@@ -82,8 +131,10 @@ impl DotStuffer {
         self.eight_bit
     }
 
-    /// Appends the wire form of `chunk` to `out`.
-    pub fn encode(&mut self, chunk: &[u8], out: &mut BytesMut) -> Result<(), BareEnding> {
+    /// Appends the wire form of `chunk` to `out`. On an error, part of `chunk` may have
+    /// been appended and the encoder is in an unspecified state: encode a clone to keep
+    /// it as it was.
+    pub fn encode(&mut self, chunk: &[u8], out: &mut BytesMut) -> Result<(), BodyError> {
         if !self.eight_bit && !chunk.is_ascii() {
             self.eight_bit = true;
         }
@@ -102,27 +153,30 @@ impl DotStuffer {
                 } else {
                     self.bare(out)?;
                 }
-                self.line_start = true;
+                self.end_line();
                 continue;
             }
             if self.line_start && self.stuff && chunk[i] == b'.' {
+                self.grow(1)?;
                 out.put_u8(b'.');
             }
             self.line_start = false;
             let rest = &chunk[i..];
             match memchr::memchr2(b'\r', b'\n', rest) {
                 None => {
+                    self.grow(rest.len())?;
                     out.put_slice(rest);
                     return Ok(());
                 }
                 Some(j) => {
+                    self.grow(j)?;
                     out.put_slice(&rest[..j]);
                     i += j + 1;
                     if rest[j] == b'\r' {
                         self.cr = true;
                     } else {
                         self.bare(out)?;
-                        self.line_start = true;
+                        self.end_line();
                     }
                 }
             }
@@ -130,25 +184,25 @@ impl DotStuffer {
         Ok(())
     }
 
-    fn bare(&mut self, out: &mut BytesMut) -> Result<(), BareEnding> {
+    fn bare(&mut self, out: &mut BytesMut) -> Result<(), BodyError> {
         match self.policy {
             BareEndingsOut::Normalize => {
                 out.put_slice(b"\r\n");
                 Ok(())
             }
-            BareEndingsOut::Refuse => Err(BareEnding),
+            BareEndingsOut::Refuse => Err(BodyError::BareEnding),
         }
     }
 
     /// Ends the body: a pending CR becomes CRLF, a last line without an ending gets
     /// CRLF, and for DATA the terminator `.CRLF` follows.
-    pub fn finish(&mut self, out: &mut BytesMut) -> Result<(), BareEnding> {
+    pub fn finish(&mut self, out: &mut BytesMut) -> Result<(), BodyError> {
         if self.raw {
             return Ok(());
         }
         if std::mem::take(&mut self.cr) {
             self.bare(out)?;
-            self.line_start = true;
+            self.end_line();
         }
         if self.stuff {
             if !self.line_start {
@@ -156,7 +210,7 @@ impl DotStuffer {
             }
             out.put_slice(b".\r\n");
         }
-        self.line_start = true;
+        self.end_line();
         Ok(())
     }
 }

@@ -121,3 +121,90 @@ pub(crate) fn one(e: Envelope, body: &[u8]) -> Script {
         verified: true,
     }
 }
+
+/// Where [`Sess::step`] stopped (short-lived: its size does not matter).
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Stop {
+    Event(ClientEvent),
+    NeedInput,
+    Closed,
+}
+
+/// A client session driven one step at a time, so that a test decides exactly when
+/// the server's bytes arrive.
+pub(crate) struct Sess {
+    pub(crate) c: ClientSession,
+    pub(crate) wire: Vec<u8>,
+    pub(crate) errors: Vec<Error>,
+    /// Whether a handshake asked for by the session reports a verified certificate.
+    pub(crate) verified: bool,
+}
+
+impl Sess {
+    pub(crate) fn new(opts: ClientOptions) -> Self {
+        Self {
+            c: ClientSession::new(opts, TransportSecurity::Plain),
+            wire: Vec::new(),
+            errors: Vec::new(),
+            verified: true,
+        }
+    }
+
+    pub(crate) fn wire(&self) -> String {
+        String::from_utf8_lossy(&self.wire).into_owned()
+    }
+
+    /// Polls until an event, a wait for input, or the close; transmissions are
+    /// recorded, a STARTTLS handshake succeeds at once, errors are kept.
+    pub(crate) fn step(&mut self) -> Stop {
+        for _ in 0..10_000 {
+            match self.c.poll() {
+                Ok(Output::Transmit(b)) => self.wire.extend_from_slice(&b),
+                Ok(Output::Event(ev)) => return Stop::Event(ev),
+                Ok(Output::NeedInput) => return Stop::NeedInput,
+                Ok(Output::StartTls(token)) => {
+                    let info = TlsInfo::new("TLSv1.3", "TLS_AES_128_GCM_SHA256")
+                        .unwrap()
+                        .with_peer_verified(self.verified);
+                    if let Err(e) = self.c.tls_established(token, info) {
+                        self.errors.push(e);
+                    }
+                }
+                Ok(Output::Close) => return Stop::Closed,
+                Err(e) => self.errors.push(e),
+            }
+        }
+        panic!("the session does not settle");
+    }
+
+    /// Feeds `bytes`, then steps.
+    pub(crate) fn reply(&mut self, bytes: &[u8]) -> Stop {
+        self.c.feed(bytes);
+        self.step()
+    }
+
+    /// Greeting and EHLO reply (and whatever else `replies` holds, one per wait)
+    /// until `Ready`; panics otherwise.
+    pub(crate) fn ready(&mut self, replies: &[&[u8]]) {
+        assert!(matches!(self.step(), Stop::NeedInput));
+        for (i, r) in replies.iter().enumerate() {
+            match self.reply(r) {
+                Stop::Event(ClientEvent::Ready { .. }) if i + 1 == replies.len() => return,
+                Stop::NeedInput if i + 1 < replies.len() => {}
+                other => panic!(
+                    "after reply {i}: {other:?} {:?} {}",
+                    self.errors,
+                    self.wire()
+                ),
+            }
+        }
+        panic!("not ready");
+    }
+
+    /// Whether the session ended with exactly this one error and closed.
+    pub(crate) fn failed_with(&mut self, want: impl Fn(&Error) -> bool) -> bool {
+        let closed = matches!(self.step(), Stop::Closed);
+        closed && self.errors.len() == 1 && want(&self.errors[0])
+    }
+}
