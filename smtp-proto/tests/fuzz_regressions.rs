@@ -58,3 +58,67 @@ fn capabilities_greeting_round_trips() {
     let reply = Reply::from_bytes(&caps.to_bytes()).unwrap();
     assert_eq!(decode_capabilities(&reply), Some(caps));
 }
+
+/// Plays `server` to a client (no TLS) that sends one message when ready; returns every
+/// event with whether the session was idle when it came, and whether it reached `Close`.
+fn client_script(server: &[&[u8]]) -> (Vec<(client::ClientEvent, bool)>, bool) {
+    use client::{ClientEvent, ClientOptions, ClientSession, Envelope};
+    let mut o = ClientOptions::new("client.example", "mx.example.com", "example.com");
+    o.tls_policy = client::policy::TlsPolicy::None;
+    let mut c = ClientSession::new(o, TransportSecurity::Plain);
+    let mut input = server.iter();
+    let mut events = Vec::new();
+    let mut sent = false;
+    for _ in 0..1000 {
+        match c.poll() {
+            Ok(Output::Event(ev)) => {
+                events.push((ev.clone(), c.is_idle()));
+                if matches!(ev, ClientEvent::Ready { .. }) && !sent {
+                    sent = true;
+                    c.send(Envelope::new("<a@b.example>", ["<c@d.example>"]).unwrap())
+                        .unwrap();
+                }
+            }
+            Ok(Output::NeedInput) => match input.next() {
+                Some(b) => c.feed(b),
+                None => c.feed_eof(),
+            },
+            Ok(Output::Close) => return (events, true),
+            Ok(_) | Err(_) => {}
+        }
+    }
+    (events, false)
+}
+
+/// `client`: MAIL refused, and the connection ends while the client waits for the reply
+/// to its RSET. The transaction's result still comes out, then `Close`.
+#[test]
+fn client_delivers_a_refused_transaction_when_the_server_goes_away() {
+    let (events, closed) = client_script(&[b"220 mx\r\n", b"250 mx\r\n", b"504 no\r\n"]);
+    assert!(closed);
+    let done: Vec<_> = events
+        .iter()
+        .filter_map(|(e, _)| match e {
+            client::ClientEvent::Done(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].mail.as_ref().map(|r| r.code().get()), Some(504));
+}
+
+/// `client` (input `0c31 0000 "220 \r\n251 ok\r\n504 BODY=8BITMIMEC\xb0\xb3=\r\n2550"`,
+/// reduced here): that `Done` comes when the session is already closing, so the `send`
+/// or `quit` the documented loop makes after `Done` is refused with `NotReady`. Either
+/// every `Done` finds the session idle, or the docs of `send`, `quit` and `is_idle` say
+/// that a `Done` can be the last event.
+#[test]
+#[ignore = "reported: a Done delivered at close is followed by NotReady for send/quit"]
+fn client_is_idle_at_every_done() {
+    let (events, _) = client_script(&[b"220 mx\r\n", b"250 mx\r\n", b"504 no\r\n"]);
+    for (e, idle) in &events {
+        if matches!(e, client::ClientEvent::Done(_)) {
+            assert!(idle, "{e:?} while not idle");
+        }
+    }
+}
