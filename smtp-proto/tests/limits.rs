@@ -208,7 +208,7 @@ fn over_long_lines_get_500_5_5_2_for_every_verb() {
     // A line of 1 MiB: discarded through its CRLF, memory bounded while it streams.
     let mut s = ServerSession::new(opts(), TransportSecurity::Plain);
     let mut out = Vec::new();
-    let mut drain = |s: &mut ServerSession, out: &mut Vec<u8>| loop {
+    let drain = |s: &mut ServerSession, out: &mut Vec<u8>| loop {
         match s.poll().unwrap() {
             Output::Transmit(b) => out.extend_from_slice(&b),
             Output::NeedInput => return,

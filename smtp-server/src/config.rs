@@ -11,7 +11,9 @@ use std::time::Duration;
 pub struct Timeouts {
     /// Waiting for the next command, and for the next block of a message body: 5
     /// minutes (§4.5.3.2.7; it also covers the 3-minute block timeout a client applies to
-    /// its own sends, §4.5.3.2.5).
+    /// its own sends, §4.5.3.2.5). It is one deadline for the whole command line (and
+    /// for each 64 KiB of a body), not a wait per read: a client that trickles bytes
+    /// cannot stretch it.
     pub command: Duration,
     /// A TLS handshake, STARTTLS or implicit: 5 minutes, like a command (Postfix's
     /// `smtpd_starttls_timeout` is 300 s too).

@@ -29,6 +29,9 @@ pub(crate) enum Phase {
 const READ_SIZE: usize = 16 * 1024;
 /// Read buffer size between transactions.
 const IDLE_READ: usize = 1024;
+/// Body bytes that count as one block of progress: each block (and each command) must
+/// arrive within [`Timeouts::command`] of the previous one.
+const BODY_BLOCK: usize = 64 * 1024;
 
 pub(crate) struct Conn {
     pub(crate) io: Transport,
@@ -44,6 +47,12 @@ pub(crate) struct Conn {
     /// The connection broke: nothing more can be written.
     dead: bool,
     buf: Vec<u8>,
+    /// When the command (or body block) being waited for must be complete: one deadline
+    /// per command, not per read, so a client trickling a byte at a time cannot hold the
+    /// connection open (RFC 5321 §4.5.3.2.7 times the wait for a command).
+    deadline: Option<tokio::time::Instant>,
+    /// Body bytes since the deadline was last renewed.
+    body_progress: usize,
 }
 
 impl Conn {
@@ -66,7 +75,15 @@ impl Conn {
             error: None,
             dead: false,
             buf: Vec::new(),
+            deadline: None,
+            body_progress: 0,
         }
+    }
+
+    /// The client completed something: the next wait gets a fresh deadline.
+    fn progress(&mut self) {
+        self.deadline = None;
+        self.body_progress = 0;
     }
 
     /// Drives the session to its next event; `None` once it has closed (after the last
@@ -81,8 +98,22 @@ impl Conn {
                 }
             };
             match out {
-                Output::Event(ev) => return Some(ev),
-                Output::Transmit(bytes) => self.transmit(&bytes).await,
+                Output::Event(ev) => {
+                    match &ev {
+                        ServerEvent::Body(b) => {
+                            self.body_progress += b.len();
+                            if self.body_progress >= BODY_BLOCK {
+                                self.progress();
+                            }
+                        }
+                        _ => self.progress(),
+                    }
+                    return Some(ev);
+                }
+                Output::Transmit(bytes) => {
+                    self.progress();
+                    self.transmit(&bytes).await
+                }
                 Output::NeedInput => self.receive().await,
                 Output::StartTls(token) => match self.handshake().await {
                     Some(facts) => {
@@ -163,7 +194,10 @@ impl Conn {
         if self.buf.len() != want {
             self.buf = vec![0; want];
         }
-        let read = timeout(self.timeouts.command, self.io.read(&mut self.buf));
+        let deadline = *self
+            .deadline
+            .get_or_insert_with(|| tokio::time::Instant::now() + self.timeouts.command);
+        let read = tokio::time::timeout_at(deadline, self.io.read(&mut self.buf));
         let result = match self.shutdown.as_mut() {
             Some(w) => tokio::select! {
                 r = read => r,

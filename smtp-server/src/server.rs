@@ -97,9 +97,7 @@ impl<H: Handler> ServerBuilder<H> {
                         .map_err(|e| ConfigError::Bind(l.addr, e))?;
                     TcpListener::from_std(std).map_err(|e| ConfigError::Bind(l.addr, e))?
                 }
-                None => TcpListener::bind(l.addr)
-                    .await
-                    .map_err(|e| ConfigError::Bind(l.addr, e))?,
+                None => listen(l.addr).map_err(|e| ConfigError::Bind(l.addr, e))?,
             };
             bound.push((tcp, l.kind, l.proxy));
         }
@@ -278,4 +276,23 @@ impl<H: Handler> Server<H> {
             }
         }
     }
+}
+
+/// Connections the kernel may hold completed but not yet accepted. A burst of clients
+/// larger than the backlog loses its final handshake ACKs (the client believes it is
+/// connected, the server never sees it), so it is sized for the default connection
+/// limit rather than std's 128.
+const BACKLOG: u32 = 1024;
+
+/// A listening socket on `addr` with [`BACKLOG`] (address reuse on, as servers need
+/// to restart while old connections linger in TIME-WAIT).
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
 }

@@ -235,6 +235,50 @@ async fn timeouts_are_configurable_and_cover_the_body() {
     task.await.unwrap();
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_trickling_client_cannot_stretch_the_command_timeout() {
+    // One byte every 10 s: every read comes well within the 30 s timeout, but the
+    // command line is not complete within it. One deadline per command, not per read.
+    let t = Timeouts {
+        command: Duration::from_secs(30),
+        ..Timeouts::default()
+    };
+    let (mut c, task) = piped(t).await;
+    let start = tokio::time::Instant::now();
+    c.write_all(b"EHLO c.test\r\n").await.unwrap();
+    for b in b"NOOP trickled\r\n" {
+        if c.write_all(&[*b]).await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(10)).await;
+    }
+    let all = read_all(&mut c).await;
+    assert!(
+        all.ends_with("421 4.4.2 Timeout exceeded, closing connection\r\n"),
+        "{all}"
+    );
+    assert!(!all.contains("250 2.0.0 Ok"), "{all}");
+    task.await.unwrap();
+    assert!(start.elapsed() >= Duration::from_secs(30));
+    // A body block is timed the same way: 64 KiB (or the end) per timeout.
+    let (mut c, task) = piped(t).await;
+    c.write_all(b"EHLO c.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n")
+        .await
+        .unwrap();
+    for _ in 0..20 {
+        if c.write_all(b"x").await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(10)).await;
+    }
+    let all = read_all(&mut c).await;
+    assert!(
+        all.ends_with("421 4.4.2 Timeout exceeded, closing connection\r\n"),
+        "{all}"
+    );
+    task.await.unwrap();
+}
+
 #[tokio::test]
 async fn proxy_protocol_gives_the_real_client_address() {
     let pki = Pki::localhost();

@@ -117,7 +117,10 @@ impl Session for SinkSession {
             }
             f.sync_all().await?;
             drop(f);
-            tokio::fs::rename(&tmp, &done).await
+            tokio::fs::rename(&tmp, &done).await?;
+            // The rename itself is durable only once the directory is synced: only then
+            // may the client be told 250 (RFC 5321 §6.1, the receiver is responsible).
+            tokio::fs::File::open(dir).await?.sync_all().await
         }
         .await;
         match result {

@@ -59,6 +59,19 @@ impl Sink {
         format!("localhost:{}", self.port())
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap()
+    }
+
+    /// Waits for the process to exit (after a signal sent by other means).
+    pub async fn wait(mut self) -> std::process::ExitStatus {
+        tokio::time::timeout(Duration::from_secs(60), self.child.wait())
+            .await
+            .expect("smtp-sink exited within 60 s")
+            .unwrap()
+    }
+
     /// SIGTERM, then its exit status.
     pub async fn stop(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().unwrap().to_string();
