@@ -25,8 +25,10 @@ pub fn decode_capabilities(reply: &Reply) -> Option<Capabilities> {
         return None;
     }
     let server = Word(sub(&first, 0, n));
-    let rest = fb[n..].iter().position(|&b| b != b' ').map(|i| n + i);
-    let greeting = rest.map(|i| Text(sub(&first, i, fb.len())));
+    // `"250" SP Domain [ SP ehlo-greet ]` (RFC 5321 §4.1.1.1): one SP separates them;
+    // `ehlo-greet` may itself start with spaces, and they are kept.
+    let greeting = (fb.get(n) == Some(&b' ') && fb.len() > n + 1)
+        .then(|| Text(sub(&first, n + 1, fb.len())));
     let extensions = lines.filter_map(|l| extension(&l.0)).collect();
     Some(Capabilities {
         server,
