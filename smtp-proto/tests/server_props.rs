@@ -39,6 +39,11 @@ fn piece() -> impl Strategy<Value = &'static [u8]> {
         Just(&b"QUIT\r\n"[..]),
         Just(&b"garbage\r\n"[..]),
         Just(&b"NOOP\n"[..]),
+        Just(&b"EHLO x\nMAIL FROM:<a@b.example>\r\n"[..]),
+        Just(&b"AUTH PLAIN\r\nAGEAYg==\nRCPT TO:<ok@d.example>\r\n"[..]),
+        Just(&b"AUTH PLAIN YQBiAGM=\r\n"[..]),
+        Just(&b"RCPT TO:<xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx@d.example>\r\n"[..]),
+        Just(&b"VRFY <xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx@d.example>\r\n"[..]),
     ]
 }
 
@@ -48,6 +53,7 @@ fn options(lmtp: bool) -> ServerOptions {
     o.auth_without_tls = true;
     o.max_message_size = 64;
     o.max_errors = 8;
+    o.max_junk_commands = 6;
     o.lmtp = lmtp;
     o
 }
