@@ -4,7 +4,7 @@
 //! the core's.
 
 use crate::error::Error;
-use crate::net::{handshake, mechanism, split_server, tcp};
+use crate::net::{handshake, split_server, tcp};
 use crate::options::ClientOptions;
 use crate::report::{Delivery, SessionReport};
 use crate::transport::{Io, Transport};
@@ -16,6 +16,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::timeout;
+
+mod read;
 
 /// The `tracing` target of the SMTP transcript.
 const WIRE: &str = "smtp_client::wire";
@@ -231,7 +233,8 @@ impl Connection {
                     conn.report.capabilities_before_tls =
                         conn.session.capabilities_before_tls().cloned();
                     conn.report.reason = tls.reason;
-                    conn.report.authenticated = conn.opts.auth.as_ref().map(mechanism);
+                    conn.report.authenticated =
+                        conn.session.auth_mechanism().map(|m| m.as_str().to_owned());
                     tracing::info!(
                         server = %conn.report.server,
                         tls = %conn.report.tls_line(),
@@ -306,12 +309,29 @@ impl Connection {
         mut source: Source<'_, R>,
     ) -> Result<Delivery, Error> {
         self.enter()?;
-        if !self.session.is_idle() {
-            // The server ended the session (e.g. 421 after the last transaction).
-            self.close_io().await;
-            return Err(Error::Closed);
+        // What the server sent since the last transaction answers nothing: the core
+        // refuses it before MAIL goes out.
+        if let Err(e) = self.read_ready().await {
+            self.closed = true;
+            return Err(e);
         }
-        if let Err(e) = self.session.send(envelope) {
+        if !self.session.is_idle() {
+            // The server ended the session (e.g. 421 after the last transaction), or
+            // sent what nobody asked for: the core says which.
+            let e = match self.session.poll() {
+                Err(e) => e.into(),
+                Ok(_) => Error::Closed,
+            };
+            self.close_io().await;
+            return Err(e);
+        }
+        // A body in memory is checked whole first (line length, bare line endings):
+        // a message that cannot be sent costs no MAIL.
+        let checked = match &source {
+            Source::Bytes(Some(body)) => self.session.check_body(&envelope, body),
+            _ => Ok(()),
+        };
+        if let Err(e) = checked.and_then(|()| self.session.send(envelope)) {
             // Refused before anything was sent: the connection is as it was.
             self.busy = false;
             return Err(e.into());
@@ -387,6 +407,9 @@ impl Connection {
             self.abandon().await;
             return Err(match e {
                 smtp_proto::Error::Policy(v) => Error::Policy(v),
+                smtp_proto::Error::Misuse(smtp_proto::ApiMisuse::LineTooLong { limit }) => {
+                    Error::LineTooLong { limit }
+                }
                 other => Error::Body(other.to_string()),
             });
         }
@@ -432,6 +455,7 @@ impl Connection {
     /// Drives the session to its next event, idle point or close.
     async fn step(&mut self) -> Result<Step, Error> {
         loop {
+            self.read_ready().await?;
             let out = match self.session.poll() {
                 Ok(out) => out,
                 Err(e) => {
@@ -469,61 +493,6 @@ impl Connection {
                 }
             }
         }
-    }
-
-    /// The transcript of what is sent, at debug level on target `smtp_client::wire`:
-    /// commands as they are, credentials redacted, a body as its size.
-    fn log_sent(&mut self, bytes: &[u8]) {
-        if !tracing::enabled!(target: WIRE, tracing::Level::DEBUG) {
-            return;
-        }
-        if self.in_body {
-            tracing::debug!(target: WIRE, "C: <message data, {} octets>", bytes.len());
-            return;
-        }
-        for line in String::from_utf8_lossy(bytes).lines() {
-            if let Some(rest) = line.strip_prefix("AUTH ") {
-                let mech = rest.split(' ').next().unwrap_or("");
-                self.in_auth = true;
-                tracing::debug!(target: WIRE, "C: AUTH {mech} <redacted>");
-            } else if self.in_auth {
-                tracing::debug!(target: WIRE, "C: <redacted>");
-            } else {
-                tracing::debug!(target: WIRE, "C: {line}");
-            }
-        }
-    }
-
-    async fn read(&mut self) -> Result<(), Error> {
-        let kind = self.session.timeout();
-        let deadline = match self.deadline {
-            Some((k, at)) if k == kind => at,
-            _ => {
-                let at = tokio::time::Instant::now() + self.opts.timeouts.for_wait(kind);
-                self.deadline = Some((kind, at));
-                at
-            }
-        };
-        match tokio::time::timeout_at(deadline, self.io.read(&mut self.buf)).await {
-            Ok(Ok(0)) => self.session.feed_eof(),
-            Ok(Ok(n)) => {
-                if tracing::enabled!(target: WIRE, tracing::Level::DEBUG) {
-                    for line in String::from_utf8_lossy(&self.buf[..n]).lines() {
-                        tracing::debug!(target: WIRE, "S: {line}");
-                    }
-                }
-                self.session.feed(&self.buf[..n]);
-            }
-            Ok(Err(e)) => {
-                self.close_io().await;
-                return Err(e.into());
-            }
-            Err(_) => {
-                self.close_io().await;
-                return Err(Error::timeout(kind));
-            }
-        }
-        Ok(())
     }
 
     async fn starttls(&mut self, token: UpgradeToken) -> Result<(), Error> {

@@ -70,8 +70,10 @@ pub enum Error {
         /// Every reply of the transaction.
         delivery: Box<Delivery>,
     },
-    /// The server broke the protocol (an unparseable reply, a response injected after
-    /// the STARTTLS reply, an early close).
+    /// The server broke the protocol (an unparseable or over-long reply, a reply no
+    /// command asked for, a reply code the command cannot get, a response injected after
+    /// the STARTTLS reply, an early close). Transient: the message was not delivered,
+    /// or not with certainty.
     #[error("protocol: {0}")]
     Protocol(smtp_proto::Error),
     /// The message body could not be sent as given (an undeclared 8-bit byte, a bare
@@ -79,6 +81,17 @@ pub enum Error {
     /// The connection was closed: SMTP cannot take back a body once started.
     #[error("message body: {0}")]
     Body(String),
+    /// A line of the message is longer than `limit` octets with its CRLF (RFC 5321
+    /// §4.5.3.1.6: 1,000), as it would be sent (a stuffed dot counts). Encode the
+    /// message (quoted-printable, base64), or send it with `BODY=BINARYMIME` to a
+    /// server that offers it with CHUNKING. Found in a body held in memory, nothing was
+    /// sent and the connection stays usable; found in a streamed body, the message was
+    /// abandoned unfinished and the connection closed. Permanent.
+    #[error("message body: a line is longer than {limit} octets")]
+    LineTooLong {
+        /// The limit, in octets including CRLF.
+        limit: usize,
+    },
     /// Resolving the destination failed: no such domain or a null MX (permanent), or
     /// a lookup failure (transient).
     #[error("DNS: {reason}")]
@@ -97,7 +110,7 @@ impl Error {
     /// Whether trying again later may succeed (an MTA defers rather than bounces).
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Config(_) | Self::Body(_) => false,
+            Self::Config(_) | Self::Body(_) | Self::LineTooLong { .. } => false,
             Self::Rejected { reply, .. } | Self::MessageRefused { reply, .. } => {
                 !reply.is_permanent()
             }
@@ -168,6 +181,9 @@ impl From<smtp_proto::Error> for Error {
         match e {
             smtp_proto::Error::Policy(v) => Self::Policy(v),
             smtp_proto::Error::Rejected { stage, reply } => Self::Rejected { stage, reply },
+            smtp_proto::Error::Misuse(smtp_proto::ApiMisuse::LineTooLong { limit }) => {
+                Self::LineTooLong { limit }
+            }
             other => Self::Protocol(other),
         }
     }

@@ -43,17 +43,6 @@ pub(crate) async fn tcp(addr: SocketAddr, wait: Duration) -> std::io::Result<Tcp
     Ok(stream)
 }
 
-pub(crate) fn mechanism(auth: &smtp_proto::client::ClientAuth) -> String {
-    use smtp_proto::client::ClientAuth;
-    match auth {
-        ClientAuth::Plain { .. } => "PLAIN".into(),
-        ClientAuth::Login { .. } => "LOGIN".into(),
-        ClientAuth::XOAuth2 { .. } => "XOAUTH2".into(),
-        ClientAuth::Other { mechanism, .. } => mechanism.as_str().to_owned(),
-        _ => "AUTH".into(),
-    }
-}
-
 /// The TLS handshake on the plaintext stream, verifying as `v` says.
 pub(crate) async fn handshake(
     io: &mut Transport,

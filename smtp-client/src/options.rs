@@ -61,7 +61,10 @@ pub struct ClientOptions {
     pub lmtp: bool,
     /// Bare CR or LF in message bodies: sent as CRLF (default) or refused.
     pub bare_endings: BareEndingsOut,
-    /// Limits on the server's replies.
+    /// Limits on the server's replies. Default
+    /// [`smtp_proto::client::ClientOptions::DEFAULT_LIMITS`]: reply lines up to 4,096
+    /// octets (RFC 5321 §4.5.3.1.5 asks for 512 at least; real EHLO replies exceed it),
+    /// at most 128 lines per reply.
     pub limits: Limits,
     /// Timeouts.
     pub timeouts: Timeouts,
@@ -85,7 +88,7 @@ impl Default for ClientOptions {
             chunking: false,
             lmtp: false,
             bare_endings: BareEndingsOut::Normalize,
-            limits: Limits::default(),
+            limits: smtp_proto::client::ClientOptions::DEFAULT_LIMITS,
             timeouts: Timeouts::default(),
         }
     }
@@ -108,6 +111,13 @@ impl ClientOptions {
             username: username.to_owned(),
             password: smtp_proto::Secret::new(password.to_owned()),
         });
+        self
+    }
+
+    /// Sets credentials for AUTH PLAIN or else LOGIN, whichever the server offers
+    /// after TLS (PLAIN when both are): [`ClientAuth::password`].
+    pub fn with_password_auth(mut self, username: &str, password: &str) -> Self {
+        self.auth = Some(ClientAuth::password(username, password));
         self
     }
 

@@ -58,7 +58,8 @@ struct Args {
     /// The name to verify (default: the host part of --server).
     #[arg(long, value_name = "NAME")]
     servername: Option<String>,
-    /// Authenticate (AUTH PLAIN, after TLS only).
+    /// Authenticate (AUTH PLAIN, or LOGIN when the server offers only that; after TLS
+    /// only).
     #[arg(long, value_name = "USER:PASS")]
     auth: Option<String>,
     /// Print the whole session report as JSON instead.
@@ -229,11 +230,8 @@ async fn run(args: Args) -> ExitCode {
         let Some((u, p)) = a.split_once(':') else {
             return usage("--auth must be USER:PASS".into());
         };
-        opts.auth = Some(ClientAuth::Plain {
-            authzid: None,
-            username: u.to_owned(),
-            password: smtp_client::proto::Secret::new(p.to_owned()),
-        });
+        // PLAIN or LOGIN, whichever the server offers after TLS (PLAIN when both are).
+        opts.auth = Some(ClientAuth::password(u, p));
     }
     let from = if args.from.is_empty() {
         "<>".to_owned()
