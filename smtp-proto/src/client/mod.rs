@@ -7,6 +7,15 @@
 //! lock-step without) → [`ClientEvent::SendBody`] → [`ClientEvent::Done`] with every
 //! recipient's reply; `RSET` when a transaction did not reach its end; `QUIT`.
 //!
+//! Strict by default: a reply is read only as the answer to a command already handed
+//! out (anything else is [`PeerMisbehaved::UnsolicitedReply`], RFC 5321 §4.2, RFC 2920
+//! §3.1); DATA must get `354` and STARTTLS `220` or a refusal (any other positive reply
+//! is [`PeerMisbehaved::UnexpectedReply`], RFC 5321 §4.3.2, RFC 3207 §4); no body line
+//! over [`Limits::text_line`](crate::Limits::text_line) is sent (RFC 5321 §4.5.3.1.6,
+//! [`ClientSession::check_body`]); AUTH is chosen from the capabilities after TLS
+//! (RFC 3207 §4.2); reply lines are read up to 4,096 octets
+//! ([`ClientOptions::DEFAULT_LIMITS`]).
+//!
 //! ```
 //! use smtp_proto::client::{ClientEvent, ClientOptions, ClientSession, Envelope};
 //! use smtp_proto::client::policy::TlsPolicy;
@@ -310,7 +319,9 @@ impl ClientSession {
 
     /// The next output; see [`Output`]. `NeedInput` while [`ClientSession::is_idle`]
     /// means the session waits for the application (`send` or `quit`); reading
-    /// meanwhile is still right, since a server may say `421` at any time.
+    /// meanwhile is still right: whatever the server sends then (a `421` shutdown
+    /// notice, RFC 5321 §3.8, included) ends the session as
+    /// [`PeerMisbehaved::UnsolicitedReply`] before another command goes out.
     pub fn poll(&mut self) -> Result<Output<ClientEvent>, Error> {
         if self.challenge_pending {
             return Err(ApiMisuse::DecisionPending.into());
