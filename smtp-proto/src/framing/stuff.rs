@@ -6,11 +6,10 @@
 //! and a line that starts with a dot after such an ending is stuffed too.
 //!
 //! With [`DotStuffer::with_line_limit`] no line longer than the limit leaves either
-//! (RFC 5321 §4.5.3.1.6: a text line is at most 1,000 octets with its CRLF). The limit
-//! is applied to the line as sent, stuffed dot included. RFC 5321 §4.5.3.1.6 says the
-//! doubled dot is not counted, so this refuses lines of exactly 1,000 octets that start
-//! with a dot; it is the conservative reading: a receiver's line buffer sees the line
-//! before it removes the dot (RFC 5321 §4.5.2), and one octet less is never refused.
+//! (RFC 5321 §4.5.3.1.6: "The maximum total length of a text line including the <CRLF>
+//! is 1000 octets (not counting the leading dot duplicated for transparency)"). The
+//! limit is applied to the line as given, CRLF included; the dot that stuffing doubles
+//! is not counted, as that section says.
 
 use bytes::{BufMut, BytesMut};
 
@@ -32,8 +31,8 @@ pub enum BodyError {
     /// A bare CR or LF under [`BareEndingsOut::Refuse`].
     #[error("bare CR or LF in the message body")]
     BareEnding,
-    /// A line longer than the limit of [`DotStuffer::with_line_limit`], as it would be
-    /// sent (CRLF and a stuffed dot included).
+    /// A line longer than the limit of [`DotStuffer::with_line_limit`] (CRLF included,
+    /// a stuffed dot not).
     #[error("a line of the message body is longer than {limit} octets")]
     LineTooLong {
         /// The limit, in octets including CRLF.
@@ -72,7 +71,7 @@ pub struct DotStuffer {
     eight_bit: bool,
     /// Longest line as sent, CRLF included (`None`: unlimited).
     max_line: Option<usize>,
-    /// Octets of the current line sent so far (a stuffed dot included, CRLF not).
+    /// Octets of the current line so far (CRLF and a stuffed dot not counted).
     line_len: usize,
 }
 
@@ -92,8 +91,8 @@ impl DotStuffer {
         }
     }
 
-    /// Refuses lines longer than `limit` octets as sent, CRLF included (RFC 5321
-    /// §4.5.3.1.6; see the [module docs](self)). Lines are counted across calls of
+    /// Refuses lines longer than `limit` octets, CRLF included and a stuffed dot not
+    /// (RFC 5321 §4.5.3.1.6; see the [module docs](self)). Lines are counted across calls of
     /// [`DotStuffer::encode`]. No effect on [`DotStuffer::raw`] (RFC 3030 §3: BINARYMIME
     /// content has no lines).
     pub fn with_line_limit(mut self, limit: usize) -> Self {
@@ -157,7 +156,7 @@ impl DotStuffer {
                 continue;
             }
             if self.line_start && self.stuff && chunk[i] == b'.' {
-                self.grow(1)?;
+                // Not counted (RFC 5321 §4.5.3.1.6).
                 out.put_u8(b'.');
             }
             self.line_start = false;
