@@ -64,7 +64,10 @@ pub enum ClientEvent {
     /// `body`, or end it with `end_body`. It comes again after each piece has been
     /// transmitted, so a large message streams with one piece buffered at a time.
     SendBody,
-    /// A transaction ended; `send` the next one or `quit`.
+    /// A transaction ended; `send` the next one or `quit`. When the server closed the
+    /// connection as the transaction ended, this is the session's last event:
+    /// [`super::ClientSession::is_idle`] is false, `send` is refused with `NotReady`,
+    /// `quit` is a no-op, and the next poll gives `Close`.
     Done(TransactionResult),
     /// A `334` challenge of a [`ClientAuth::Other`](super::ClientAuth::Other) mechanism: answer with
     /// `auth_respond` or `auth_cancel` before polling again.

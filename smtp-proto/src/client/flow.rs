@@ -377,8 +377,14 @@ impl ClientSession {
         self.events.push_back(ClientEvent::Done(tx.result));
     }
 
-    /// Sends QUIT; the session closes on its reply (or on EOF).
+    /// Sends QUIT; the session closes on its reply (or on EOF). On a session that is
+    /// already closing (the server went away, so a [`ClientEvent::Done`] was its last
+    /// event) or quitting, there is nothing to send: `Ok`, and polling goes on to
+    /// `Close`.
     pub fn quit(&mut self) -> Result<(), Error> {
+        if matches!(self.phase, Phase::Closed | Phase::Quitting) {
+            return Ok(());
+        }
         if self.phase != Phase::Idle {
             return Err(ApiMisuse::NotReady.into());
         }

@@ -183,11 +183,16 @@ impl ClientOptions {
     /// Panics never: an invalid `hello_name` falls back to `localhost`.
     pub fn new(hello_name: &str, server: &str, destination: &str) -> Self {
         Self {
-            hello_name: Host::new(hello_name).unwrap_or_else(|_| {
-                Host::Domain(crate::types::domain::Domain(
-                    crate::types::str::Str::from_static("localhost"),
-                ))
-            }),
+            // RFC 6531 §3.7.1 keeps the EHLO argument in A-labels: a U-label name would
+            // give a line servers refuse, so it is treated like any invalid name.
+            hello_name: Host::new(hello_name)
+                .ok()
+                .filter(Host::is_ascii)
+                .unwrap_or_else(|| {
+                    Host::Domain(crate::types::domain::Domain(
+                        crate::types::str::Str::from_static("localhost"),
+                    ))
+                }),
             server: server.to_owned(),
             destination: destination.to_owned(),
             tls_policy: TlsPolicy::May,

@@ -27,8 +27,8 @@ pub fn decode_capabilities(reply: &Reply) -> Option<Capabilities> {
     let server = Word(sub(&first, 0, n));
     // `"250" SP Domain [ SP ehlo-greet ]` (RFC 5321 §4.1.1.1): one SP separates them;
     // `ehlo-greet` may itself start with spaces, and they are kept.
-    let greeting = (fb.get(n) == Some(&b' ') && fb.len() > n + 1)
-        .then(|| Text(sub(&first, n + 1, fb.len())));
+    let greeting =
+        (fb.get(n) == Some(&b' ') && fb.len() > n + 1).then(|| Text(sub(&first, n + 1, fb.len())));
     let extensions = lines.filter_map(|l| extension(&l.0)).collect();
     Some(Capabilities {
         server,

@@ -23,6 +23,10 @@ pub enum Command {
         host: Host,
     },
     /// `ehlo = "EHLO" SP ( Domain / address-literal ) CRLF` (RFC 5321 §4.1.1.1).
+    ///
+    /// The domain of HELO, EHLO and LHLO is ASCII (A-labels, RFC 6531 §3.7.1): the
+    /// decoder refuses a U-label there, so a `Host` with one encodes to a line no
+    /// conforming server (this library's included) accepts. Give the A-label form.
     Ehlo {
         /// The client's name for itself.
         host: Host,
