@@ -6,7 +6,7 @@
 //! and a line that starts with a dot after such an ending is stuffed too.
 //!
 //! With [`DotStuffer::with_line_limit`] no line longer than the limit leaves either
-//! (RFC 5321 §4.5.3.1.6: "The maximum total length of a text line including the <CRLF>
+//! (RFC 5321 §4.5.3.1.6: "The maximum total length of a text line including the `<CRLF>`
 //! is 1000 octets (not counting the leading dot duplicated for transparency)"). The
 //! limit is applied to the line as given, CRLF included; the dot that stuffing doubles
 //! is not counted, as that section says.
