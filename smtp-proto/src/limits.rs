@@ -11,14 +11,11 @@ pub struct Limits {
     /// (RFC 1870), AUTH= 500 (RFC 4954 §3), REQUIRETLS 11 (RFC 8689), DSN's ORCPT up to 500
     /// and ENVID up to 100 (RFC 3461 §4). Postfix uses 2048.
     pub command_line: usize,
-    /// Longest SASL line, including CRLF: the client's responses during an AUTH exchange,
-    /// and the `AUTH` command line itself. Default 12288, the figure RFC 4954 §4 gives as
-    /// sufficient for deployed mechanisms.
-    ///
-    /// Background: RFC 4954 §4 keeps the AUTH command under the 512-octet command limit
-    /// and tells clients to drop the initial response when it would not fit, but deployed
-    /// XOAUTH2 clients send 1–2 KiB tokens as initial responses. Accepting them costs
-    /// nothing in safety (the line is still bounded) and avoids failing real logins.
+    /// Longest SASL exchange line, including CRLF: the client's responses during an
+    /// AUTH exchange (over it: `500 5.5.6`, RFC 4954 §4). Default 12288, the figure RFC
+    /// 4954 §4 gives as sufficient for deployed mechanisms. The `AUTH` command line itself
+    /// keeps [`Limits::command_line`] (RFC 4954 §4) unless the server opts in with
+    /// `ServerOptions::long_auth_command`.
     pub auth_line: usize,
     /// Longest reply line, including the code and CRLF. Default 512 (RFC 5321 §4.5.3.1.5).
     pub reply_line: usize,

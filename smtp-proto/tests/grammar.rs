@@ -792,14 +792,19 @@ fn line_endings_and_limits() {
     assert_eq!(e.reply().to_string(), "500 5.5.2 Line too long");
     assert_eq!(d.decode(&mut buf).unwrap(), Some(Command::Quit));
 
-    // AUTH lines may be longer (deployed XOAUTH2 tokens), up to Limits::auth_line.
+    // The AUTH command is held to the command line limit (RFC 4954 §4), unless the
+    // decoder is told to take longer ones (deployed XOAUTH2 tokens).
     let token = "QUFB".repeat(500);
     let line = format!("AUTH XOAUTH2 {token}\r\n");
     assert!(line.len() > 512);
-    assert!(Command::from_bytes(line.as_bytes()).is_ok());
-    let mut limits = Limits::default();
-    limits.auth_line = 100;
-    let mut d = CommandDecoder::new(limits);
+    assert_eq!(
+        Command::from_bytes(line.as_bytes()).unwrap_err().kind(),
+        &ParseErrorKind::LineTooLong { limit: 512 }
+    );
+    let mut d = CommandDecoder::default().with_auth_command_line(Limits::default().auth_line);
+    let mut buf = BytesMut::from(line.as_bytes());
+    assert!(matches!(d.decode(&mut buf), Ok(Some(Command::Auth { .. }))));
+    let mut d = CommandDecoder::default().with_auth_command_line(100);
     let mut buf = BytesMut::from(line.as_bytes());
     assert!(matches!(
         d.decode(&mut buf).unwrap_err().kind(),

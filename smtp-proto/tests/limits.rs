@@ -108,22 +108,145 @@ fn refused_auth_counts_toward_max_errors() {
 }
 
 #[test]
-fn application_refusals_of_recipients_do_not_count() {
+fn application_refusals_count_too_but_not_refused_messages() {
+    // Refused recipients (a harvesting client), as Postfix counts them.
     let mut o = opts();
     o.max_errors = 3;
     let mut input = b"EHLO c\r\nMAIL FROM:<a@example.org>\r\n".to_vec();
     for i in 0..10 {
         input.extend_from_slice(format!("RCPT TO:<u{i}@example.com>\r\n").as_bytes());
     }
-    input.extend_from_slice(b"QUIT\r\n");
     let refuse = |ev: &ServerEvent| match ev {
         ServerEvent::Rcpt { .. } => {
             Decision::Reject(Reply::with_text(550, Some((5, 1, 1)), ["No such user"]).unwrap())
         }
         _ => Decision::Accept,
     };
+    let r = run_with(o.clone(), TransportSecurity::Plain, &[&input], refuse);
+    assert_eq!(
+        r.replies()[2..],
+        [
+            "550 5.1.1 No such user",
+            "550 5.1.1 No such user",
+            "550 5.1.1 No such user",
+            TOO_MANY_ERRORS
+        ]
+    );
+    // Refused messages are not commands: five in a row, and the session goes on.
+    let mut input = b"EHLO c\r\n".to_vec();
+    for _ in 0..5 {
+        input.extend_from_slice(
+            b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nDATA\r\nx\r\n.\r\n",
+        );
+    }
+    input.extend_from_slice(b"QUIT\r\n");
+    let refuse = |ev: &ServerEvent| match ev {
+        ServerEvent::MessageEnd { .. } => {
+            Decision::Reject(Reply::with_text(554, Some((5, 7, 1)), ["Spam"]).unwrap())
+        }
+        _ => Decision::Accept,
+    };
     let r = run_with(o, TransportSecurity::Plain, &[&input], refuse);
     assert_eq!(r.replies().last().unwrap(), "221 2.0.0 Bye");
+    assert_eq!(
+        r.replies().iter().filter(|l| l.starts_with("554")).count(),
+        5
+    );
+}
+
+#[test]
+fn recipients_past_the_limit_and_chunks_after_a_failure_are_junk() {
+    let mut o = opts();
+    o.max_recipients = 1;
+    o.max_junk_commands = 3;
+    let mut input = b"EHLO c\r\nMAIL FROM:<a@example.org>\r\n".to_vec();
+    for i in 0..6 {
+        input.extend_from_slice(format!("RCPT TO:<u{i}@example.com>\r\n").as_bytes());
+    }
+    let r = run(o.clone(), &[&input]);
+    assert_eq!(
+        r.replies()[2..],
+        [
+            "250 2.1.5 Ok",
+            "452 4.5.3 Error: too many recipients",
+            "452 4.5.3 Error: too many recipients",
+            "452 4.5.3 Error: too many recipients",
+            TOO_MANY_JUNK
+        ]
+    );
+    // BDAT after a failed chunk (RFC 3030 §2): drained with 503, not an error, but junk.
+    let mut o = opts();
+    o.max_message_size = 4;
+    o.max_junk_commands = 2;
+    let mut input =
+        b"EHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nBDAT 10\r\n0123456789"
+            .to_vec();
+    for _ in 0..4 {
+        input.extend_from_slice(b"BDAT 1\r\nx");
+    }
+    let r = run(o, &[&input]);
+    let replies = r.replies();
+    assert_eq!(replies.last().unwrap(), TOO_MANY_JUNK, "{replies:?}");
+    assert_eq!(
+        replies.iter().filter(|l| l.starts_with("503")).count(),
+        2,
+        "{replies:?}"
+    );
+}
+
+#[test]
+fn auth_lines_keep_the_command_limit_unless_chosen() {
+    // RFC 4954 §4: "the AUTH command is still subject to the line length limitations".
+    let mut o = opts();
+    o.auth_mechanisms = vec![Mechanism::new("XOAUTH2").unwrap()];
+    o.auth_without_tls = true;
+    let line = format!("EHLO c\r\nAUTH XOAUTH2 {}\r\nQUIT\r\n", "QUFB".repeat(200));
+    let r = run(o.clone(), &[line.as_bytes()]);
+    assert_eq!(
+        r.replies()[1..],
+        ["500 5.5.2 Line too long", "221 2.0.0 Bye"]
+    );
+    assert!(!r.events.iter().any(|e| matches!(e, Ev::AuthStep(..))));
+    o.long_auth_command = true;
+    let r = run(o, &[line.as_bytes()]);
+    assert!(r.events.iter().any(|e| matches!(e, Ev::AuthStep(..))));
+}
+
+#[test]
+fn parameter_allowances_follow_the_extensions_in_force() {
+    let long_rcpt = |o: &ServerOptions, hello: &str| {
+        let line = format!(
+            "{hello} c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com> NOTIFY=NEVER ORCPT=rfc822;{}@example.com\r\nQUIT\r\n",
+            "o".repeat(470)
+        );
+        run(o.clone(), &[line.as_bytes()]).replies()
+    };
+    let mut dsn = opts();
+    dsn.dsn = true;
+    // After EHLO with DSN: ORCPT may take its 500 octets.
+    assert_eq!(long_rcpt(&dsn, "EHLO")[2], "250 2.1.5 Ok");
+    // After HELO: no extensions, 512.
+    assert_eq!(long_rcpt(&dsn, "HELO")[2], "500 5.5.2 Line too long");
+    // Without DSN, RCPT keeps 512 even though MAIL may grow (SIZE, AUTH=).
+    let mut auth = opts();
+    auth.auth_mechanisms = vec![Mechanism::PLAIN];
+    auth.auth_without_tls = true;
+    assert_eq!(long_rcpt(&auth, "EHLO")[2], "500 5.5.2 Line too long");
+    // MAIL with AUTH= (RFC 4954 §5) only while AUTH is offered.
+    // AUTH=<mailbox> as xtext: 64 '+' (each "+2B") @ a 253-octet domain.
+    let domain = ["a", "b", "c"].map(|l| l.repeat(63)).join(".") + "." + &"d".repeat(61);
+    let mail = format!(
+        "MAIL FROM:<{}@example.org> AUTH={}@{domain} SIZE=1000 BODY=8BITMIME\r\nQUIT\r\n",
+        "s".repeat(64),
+        "+2B".repeat(64),
+    );
+    assert!(mail.len() - 6 > 512 + 26 + 16 + 9, "{}", mail.len());
+    let r = run(auth, &[format!("EHLO c\r\n{mail}").as_bytes()]);
+    assert_eq!(r.replies()[1], "250 2.1.0 Ok");
+    let mut no_tls = opts();
+    no_tls.auth_mechanisms = vec![Mechanism::PLAIN];
+    let r = run(no_tls, &[format!("EHLO c\r\n{mail}").as_bytes()]);
+    assert_eq!(r.replies()[1], "500 5.5.2 Line too long");
 }
 
 #[test]
@@ -193,7 +316,24 @@ fn the_first_greeting_and_the_one_after_starttls_are_not_junk_and_mail_restores_
 
 #[test]
 fn over_long_lines_get_500_5_5_2_for_every_verb() {
-    for verb in ["NOOP ", "EHLO ", "HELO ", "VRFY ", "HELP ", "XYZZY ", ""] {
+    // Before EHLO no extension is in force: MAIL and RCPT keep 512 too.
+    for verb in [
+        "NOOP ",
+        "EHLO ",
+        "HELO ",
+        "VRFY ",
+        "EXPN ",
+        "HELP ",
+        "AUTH ",
+        "MAIL ",
+        "RCPT ",
+        "DATA ",
+        "RSET ",
+        "QUIT ",
+        "STARTTLS ",
+        "XYZZY ",
+        "",
+    ] {
         let mut line = verb.as_bytes().to_vec();
         line.resize(513, b'x');
         line.extend_from_slice(b"\r\nQUIT\r\n");

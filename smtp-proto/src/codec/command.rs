@@ -378,16 +378,19 @@ impl Encode for Command {
 ///
 /// It frames lines with [`LineReader`] (CRLF-strict by default) and parses each with
 /// [`decode_command`]. Line limits depend on the verb: [`Limits::command_line`] (512,
-/// RFC 5321 §4.5.3.1.4) for every command, except `MAIL` and `RCPT`, which may grow to
-/// [`CommandDecoder::with_parameter_line`] when extensions lengthen them (SIZE RFC 1870,
-/// DSN RFC 3461 §5, AUTH= RFC 4954 §5), and `AUTH` ([`Limits::auth_line`]). After an
-/// error it stays usable: a bad line is discarded through its end, so the next call starts
-/// at the next command.
+/// RFC 5321 §4.5.3.1.4) for every command, `AUTH` included (RFC 4954 §4: "the AUTH
+/// command is still subject to the line length limitations"), except `MAIL` and `RCPT`,
+/// which grow to [`CommandDecoder::set_parameter_lines`] when extensions lengthen them
+/// (SIZE RFC 1870, DSN RFC 3461 §5, AUTH= RFC 4954 §5), and an `AUTH` line given more
+/// room with [`CommandDecoder::with_auth_command_line`]. After an error it stays usable:
+/// a bad line is discarded through its end, so the next call starts at the next command.
 #[derive(Debug, Clone)]
 pub struct CommandDecoder {
     lines: LineReader,
     limits: Limits,
-    parameter_line: usize,
+    mail_line: usize,
+    rcpt_line: usize,
+    auth_command_line: usize,
     last_bare_lf: bool,
     last_verb: Option<Verb>,
     /// Options passed to [`decode_command`] for every line.
@@ -400,7 +403,9 @@ impl CommandDecoder {
         Self {
             lines: LineReader::new(LineEndings::Strict),
             limits,
-            parameter_line: limits.command_line,
+            mail_line: limits.command_line,
+            rcpt_line: limits.command_line,
+            auth_command_line: limits.command_line,
             last_bare_lf: false,
             last_verb: None,
             options: ParseOptions::default(),
@@ -413,10 +418,17 @@ impl CommandDecoder {
         self
     }
 
-    /// Sets the longest `MAIL` and `RCPT` line (including CRLF), for the parameters the
-    /// server's advertised extensions add. It never lowers [`Limits::command_line`].
-    pub fn with_parameter_line(mut self, limit: usize) -> Self {
-        self.parameter_line = limit;
+    /// Sets the longest `MAIL` and `RCPT` lines (including CRLF), for the parameters the
+    /// extensions in force add to each. Neither goes below [`Limits::command_line`].
+    pub fn set_parameter_lines(&mut self, mail: usize, rcpt: usize) {
+        self.mail_line = mail;
+        self.rcpt_line = rcpt;
+    }
+
+    /// Lets an `AUTH` command line (with its initial response) be up to `limit` octets
+    /// (including CRLF) instead of [`Limits::command_line`].
+    pub fn with_auth_command_line(mut self, limit: usize) -> Self {
+        self.auth_command_line = limit;
         self
     }
 
@@ -461,9 +473,11 @@ impl CommandDecoder {
         let verb = |v: &[u8]| buf.len() >= 5 && buf[..5].eq_ignore_ascii_case(v);
         let base = self.limits.command_line;
         let max = if verb(b"AUTH ") {
-            self.limits.auth_line.max(base)
-        } else if verb(b"MAIL ") || verb(b"RCPT ") {
-            self.parameter_line.max(base)
+            self.auth_command_line.max(base)
+        } else if verb(b"MAIL ") {
+            self.mail_line.max(base)
+        } else if verb(b"RCPT ") {
+            self.rcpt_line.max(base)
         } else {
             base
         };

@@ -159,9 +159,15 @@ impl ServerSession {
             self.out.extend_from_slice(reply);
         }
         // A size refusal is the client's message, not its error; a chunk pipelined
-        // behind a failed one was sent in good faith (RFC 3030 §2).
-        if reply == r::TOO_BIG || reply == r::BDAT_FAILED {
+        // behind a failed one was sent in good faith (RFC 3030 §2), but does no work, so
+        // it counts as junk.
+        if reply == r::TOO_BIG {
             self.reply(reply)
+        } else if reply == r::BDAT_FAILED {
+            if !self.junk_limit_reached() {
+                self.out.extend_from_slice(reply);
+            }
+            Step::Continue
         } else {
             self.error(reply)
         }

@@ -187,7 +187,11 @@ impl ServerSession {
             return false;
         };
         if tx.rcpts_ok >= self.opts.max_recipients {
-            let _ = self.reply(r::TOO_MANY_RCPTS);
+            // RFC 5321 §4.5.3.1.10: the client sends the rest later. Recipients past the
+            // limit do no work: they count as junk, so they cannot go on without end.
+            if !self.junk_limit_reached() {
+                let _ = self.reply(r::TOO_MANY_RCPTS);
+            }
             return false;
         }
         let any = p.notify.is_some() || p.orcpt.is_some() || !p.other().is_empty();
@@ -288,6 +292,7 @@ impl ServerSession {
                         }
                     }
                     self.hello = Some((verb, host));
+                    self.update_line_limits();
                 }
             }
             Pending::Mail { smtputf8, binary } => {
@@ -357,10 +362,8 @@ impl ServerSession {
                 canned(self, r::AUTH_OK);
                 self.authenticated = ok;
                 self.state = State::Command;
-                if !ok {
-                    // A refused AUTH counts as an error (password guessing).
-                    let _ = self.count_error();
-                }
+                // AUTH= may now lengthen MAIL lines, or no longer.
+                self.update_line_limits();
             }
         }
     }

@@ -175,7 +175,11 @@ impl ServerSession {
         let opts: Arc<ServerOptions> = options.into();
         let mut commands = CommandDecoder::new(opts.limits)
             .with_line_endings(opts.command_line_endings)
-            .with_parameter_line(opts.command_line_limit());
+            .with_auth_command_line(if opts.long_auth_command {
+                opts.limits.auth_line
+            } else {
+                opts.limits.command_line
+            });
         commands.options.address = opts.address_limits;
         let tls = match security {
             TransportSecurity::Plain => None,
@@ -289,6 +293,7 @@ impl ServerSession {
         self.reset();
         self.hello = None;
         self.authenticated = false;
+        self.update_line_limits();
         self.input.clear();
         self.tls = Some(info);
         self.state = State::Command;
@@ -341,6 +346,37 @@ impl ServerSession {
         self.input.len()
     }
 
+    /// MAIL and RCPT lines may be as long as the extensions in force make them (after
+    /// EHLO/LHLO only; RFC 5321 §4.5.3.1.4 "SMTP extensions may be used to increase this
+    /// limit"): SIZE (RFC 1870 §3), BODY (RFC 6152), SMTPUTF8 (RFC 6531), AUTH= when AUTH
+    /// is offered (RFC 4954 §5), RET/ENVID and NOTIFY/ORCPT with DSN (RFC 3461 §4–5),
+    /// REQUIRETLS (RFC 8689).
+    pub(super) fn update_line_limits(&mut self) {
+        let base = self.opts.limits.command_line;
+        let (mut mail, mut rcpt) = (base, base);
+        if self.esmtp() {
+            let o = &self.opts;
+            mail += 26; // " SIZE=" + 20 digits
+            if o.eight_bit_mime || o.binary_mime {
+                mail += 16; // " BODY=BINARYMIME"
+            }
+            if o.smtputf8 && o.eight_bit_mime {
+                mail += 9; // " SMTPUTF8"
+            }
+            if self.auth_offered() {
+                mail += 500; // " AUTH=" xtext
+            }
+            if o.dsn {
+                mail += 10 + 107; // " RET=HDRS", " ENVID=" + 100
+                rcpt += 31 + 507; // " NOTIFY=SUCCESS,FAILURE,DELAY", " ORCPT=" + 500
+            }
+            if o.requiretls && self.tls.is_some() {
+                mail += 11; // " REQUIRETLS"
+            }
+        }
+        self.commands.set_parameter_lines(mail, rcpt);
+    }
+
     /// Accepts the pending event with its standard positive reply.
     pub fn accept(&mut self) -> Result<(), ApiMisuse> {
         let p = self.take_pending()?;
@@ -390,9 +426,16 @@ impl ServerSession {
         }
         let p = self.take_pending()?;
         let closing = reply.code().get() == 421;
+        // A refused command counts as an error (RFC 5321 leaves the count to the server;
+        // Postfix's smtpd_hard_error_limit counts these too): guessed passwords,
+        // harvested recipients and refused greetings cannot go on without end. The end
+        // of a message is not a command: its refusal does not count.
+        let counts = !matches!(p, Pending::Data { .. } | Pending::MessageEnd { .. });
         self.decide(p, Some(reply), false);
         if closing {
             self.close();
+        } else if counts {
+            let _ = self.count_error();
         }
         Ok(())
     }

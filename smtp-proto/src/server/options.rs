@@ -30,23 +30,26 @@ pub struct ServerOptions {
     /// Refused commands before the server answers `421 4.7.0` and closes: every
     /// command the session refuses itself (unknown verb, syntax error, bad sequence,
     /// TLS or authentication required, over-long line, bare CR or LF, a parameter not
-    /// offered, a malformed or cancelled AUTH exchange) and every AUTH the application
-    /// refuses. The application's refusals of MAIL and RCPT, and size or recipient-count
-    /// limits, do not count. Default 20 (Postfix's `smtpd_hard_error_limit`).
+    /// offered, a malformed or cancelled AUTH exchange) and every greeting, AUTH, MAIL
+    /// or RCPT the application refuses, as Postfix counts them. Refusals of a message
+    /// (its size, its content) do not count. Default 20 (Postfix's
+    /// `smtpd_hard_error_limit`).
     pub max_errors: usize,
-    /// Commands that do no work (NOOP, RSET, VRFY, EXPN, HELP, and HELO/EHLO/LHLO
-    /// repeated without a STARTTLS in between) allowed before the server answers
-    /// `421 4.7.0` and closes instead of running the next one. An accepted message gives
+    /// Commands that do no work (NOOP, RSET, VRFY, EXPN, HELP, HELO/EHLO/LHLO repeated
+    /// without a STARTTLS in between, RCPT past `max_recipients`, BDAT chunks pipelined
+    /// behind a failed one) allowed before the server answers `421 4.7.0` and closes
+    /// instead of running the next one. An accepted message gives
     /// the allowance back, so a client that sends RSET between messages never runs out.
     /// Default 100 (Postfix's `smtpd_junk_command_limit`).
     pub max_junk_commands: usize,
     /// Line limits. [`Limits::command_line`] (512, RFC 5321 §4.5.3.1.4) holds for every
-    /// command but MAIL and RCPT, whose limit grows by what the advertised extensions
-    /// add to them ([`ServerOptions::command_line_limit`]: SIZE RFC 1870 §3, DSN
-    /// RFC 3461 §5, AUTH= RFC 4954 §5, REQUIRETLS RFC 8689). A line over its limit gets
-    /// `500 5.5.2 Line too long` (RFC 5321 §4.5.3.1.10) and is discarded through its
-    /// CRLF without being run; memory stays bounded however long it is. AUTH exchange
-    /// lines have [`Limits::auth_line`] and get `500 5.5.6` (RFC 4954 §4).
+    /// command, AUTH included (RFC 4954 §4), but MAIL and RCPT, whose limits grow after
+    /// EHLO by what the extensions in force add to each: MAIL by SIZE (RFC 1870 §3),
+    /// BODY, SMTPUTF8, AUTH= when AUTH is offered (RFC 4954 §5), RET/ENVID (RFC 3461)
+    /// and REQUIRETLS; RCPT by NOTIFY/ORCPT (RFC 3461 §4–5) when DSN is on. A line over
+    /// its limit gets `500 5.5.2 Line too long` (RFC 5321 §4.5.3.1.10) and is discarded
+    /// through its CRLF without being run; memory stays bounded however long it is. AUTH
+    /// exchange lines have [`Limits::auth_line`] and get `500 5.5.6` (RFC 4954 §4).
     pub limits: Limits,
     /// Longest local part, domain, label and path in MAIL, RCPT and VRFY; over a limit,
     /// `501 5.1.7` (sender) or `501 5.1.3` (recipient). Default the RFC 5321
@@ -80,6 +83,14 @@ pub struct ServerOptions {
     /// SASL mechanisms to advertise in `AUTH` (RFC 4954). `PLAIN` and `LOGIN` are
     /// decoded by the session; others are passed through step by step. Default none.
     pub auth_mechanisms: Vec<Mechanism>,
+    /// Let the AUTH command line, with its initial response, be as long as an exchange
+    /// line ([`Limits::auth_line`]) instead of [`Limits::command_line`].
+    ///
+    /// Background: RFC 4954 §4 keeps the AUTH command under the command line limit and
+    /// has clients send an initial response that would not fit after the first `334`
+    /// instead; some XOAUTH2 clients send 1–2 KiB tokens on the AUTH line anyway.
+    /// Default off: such a line gets `500 5.5.2 Line too long`.
+    pub long_auth_command: bool,
     /// Allow AUTH (and advertise it) without TLS. Default off: AUTH before TLS gets
     /// `538 5.7.11` (RFC 4954 §4) and is not advertised.
     pub auth_without_tls: bool,
@@ -132,6 +143,7 @@ impl ServerOptions {
             starttls: true,
             require_tls: false,
             auth_mechanisms: Vec::new(),
+            long_auth_command: false,
             auth_without_tls: false,
             require_auth: false,
             auth_proxy: false,
@@ -142,9 +154,9 @@ impl ServerOptions {
         }
     }
 
-    /// The MAIL and RCPT line limit in force: [`Limits::command_line`] plus what the
-    /// advertised extensions may add to a MAIL or RCPT line. Other commands keep
-    /// [`Limits::command_line`].
+    /// The longest command line these options can let in: [`Limits::command_line`] plus
+    /// what every extension they may advertise adds to a MAIL line (a bound for buffers;
+    /// the session applies the limits of the extensions in force, per verb).
     pub fn command_line_limit(&self) -> usize {
         let mut extra = 0;
         if self.max_message_size > 0 {
