@@ -99,14 +99,8 @@ impl Conn {
             };
             match out {
                 Output::Event(ev) => {
-                    match &ev {
-                        ServerEvent::Body(b) => {
-                            self.body_progress += b.len();
-                            if self.body_progress >= BODY_BLOCK {
-                                self.progress();
-                            }
-                        }
-                        _ => self.progress(),
+                    if !matches!(ev, ServerEvent::Body(_)) {
+                        self.progress();
                     }
                     return Some(ev);
                 }
@@ -212,7 +206,17 @@ impl Conn {
         };
         match result {
             Ok(Ok(0)) => self.session.feed_eof(),
-            Ok(Ok(n)) => self.session.feed(&self.buf[..n]),
+            Ok(Ok(n)) => {
+                // Body octets renew the deadline every BODY_BLOCK, whether the session
+                // keeps them or drains them (an over-size message, a refused chunk).
+                if self.session.timeout() == smtp_proto::Timeout::DataBlock {
+                    self.body_progress += n;
+                    if self.body_progress >= BODY_BLOCK {
+                        self.progress();
+                    }
+                }
+                self.session.feed(&self.buf[..n]);
+            }
             Ok(Err(e)) => {
                 self.broken(format!("read: {e}"));
                 self.session.feed_eof();

@@ -3,6 +3,7 @@
 
 mod support;
 
+use smtp_server::proto::ServerOptions;
 use smtp_server::{Listener, ListenerKind, Server, Timeouts, TlsBuilder};
 use std::time::Duration;
 use support::*;
@@ -175,9 +176,16 @@ async fn shutdown_grace_ends_with_421_for_everyone() {
 
 /// A server whose only connection is an in-memory pipe, on the paused clock.
 async fn piped(timeouts: Timeouts) -> (tokio::io::DuplexStream, tokio::task::JoinHandle<()>) {
+    piped_with(options(), timeouts).await
+}
+
+async fn piped_with(
+    opts: ServerOptions,
+    timeouts: Timeouts,
+) -> (tokio::io::DuplexStream, tokio::task::JoinHandle<()>) {
     let pki = Pki::localhost();
     let rec = Recorder::default();
-    let server = builder(&rec, &pki, options())
+    let server = builder(&rec, &pki, opts)
         .timeouts(timeouts)
         .bind()
         .await
@@ -277,6 +285,38 @@ async fn a_trickling_client_cannot_stretch_the_command_timeout() {
         "{all}"
     );
     task.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_body_that_keeps_coming_is_not_cut_off_even_when_drained() {
+    // 16 KiB every 5 s: each 64 KiB block within the 30 s timeout, the whole body
+    // (256 KiB, 80 s) well past it. Kept (accepted) and drained (over the size limit,
+    // refused after its end) alike.
+    let t = Timeouts {
+        command: Duration::from_secs(30),
+        ..Timeouts::default()
+    };
+    for (max, want) in [(10_240_000, "250 "), (1000, "552 5.3.4")] {
+        let mut o = options();
+        o.max_message_size = max;
+        let (mut c, task) = piped_with(o, t).await;
+        c.write_all(b"EHLO c.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n")
+            .await
+            .unwrap();
+        let line = [&[b'x'; 1022][..], b"\r\n"].concat();
+        for _ in 0..16 {
+            for _ in 0..16 {
+                c.write_all(&line).await.unwrap();
+            }
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+        c.write_all(b".\r\nQUIT\r\n").await.unwrap();
+        let all = read_all(&mut c).await;
+        let last = all.lines().rev().nth(1).unwrap_or_default().to_string();
+        assert!(last.starts_with(want), "{max}: {last}");
+        assert!(all.ends_with("221 2.0.0 Bye\r\n"), "{all}");
+        task.await.unwrap();
+    }
 }
 
 #[tokio::test]
