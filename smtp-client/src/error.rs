@@ -82,7 +82,7 @@ pub enum Error {
     #[error("message body: {0}")]
     Body(String),
     /// A line of the message is longer than `limit` octets with its CRLF (RFC 5321
-    /// §4.5.3.1.6: 1,000), as it would be sent (a stuffed dot counts). Encode the
+    /// §4.5.3.1.6: 1,000; the dot that stuffing doubles is not counted). Encode the
     /// message (quoted-printable, base64), or send it with `BODY=BINARYMIME` to a
     /// server that offers it with CHUNKING. Found in a body held in memory, nothing was
     /// sent and the connection stays usable; found in a streamed body, the message was

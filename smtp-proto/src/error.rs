@@ -8,7 +8,7 @@
 //!   text, parameter …) that the grammar does not allow. Values that could forge a protocol
 //!   line (CR, LF, NUL, other controls) are refused here, so encoding can never fail.
 
-use crate::types::reply::{EnhancedCode, Reply, ReplyCode};
+use crate::types::reply::Reply;
 
 /// The peer's bytes are not valid SMTP.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -81,35 +81,7 @@ impl ParseError {
     ///   (RFC 4954 §4)
     /// - any other argument syntax error: `501 5.5.4`
     pub fn reply(&self) -> Reply {
-        use ParseErrorKind as K;
-        let (code, (c, s, d), text) = match &self.kind {
-            K::LineTooLong { .. } => (500, (5, 5, 2), "Line too long"),
-            K::AddressTooLong { part, sender, .. } => {
-                (501, (5, 1, if *sender { 7 } else { 3 }), part.reply_text())
-            }
-            K::BareLf => (500, (5, 5, 2), "Bare LF received; lines must end with CRLF"),
-            K::BareCr => (500, (5, 5, 2), "Bare CR received; lines must end with CRLF"),
-            K::UnknownCommand => (500, (5, 5, 2), "Command not recognized"),
-            K::UnknownParameter(_) => (
-                555,
-                (5, 5, 4),
-                "MAIL FROM/RCPT TO parameters not recognized or not implemented",
-            ),
-            K::Utf8NotAllowed { in_mail: true } => {
-                (550, (5, 6, 7), "Non-ASCII sender address requires SMTPUTF8")
-            }
-            K::Utf8NotAllowed { in_mail: false } => (
-                553,
-                (5, 6, 7),
-                "Non-ASCII recipient address requires SMTPUTF8",
-            ),
-            K::InvalidBase64 => (501, (5, 5, 2), "Cannot decode base64"),
-            K::AuthCancelled => (501, (5, 7, 0), "Authentication cancelled"),
-            _ => (501, (5, 5, 4), "Syntax error in parameters or arguments"),
-        };
-        let code = ReplyCode::new(code).unwrap_or(ReplyCode::SYNTAX_ERROR_PARAMS);
-        let enhanced = EnhancedCode::new(c, s, d).ok();
-        Reply::from_static(code, enhanced, text)
+        crate::server::replies::parse_error(&self.kind)
     }
 }
 
@@ -229,7 +201,7 @@ pub enum AddressPart {
 }
 
 impl AddressPart {
-    fn reply_text(self) -> &'static str {
+    pub(crate) fn reply_text(self) -> &'static str {
         match self {
             AddressPart::LocalPart => "Local part too long",
             AddressPart::Domain => "Domain too long",
@@ -420,8 +392,8 @@ pub enum ApiMisuse {
     /// A bare CR or LF in the body under `BareEndingsOut::Refuse`.
     #[error("bare CR or LF in the body")]
     BareLineEnding,
-    /// A body line is longer than `Limits::text_line` as it would be sent (RFC 5321
-    /// §4.5.3.1.6). Found mid-stream, it ends the session: see `ClientSession::body`.
+    /// A body line is longer than `Limits::text_line`, CRLF included and a stuffed dot
+    /// not (RFC 5321 §4.5.3.1.6). Found mid-stream, it ends the session: see `ClientSession::body`.
     #[error("a body line is longer than {limit} octets")]
     LineTooLong {
         /// The limit, in octets including CRLF.

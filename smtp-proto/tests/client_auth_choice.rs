@@ -188,3 +188,18 @@ fn without_tls_no_credential_leaves_whatever_is_offered() {
         [Error::Policy(PolicyViolation::AuthWithoutTls { .. })]
     ));
 }
+
+#[test]
+fn an_odd_mechanism_name_does_not_hide_the_usable_ones() {
+    // A name over 20 characters and one with a stray character, next to PLAIN.
+    let reply = Reply::from_bytes(
+        b"250-mx.example.com\r\n250 AUTH X-A-VERY-LONG-MECHANISM-NAME-INDEED GSS/API PLAIN\r\n",
+    )
+    .unwrap();
+    let caps = decode_capabilities(&reply).unwrap();
+    assert_eq!(
+        caps.extensions,
+        [Extension::Auth(vec![Mechanism::PLAIN])],
+        "{caps:?}"
+    );
+}

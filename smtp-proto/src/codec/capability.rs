@@ -108,11 +108,11 @@ fn extension(line: &Str) -> Option<Extension> {
     } else if is("REQUIRETLS") {
         flag(Extension::RequireTls)
     } else if is("AUTH") {
-        params
-            .iter()
-            .map(mechanism)
-            .collect::<Option<Vec<_>>>()
-            .map(Extension::Auth)
+        // One odd name (too long, a stray character) does not hide the usable ones: the
+        // mechanisms that are valid SASL names (RFC 4422 §3.1) are kept; when names were
+        // given and none is valid, the line stays as it was.
+        let mechs: Vec<_> = params.iter().filter_map(mechanism).collect();
+        (params.is_empty() || !mechs.is_empty()).then_some(Extension::Auth(mechs))
     } else if is("LIMITS") {
         limits(&params).map(Extension::Limits)
     } else {

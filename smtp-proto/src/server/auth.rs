@@ -6,8 +6,6 @@ use super::{Credentials, Pending, ServerEvent, ServerSession, State, Step};
 use crate::error::ParseErrorKind;
 use crate::secret::Secret;
 use crate::types::command::{Mechanism, SaslResponse};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 
 /// Which client line the exchange waits for.
@@ -67,9 +65,7 @@ impl ServerSession {
             None => return Err(crate::ApiMisuse::NoDecisionPending),
         };
         self.pending = None;
-        self.out.extend_from_slice(b"334 ");
-        self.out.extend_from_slice(BASE64.encode(data).as_bytes());
-        self.out.extend_from_slice(b"\r\n");
+        r::challenge(&mut self.out, data);
         self.state = State::Sasl(Sasl::Step(m));
         Ok(())
     }

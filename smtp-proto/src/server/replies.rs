@@ -4,6 +4,7 @@
 //! its own reasons (connection limits, timeouts, shutdown, local errors), as [`Reply`]
 //! values.
 
+use crate::error::ParseErrorKind;
 use crate::types::reply::{EnhancedCode, Reply, ReplyCode};
 use bytes::BytesMut;
 
@@ -57,6 +58,48 @@ pub(crate) fn unframeable_bdat(out: &mut BytesMut, host: &str) {
         host,
         "Error: unreadable BDAT command; closing",
     );
+}
+
+/// `334 base64(data)`: a SASL challenge (RFC 4954 §4).
+pub(crate) fn challenge(out: &mut BytesMut, data: &[u8]) {
+    use base64::Engine as _;
+    out.extend_from_slice(b"334 ");
+    out.extend_from_slice(
+        base64::engine::general_purpose::STANDARD
+            .encode(data)
+            .as_bytes(),
+    );
+    out.extend_from_slice(b"\r\n");
+}
+
+/// The reply to a line that does not parse (see [`crate::ParseError::reply`]).
+pub(crate) fn parse_error(kind: &ParseErrorKind) -> Reply {
+    use ParseErrorKind as K;
+    match kind {
+        K::LineTooLong { .. } => fixed(500, (5, 5, 2), "Line too long"),
+        K::AddressTooLong { part, sender, .. } => {
+            fixed(501, (5, 1, if *sender { 7 } else { 3 }), part.reply_text())
+        }
+        K::BareLf => fixed(500, (5, 5, 2), "Bare LF received; lines must end with CRLF"),
+        K::BareCr => fixed(500, (5, 5, 2), "Bare CR received; lines must end with CRLF"),
+        K::UnknownCommand => fixed(500, (5, 5, 2), "Command not recognized"),
+        K::UnknownParameter(_) => fixed(
+            555,
+            (5, 5, 4),
+            "MAIL FROM/RCPT TO parameters not recognized or not implemented",
+        ),
+        K::Utf8NotAllowed { in_mail: true } => {
+            fixed(550, (5, 6, 7), "Non-ASCII sender address requires SMTPUTF8")
+        }
+        K::Utf8NotAllowed { in_mail: false } => fixed(
+            553,
+            (5, 6, 7),
+            "Non-ASCII recipient address requires SMTPUTF8",
+        ),
+        K::InvalidBase64 => fixed(501, (5, 5, 2), "Cannot decode base64"),
+        K::AuthCancelled => fixed(501, (5, 7, 0), "Authentication cancelled"),
+        _ => fixed(501, (5, 5, 4), "Syntax error in parameters or arguments"),
+    }
 }
 
 fn fixed(code: u16, (c, s, d): (u8, u16, u16), text: &'static str) -> Reply {
@@ -158,8 +201,8 @@ pub(crate) const NEED_LHLO: &[u8] = b"503 5.5.1 Error: send LHLO first\r\n";
 pub(crate) const NEED_EHLO: &[u8] = b"503 5.5.1 Error: send EHLO first\r\n";
 /// HELO/EHLO in LMTP mode (RFC 2033 §4.1).
 pub(crate) const LMTP_LHLO_ONLY: &[u8] = b"500 5.5.1 Error: LMTP requires LHLO\r\n";
-/// LHLO in SMTP mode.
-pub(crate) const UNKNOWN: &[u8] = b"500 5.5.2 Error: command not recognized\r\n";
+/// LHLO in SMTP mode (the same text as an unknown verb, [`parse_error`]).
+pub(crate) const UNKNOWN: &[u8] = b"500 5.5.2 Command not recognized\r\n";
 /// RFC 5321 §4.1.4.
 pub(crate) const NESTED_MAIL: &[u8] = b"503 5.5.1 Error: nested MAIL command\r\n";
 /// RFC 5321 §4.1.4.
