@@ -208,3 +208,16 @@ impl Sess {
         closed && self.errors.len() == 1 && want(&self.errors[0])
     }
 }
+
+/// Implicit TLS with made-up facts.
+pub(crate) fn implicit() -> TransportSecurity {
+    TransportSecurity::ImplicitTls(TlsInfo::new("TLSv1.3", "TLS_AES_128_GCM_SHA256").unwrap())
+}
+
+/// A script that sends no message (the session only sets up, then quits).
+pub(crate) fn no_mail(verified: bool) -> Script {
+    Script {
+        messages: vec![],
+        verified,
+    }
+}
