@@ -3,25 +3,15 @@
 //! partial `.eml`.
 
 mod common;
+#[path = "../../smtp-client/tests/support/mod.rs"]
+mod support;
 
 use common::*;
 use std::path::Path;
 use std::time::Duration;
+use support::temp_dir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-fn temp_dir(tag: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "smtp-examples-{tag}-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// Reads until `want` has been seen; returns everything read.
 async fn read_until(c: &mut TcpStream, want: &str) -> String {
