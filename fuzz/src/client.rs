@@ -142,9 +142,10 @@ pub fn client(data: &[u8]) {
             }
             Ok(Output::Event(ev @ (ClientEvent::Ready { .. } | ClientEvent::Done(_)))) => {
                 if !c.is_idle() {
-                    // A result delivered as the session closes (reported: `send` and
-                    // `quit` are refused after this `Done`).
+                    // A result delivered as the session closes: QUIT is a no-op that
+                    // succeeds, and the session goes on to `Close`.
                     assert!(matches!(ev, ClientEvent::Done(_)), "Ready when not idle");
+                    c.quit().expect("QUIT after the last Done");
                     continue;
                 }
                 let d = next();
