@@ -141,3 +141,30 @@ fn every_done_finds_the_session_idle_or_closing_with_quit_allowed() {
     }
     assert_eq!(dones, 1);
 }
+
+/// `values` (input `75 ff×8 75 ff×12 73 ff×3 73`, read as lossy UTF-8: 73 octets):
+/// `LocalPart::new` takes a local part of any length, but `Mailbox::parse` applies the
+/// RFC 5321 §4.5.3.1.1 limit of 64 octets, so a mailbox built from it does not read
+/// back from its own display. Either the constructor refuses what the parser refuses,
+/// or the parser of a single value does not apply a session's limits.
+#[test]
+#[ignore = "reported: LocalPart::new accepts over 64 octets, Mailbox::parse refuses them"]
+fn values_local_part_over_64_octets_round_trips() {
+    let s = String::from_utf8_lossy(
+        b"u\xff\xff\xff\xff\xff\xff\xff\xffu\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xffs\xff\xff\xffs",
+    );
+    let local = LocalPart::new(&s).unwrap();
+    assert_eq!(local.as_str().len(), 73);
+    let m = Mailbox::new(local, Host::new("example.com").unwrap());
+    assert_eq!(Mailbox::parse(&m.to_string()), Ok(m));
+}
+
+/// At 64 octets, the limit, a local part round-trips.
+#[test]
+fn values_local_part_of_64_octets_round_trips() {
+    let m = Mailbox::new(
+        LocalPart::new(&"u".repeat(64)).unwrap(),
+        Host::new("example.com").unwrap(),
+    );
+    assert_eq!(Mailbox::parse(&m.to_string()), Ok(m));
+}
