@@ -81,6 +81,11 @@ impl<'a> Cursor<'a> {
         f: impl FnOnce(&mut Cursor<'_>) -> PResult<T>,
     ) -> Result<T, ValueError> {
         let mut c = Cursor::new(s.as_bytes());
+        // A value stands alone: a session's limits on local parts and paths (RFC 5321
+        // §4.5.3.1.1/3, applied where a command is received) are not its grammar; the
+        // DNS limits on labels and domains are.
+        c.address.local_part = usize::MAX;
+        c.address.path = usize::MAX;
         let v = f(&mut c).map_err(|e| ValueError::Syntax {
             what,
             at: e.offset(),
