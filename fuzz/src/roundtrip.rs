@@ -280,7 +280,9 @@ fn capabilities(u: &mut U) -> Option<Capabilities> {
             // capabilities_greeting_with_leading_spaces_round_trips).
             Text::new(&string(u, TEXT, 30)).ok()
         })
-        .flatten();
+        .flatten()
+        // An empty greeting has the wire form of none.
+        .filter(|t| !t.as_str().is_empty());
     c.extensions = (0..below(u, 12)).map(|_| extension(u)).collect();
     Some(c)
 }
