@@ -167,3 +167,16 @@ fn values_local_part_of_64_octets_round_trips() {
     );
     assert_eq!(Mailbox::parse(&m.to_string()), Ok(m));
 }
+
+/// `values` (input `75 ff×9 73 ff×8 40×6 ff 73`, lossy UTF-8): a 63-octet local part
+/// that must be quoted is 65 octets as written; it reads back too.
+#[test]
+fn values_quoted_local_part_over_64_octets_as_written_round_trips() {
+    let s = String::from_utf8_lossy(
+        b"u\xff\xff\xff\xff\xff\xff\xff\xff\xffs\xff\xff\xff\xff\xff\xff\xff\xff@@@@@@\xffs",
+    );
+    let local = LocalPart::new(&s).unwrap();
+    assert_eq!(local.to_string().len(), 65);
+    let m = Mailbox::new(local, Host::new("example.com").unwrap());
+    assert_eq!(Mailbox::parse(&m.to_string()), Ok(m));
+}
