@@ -88,8 +88,19 @@ impl<'a> Body<'a> {
                     self.received += b.len() as u64;
                     return Ok(Some(b));
                 }
-                // The decision waits in the core; the driver answers it.
-                Some(ServerEvent::MessageEnd { .. }) => self.end = Some(End::Complete),
+                // The decision waits in the core; the driver answers it. A client that
+                // left right after the final dot never sees the reply, so the message is
+                // not taken (it will be sent again): the handler is told it was aborted.
+                Some(ServerEvent::MessageEnd { .. }) => {
+                    if self.conn.peer_gone().await {
+                        self.conn
+                            .session
+                            .close_with(smtp_proto::server::replies::local_error_closing());
+                        self.end = Some(End::Failed(BodyError::Closed));
+                    } else {
+                        self.end = Some(End::Complete);
+                    }
+                }
                 Some(ServerEvent::MessageAborted(r)) => {
                     self.end = Some(End::Failed(BodyError::Aborted(r)))
                 }

@@ -134,6 +134,42 @@ impl Conn {
         }
     }
 
+    /// Whether the client has already closed the connection, found without waiting: one
+    /// read of at most [`IDLE_READ`] octets if something is ready (bytes are given to the
+    /// session, so the buffer stays bounded; a client still sending is not gone). At the end of a message this tells a client that sent the final dot
+    /// and left without waiting for the reply (it will not count the message as
+    /// delivered, RFC 5321 §4.1.1.4, so keeping it would make a duplicate).
+    pub(crate) async fn peer_gone(&mut self) -> bool {
+        if self.dead {
+            return true;
+        }
+        if self.buf.len() < IDLE_READ {
+            self.buf = vec![0; IDLE_READ];
+        }
+        // One turn of the runtime, so that its I/O driver has noted what arrived.
+        tokio::task::yield_now().await;
+        let polled = {
+            let mut read = std::pin::pin!(self.io.read(&mut self.buf[..IDLE_READ]));
+            std::future::poll_fn(|cx| std::task::Poll::Ready(read.as_mut().poll(cx))).await
+        };
+        match polled {
+            std::task::Poll::Pending => false,
+            std::task::Poll::Ready(Ok(0)) => {
+                self.session.feed_eof();
+                true
+            }
+            std::task::Poll::Ready(Ok(n)) => {
+                self.session.feed(&self.buf[..n]);
+                false
+            }
+            std::task::Poll::Ready(Err(e)) => {
+                self.broken(format!("read: {e}"));
+                self.session.feed_eof();
+                true
+            }
+        }
+    }
+
     fn note_error(&mut self, e: &Error) {
         if matches!(
             e,

@@ -88,6 +88,51 @@ async fn a_connection_dropped_at_any_stage_never_delivers_a_message() {
 }
 
 #[tokio::test]
+async fn a_client_gone_after_the_final_dot_does_not_deliver() {
+    // The client sends the final dot and closes without reading the reply: it cannot
+    // count the message as delivered (RFC 5321 §4.1.1.4) and will send it again, so the
+    // server must not keep it either. Data and close reach the kernel before the server
+    // runs (one runtime thread), so the server sees both.
+    let pki = Pki::localhost();
+    let rec = Recorder::default();
+    let srv = start(builder(&rec, &pki, options())).await;
+    let mut c = Raw::connect(srv.addr()).await;
+    c.hello().await;
+    assert!(c.cmd("MAIL FROM:<a@x.test>").await.starts_with("250"));
+    assert!(c.cmd("RCPT TO:<b@y.test>").await.starts_with("250"));
+    assert!(c.cmd("DATA").await.starts_with("354"));
+    c.io.write_all(b"Subject: gone\r\n\r\nbody\r\n.\r\n")
+        .await
+        .unwrap();
+    drop(c);
+    srv.shutdown().await;
+    assert_never_accepted(&rec, "after the final dot");
+    assert!(
+        rec.events().iter().any(|e| e.starts_with("data error")),
+        "{:?}",
+        rec.events()
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_waits_for_the_reply_after_the_dot_delivers() {
+    // The same with QUIT pipelined behind the dot and the replies read: delivered.
+    let pki = Pki::localhost();
+    let rec = Recorder::default();
+    let srv = start(builder(&rec, &pki, options())).await;
+    let mut c = Raw::connect(srv.addr()).await;
+    c.hello().await;
+    assert!(c.cmd("MAIL FROM:<a@x.test>").await.starts_with("250"));
+    assert!(c.cmd("RCPT TO:<b@y.test>").await.starts_with("250"));
+    assert!(c.cmd("DATA").await.starts_with("354"));
+    c.send("Subject: kept\r\n\r\nbody\r\n.\r\nQUIT\r\n").await;
+    assert!(c.reply().await.unwrap().starts_with("250 "));
+    assert!(c.reply().await.unwrap().starts_with("221 "));
+    srv.shutdown().await;
+    assert_eq!(rec.messages().len(), 1);
+}
+
+#[tokio::test]
 async fn a_connection_dropped_during_the_tls_handshake_is_closed_quietly() {
     let pki = Pki::localhost();
     let rec = Recorder::default();
