@@ -13,7 +13,9 @@ pub enum BodyError {
     /// itself; drop what was received.
     #[error("message aborted: {0:?}")]
     Aborted(AbortReason),
-    /// The connection ended (closed, timed out, server shutting down).
+    /// The connection ended (closed, timed out, server shutting down), also when the
+    /// client closed right after the final dot without waiting for the reply: such a
+    /// client will send the message again, so it must not be kept.
     #[error("connection ended during the message")]
     Closed,
     /// [`Body::read_to_end`] passed its limit. The rest of the body is read and dropped
