@@ -109,29 +109,63 @@ fn refused_auth_counts_toward_max_errors() {
 
 #[test]
 fn application_refusals_count_too_but_not_refused_messages() {
-    // Refused recipients (a harvesting client), as Postfix counts them.
+    // Refused greetings, AUTH and MAIL count as errors, as Postfix counts them.
     let mut o = opts();
     o.max_errors = 3;
-    let mut input = b"EHLO c\r\nMAIL FROM:<a@example.org>\r\n".to_vec();
-    for i in 0..10 {
-        input.extend_from_slice(format!("RCPT TO:<u{i}@example.com>\r\n").as_bytes());
+    let mut input = b"EHLO c\r\n".to_vec();
+    for _ in 0..5 {
+        input.extend_from_slice(b"MAIL FROM:<spammer@example.org>\r\n");
     }
     let refuse = |ev: &ServerEvent| match ev {
-        ServerEvent::Rcpt { .. } => {
-            Decision::Reject(Reply::with_text(550, Some((5, 1, 1)), ["No such user"]).unwrap())
+        ServerEvent::Mail { .. } => {
+            Decision::Reject(Reply::with_text(550, Some((5, 7, 1)), ["Sender refused"]).unwrap())
         }
         _ => Decision::Accept,
     };
     let r = run_with(o.clone(), TransportSecurity::Plain, &[&input], refuse);
     assert_eq!(
-        r.replies()[2..],
+        r.replies()[1..],
         [
-            "550 5.1.1 No such user",
-            "550 5.1.1 No such user",
-            "550 5.1.1 No such user",
+            "550 5.7.1 Sender refused",
+            "550 5.7.1 Sender refused",
+            "550 5.7.1 Sender refused",
             TOO_MANY_ERRORS
         ]
     );
+    // Refused recipients (a harvesting client) count against the junk allowance: a
+    // message with many unknown recipients among good ones still goes through.
+    let mut o = opts();
+    o.max_errors = 3;
+    o.max_junk_commands = 30;
+    let mut input = b"EHLO c\r\nMAIL FROM:<a@example.org>\r\n".to_vec();
+    for i in 0..25 {
+        input.extend_from_slice(format!("RCPT TO:<u{i}@example.com>\r\n").as_bytes());
+    }
+    input.extend_from_slice(b"RCPT TO:<ok@example.com>\r\nDATA\r\nx\r\n.\r\n");
+    // After a delivered message the allowances are back: 25 more refusals are fine.
+    input.extend_from_slice(b"MAIL FROM:<a@example.org>\r\n");
+    for i in 0..25 {
+        input.extend_from_slice(format!("RCPT TO:<v{i}@example.com>\r\n").as_bytes());
+    }
+    input.extend_from_slice(b"QUIT\r\n");
+    let refuse = |ev: &ServerEvent| match ev {
+        ServerEvent::Rcpt { to, .. } if !to.to_string().starts_with("<ok") => {
+            Decision::Reject(Reply::with_text(550, Some((5, 1, 1)), ["No such user"]).unwrap())
+        }
+        _ => Decision::Accept,
+    };
+    let r = run_with(o.clone(), TransportSecurity::Plain, &[&input], refuse);
+    assert_eq!(r.replies().last().unwrap(), "221 2.0.0 Bye");
+    assert!(r.events.contains(&Ev::MessageEnd));
+    // Past the junk allowance, a harvester is closed.
+    let mut input = b"EHLO c\r\nMAIL FROM:<a@example.org>\r\n".to_vec();
+    for i in 0..40 {
+        input.extend_from_slice(format!("RCPT TO:<u{i}@example.com>\r\n").as_bytes());
+    }
+    let r = run_with(o.clone(), TransportSecurity::Plain, &[&input], refuse);
+    assert_eq!(r.replies().last().unwrap(), TOO_MANY_JUNK);
+    // The 31st refusal is answered, then 421.
+    assert_eq!(r.replies().len(), 2 + 31 + 1);
     // Refused messages are not commands: five in a row, and the session goes on.
     let mut input = b"EHLO c\r\n".to_vec();
     for _ in 0..5 {
@@ -155,22 +189,59 @@ fn application_refusals_count_too_but_not_refused_messages() {
 }
 
 #[test]
-fn recipients_past_the_limit_and_chunks_after_a_failure_are_junk() {
+fn local_failures_are_not_counted_against_the_client() {
     let mut o = opts();
-    o.max_recipients = 1;
+    o.max_errors = 2;
+    let mut input = b"EHLO c\r\n".to_vec();
+    for _ in 0..5 {
+        input.extend_from_slice(b"MAIL FROM:<a@example.org>\r\n");
+    }
+    input.extend_from_slice(b"QUIT\r\n");
+    let mut s = ServerSession::new(o, TransportSecurity::Plain);
+    s.feed(&input);
+    s.feed_eof();
+    let mut wire = Vec::new();
+    loop {
+        match s.poll() {
+            Ok(Output::Transmit(b)) => wire.extend_from_slice(&b),
+            Ok(Output::Event(ServerEvent::Mail { .. })) => s
+                .reject_local(
+                    Reply::with_text(451, Some((4, 3, 0)), ["Local error in processing"]).unwrap(),
+                )
+                .unwrap(),
+            Ok(Output::Event(_)) => s.accept().unwrap_or(()),
+            Ok(Output::Close) => break,
+            Ok(_) | Err(_) => {}
+        }
+    }
+    let wire = String::from_utf8(wire).unwrap();
+    assert_eq!(wire.matches("451 4.3.0").count(), 5, "{wire}");
+    assert!(wire.ends_with("221 2.0.0 Bye\r\n"), "{wire}");
+}
+
+#[test]
+fn recipients_past_the_limit_and_chunks_after_a_failure_are_junk() {
+    // As many again as max_recipients get 452 freely (RFC 5321 §4.5.3.1.10: the client
+    // sends them later); past that they count as junk.
+    let mut o = opts();
+    o.max_recipients = 2;
     o.max_junk_commands = 3;
     let mut input = b"EHLO c\r\nMAIL FROM:<a@example.org>\r\n".to_vec();
-    for i in 0..6 {
+    for i in 0..10 {
         input.extend_from_slice(format!("RCPT TO:<u{i}@example.com>\r\n").as_bytes());
     }
     let r = run(o.clone(), &[&input]);
+    let many = "452 4.5.3 Error: too many recipients";
     assert_eq!(
         r.replies()[2..],
         [
             "250 2.1.5 Ok",
-            "452 4.5.3 Error: too many recipients",
-            "452 4.5.3 Error: too many recipients",
-            "452 4.5.3 Error: too many recipients",
+            "250 2.1.5 Ok",
+            many,
+            many,
+            many,
+            many,
+            many,
             TOO_MANY_JUNK
         ]
     );

@@ -98,6 +98,9 @@ impl<'a> Body<'a> {
                         self.conn
                             .session
                             .close_with(smtp_proto::server::replies::local_error_closing());
+                        // The Reset or MessageAborted the close queued is this same end,
+                        // which the driver accounts for once (End::Failed(Closed)).
+                        while self.conn.next_event().await.is_some() {}
                         self.end = Some(End::Failed(BodyError::Closed));
                     } else {
                         self.end = Some(End::Complete);

@@ -156,7 +156,9 @@ impl Conn {
             std::task::Poll::Pending => false,
             std::task::Poll::Ready(Ok(0)) => {
                 self.session.feed_eof();
-                true
+                // A client that pipelined commands after the dot (QUIT, the next MAIL)
+                // and only closed its sending side still reads the replies: not gone.
+                self.session.buffered() == 0
             }
             std::task::Poll::Ready(Ok(n)) => {
                 self.session.feed(&self.buf[..n]);

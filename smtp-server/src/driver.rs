@@ -158,6 +158,11 @@ fn handler_timeout() -> Decision {
     Decision::Reply(replies::decision_timeout())
 }
 
+/// The replies the binding sends for its own failures.
+fn is_local_failure(r: &smtp_proto::Reply) -> bool {
+    *r == replies::decision_timeout() || *r == replies::auth_temporary_failure()
+}
+
 fn conn<H>(
     shared: &Shared<H>,
     transport: Transport,
@@ -317,12 +322,15 @@ impl<H: Handler> Driver<'_, H> {
         let (result, positive) = match d {
             Decision::Accept => (s.accept(), true),
             Decision::Reply(r) if r.is_positive() => (s.accept_with(r), true),
+            // The binding's own failures (a hook too slow, a challenge that could not
+            // be sent) are not held against the client.
+            Decision::Reply(r) if is_local_failure(&r) => (s.reject_local(r), false),
             Decision::Reply(r) => (s.reject(r), false),
         };
         if let Err(e) = result {
             // A reply of the wrong class for this step (a 354 to MAIL): refuse safely.
             warn!(error = %e, "handler decision not usable here");
-            if s.reject(replies::local_error()).is_err() {
+            if s.reject_local(replies::local_error()).is_err() {
                 s.close_with(replies::local_error_closing());
             }
             return false;

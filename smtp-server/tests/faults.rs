@@ -105,8 +105,14 @@ async fn a_client_gone_after_the_final_dot_does_not_deliver() {
         .await
         .unwrap();
     drop(c);
+    let handle = srv.handle.clone();
     srv.shutdown().await;
     assert_never_accepted(&rec, "after the final dot");
+    // Counted once, reset once.
+    assert_eq!(rec.outcomes()[0].rejected, 1);
+    assert_eq!(handle.stats().messages_rejected, 1);
+    let resets = rec.events().iter().filter(|e| *e == "reset").count();
+    assert_eq!(resets, 1, "{:?}", rec.events());
     assert!(
         rec.events().iter().any(|e| e.starts_with("data error")),
         "{:?}",
@@ -126,6 +132,28 @@ async fn a_client_that_waits_for_the_reply_after_the_dot_delivers() {
     assert!(c.cmd("RCPT TO:<b@y.test>").await.starts_with("250"));
     assert!(c.cmd("DATA").await.starts_with("354"));
     c.send("Subject: kept\r\n\r\nbody\r\n.\r\nQUIT\r\n").await;
+    assert!(c.reply().await.unwrap().starts_with("250 "));
+    assert!(c.reply().await.unwrap().starts_with("221 "));
+    srv.shutdown().await;
+    assert_eq!(rec.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn a_client_that_pipelines_quit_and_half_closes_still_delivers() {
+    // `.` and QUIT in one write, then only the sending side closed (TCP half-close):
+    // the client still reads its replies, so the message is delivered.
+    let pki = Pki::localhost();
+    let rec = Recorder::default();
+    let srv = start(builder(&rec, &pki, options())).await;
+    let mut c = Raw::connect(srv.addr()).await;
+    c.hello().await;
+    assert!(c.cmd("MAIL FROM:<a@x.test>").await.starts_with("250"));
+    assert!(c.cmd("RCPT TO:<b@y.test>").await.starts_with("250"));
+    assert!(c.cmd("DATA").await.starts_with("354"));
+    c.io.write_all(b"Subject: half\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+        .await
+        .unwrap();
+    c.io.shutdown().await.unwrap();
     assert!(c.reply().await.unwrap().starts_with("250 "));
     assert!(c.reply().await.unwrap().starts_with("221 "));
     srv.shutdown().await;

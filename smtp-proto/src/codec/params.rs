@@ -5,7 +5,6 @@ use crate::error::{ParseError, ParseErrorKind as K};
 use crate::types::params::{
     Body, Envid, Keyword, MailAuth, MailParams, Notify, Orcpt, Param, RcptParams, Ret, Value,
 };
-use crate::types::path::Mailbox;
 use crate::types::str::class;
 use bytes::{BufMut, BytesMut};
 
@@ -205,7 +204,13 @@ impl Cursor<'_> {
                     p.auth = Some(if s == "<>" {
                         MailAuth::Unknown
                     } else {
-                        let m = Mailbox::parse(&s).map_err(|_| c.invalid(&r))?;
+                        // Parsed as received: the session's address limits apply.
+                        let mut mc = Cursor::new(s.as_bytes());
+                        mc.address = c.address;
+                        let m = mc.mailbox().map_err(|_| c.invalid(&r))?;
+                        if !mc.at_end() {
+                            return Err(c.invalid(&r));
+                        }
                         MailAuth::Submitter(Box::new(m))
                     });
                 }

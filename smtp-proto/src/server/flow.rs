@@ -187,11 +187,18 @@ impl ServerSession {
             return false;
         };
         if tx.rcpts_ok >= self.opts.max_recipients {
-            // RFC 5321 §4.5.3.1.10: the client sends the rest later. Recipients past the
-            // limit do no work: they count as junk, so they cannot go on without end.
-            if !self.junk_limit_reached() {
-                let _ = self.reply(r::TOO_MANY_RCPTS);
+            // RFC 5321 §4.5.3.1.10: the client sends the rest later. As many again as
+            // the limit are answered 452 freely (a pipelining client sends them all at
+            // once; Postfix's smtpd_recipient_overshoot_limit is 1000); past that they
+            // count as junk, so they cannot go on without end.
+            let overshoot = tx.rcpts_tried - tx.rcpts_ok;
+            if overshoot >= self.opts.max_recipients && self.junk_limit_reached() {
+                return false;
             }
+            if let Some(tx) = self.tx.as_mut() {
+                tx.rcpts_tried += 1;
+            }
+            let _ = self.reply(r::TOO_MANY_RCPTS);
             return false;
         }
         let any = p.notify.is_some() || p.orcpt.is_some() || !p.other().is_empty();
@@ -347,9 +354,11 @@ impl ServerSession {
                     _ => 1,
                 };
                 if ok {
-                    // A client that delivers gets its allowance of junk commands back
-                    // (one that sends RSET or NOOP between messages is not junk).
+                    // A client that delivers gets its allowances back (one that sends
+                    // RSET or NOOP between messages is not junk; errors count "without
+                    // delivering mail", as Postfix's smtpd_hard_error_limit says).
                     self.junk = 0;
+                    self.errors = 0;
                 }
                 if index + 1 < total {
                     self.next_message_end = Some(index + 1);

@@ -352,28 +352,9 @@ impl ServerSession {
     /// is offered (RFC 4954 §5), RET/ENVID and NOTIFY/ORCPT with DSN (RFC 3461 §4–5),
     /// REQUIRETLS (RFC 8689).
     pub(super) fn update_line_limits(&mut self) {
-        let base = self.opts.limits.command_line;
-        let (mut mail, mut rcpt) = (base, base);
-        if self.esmtp() {
-            let o = &self.opts;
-            mail += 26; // " SIZE=" + 20 digits
-            if o.eight_bit_mime || o.binary_mime {
-                mail += 16; // " BODY=BINARYMIME"
-            }
-            if o.smtputf8 && o.eight_bit_mime {
-                mail += 9; // " SMTPUTF8"
-            }
-            if self.auth_offered() {
-                mail += 500; // " AUTH=" xtext
-            }
-            if o.dsn {
-                mail += 10 + 107; // " RET=HDRS", " ENVID=" + 100
-                rcpt += 31 + 507; // " NOTIFY=SUCCESS,FAILURE,DELAY", " ORCPT=" + 500
-            }
-            if o.requiretls && self.tls.is_some() {
-                mail += 11; // " REQUIRETLS"
-            }
-        }
+        let (mail, rcpt) =
+            self.opts
+                .parameter_lines(self.esmtp(), self.auth_offered(), self.tls.is_some());
         self.commands.set_parameter_lines(mail, rcpt);
     }
 
@@ -414,7 +395,25 @@ impl ServerSession {
 
     /// Refuses the pending event with this reply (4xx or 5xx). A `421` reply also
     /// closes the session (RFC 5321 §3.8).
+    ///
+    /// A refused greeting, AUTH or MAIL counts toward `ServerOptions::max_errors`, and a
+    /// refused RCPT toward `ServerOptions::max_junk_commands`, so guessed passwords and
+    /// harvested addresses cannot go on without end; a delivered message gives both
+    /// allowances back. The refusal of a message is not counted. For a refusal that is
+    /// the application's own failure rather than the client's, use
+    /// [`ServerSession::reject_local`].
     pub fn reject(&mut self, reply: Reply) -> Result<(), ApiMisuse> {
+        self.refuse(reply, true)
+    }
+
+    /// Refuses the pending event for a local reason (the application failed, timed out
+    /// or gave an unusable answer): like [`ServerSession::reject`], but nothing is
+    /// counted against the client.
+    pub fn reject_local(&mut self, reply: Reply) -> Result<(), ApiMisuse> {
+        self.refuse(reply, false)
+    }
+
+    fn refuse(&mut self, reply: Reply, count: bool) -> Result<(), ApiMisuse> {
         if self.pending.is_none() {
             return Err(ApiMisuse::NoDecisionPending);
         }
@@ -426,15 +425,14 @@ impl ServerSession {
         }
         let p = self.take_pending()?;
         let closing = reply.code().get() == 421;
-        // A refused command counts as an error (RFC 5321 leaves the count to the server;
-        // Postfix's smtpd_hard_error_limit counts these too): guessed passwords,
-        // harvested recipients and refused greetings cannot go on without end. The end
-        // of a message is not a command: its refusal does not count.
-        let counts = !matches!(p, Pending::Data { .. } | Pending::MessageEnd { .. });
+        let rcpt = matches!(p, Pending::Rcpt(_));
+        let counted = count && !matches!(p, Pending::Data { .. } | Pending::MessageEnd { .. });
         self.decide(p, Some(reply), false);
         if closing {
             self.close();
-        } else if counts {
+        } else if counted && rcpt {
+            let _ = self.junk_limit_reached();
+        } else if counted {
             let _ = self.count_error();
         }
         Ok(())

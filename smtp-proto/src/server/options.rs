@@ -158,26 +158,40 @@ impl ServerOptions {
     /// what every extension they may advertise adds to a MAIL line (a bound for buffers;
     /// the session applies the limits of the extensions in force, per verb).
     pub fn command_line_limit(&self) -> usize {
-        let mut extra = 0;
-        if self.max_message_size > 0 {
-            extra += 26; // " SIZE=" + 20 digits (RFC 1870 §3)
+        let (mail, rcpt) = self.parameter_lines(true, !self.auth_mechanisms.is_empty(), true);
+        mail.max(rcpt)
+    }
+
+    /// The longest MAIL and RCPT lines once a client has greeted (`esmtp`: with EHLO or
+    /// LHLO), with AUTH offered or not and TLS active or not: what the extensions then
+    /// advertised add to each (RFC 5321 §4.5.3.1.4 "SMTP extensions may be used to
+    /// increase this limit").
+    pub(crate) fn parameter_lines(&self, esmtp: bool, auth: bool, tls: bool) -> (usize, usize) {
+        let base = self.limits.command_line;
+        let (mut mail, mut rcpt) = (base, base);
+        if !esmtp {
+            return (mail, rcpt);
+        }
+        mail += 26; // " SIZE=" + 20 digits (RFC 1870 §3; SIZE is always advertised)
+        if self.binary_mime && self.chunking {
+            mail += 16; // " BODY=BINARYMIME" (RFC 3030)
+        } else if self.eight_bit_mime {
+            mail += 14; // " BODY=8BITMIME" (RFC 6152)
+        }
+        if self.smtputf8 && self.eight_bit_mime {
+            mail += 9; // " SMTPUTF8" (RFC 6531)
+        }
+        if auth {
+            mail += 500; // " AUTH=" xtext (RFC 4954 §5)
         }
         if self.dsn {
-            extra += 500 + 100; // ORCPT/NOTIFY, ENVID/RET (RFC 3461 §4)
+            mail += 9 + 107; // " RET=HDRS", " ENVID=" + 100 (RFC 3461 §4.3-4)
+            rcpt += 29 + 507; // " NOTIFY=SUCCESS,FAILURE,DELAY", " ORCPT=" + 500
         }
-        if !self.auth_mechanisms.is_empty() {
-            extra += 500; // AUTH= (RFC 4954 §5)
+        if self.requiretls && tls {
+            mail += 11; // " REQUIRETLS" (RFC 8689)
         }
-        if self.requiretls {
-            extra += 11; // " REQUIRETLS" (RFC 8689 §2)
-        }
-        if self.eight_bit_mime || self.binary_mime {
-            extra += 16; // " BODY=BINARYMIME"
-        }
-        if self.smtputf8 {
-            extra += 9; // " SMTPUTF8"
-        }
-        self.limits.command_line + extra
+        (mail, rcpt)
     }
 }
 
