@@ -30,17 +30,18 @@ pub struct ServerOptions {
     /// Refused commands before the server answers `421 4.7.0` and closes: every
     /// command the session refuses itself (unknown verb, syntax error, bad sequence,
     /// TLS or authentication required, over-long line, bare CR or LF, a parameter not
-    /// offered, a malformed or cancelled AUTH exchange) and every greeting, AUTH, MAIL
-    /// or RCPT the application refuses, as Postfix counts them. Refusals of a message
-    /// (its size, its content) do not count. Default 20 (Postfix's
+    /// offered, a malformed or cancelled AUTH exchange) and every greeting, AUTH or MAIL
+    /// the application refuses with `reject` (not `reject_local`). Refusals of a message
+    /// (its size, its content) do not count. A delivered message starts the count again
+    /// (errors "without delivering mail"). Default 20 (Postfix's
     /// `smtpd_hard_error_limit`).
     pub max_errors: usize,
     /// Commands that do no work (NOOP, RSET, VRFY, EXPN, HELP, HELO/EHLO/LHLO repeated
-    /// without a STARTTLS in between, RCPT past `max_recipients`, BDAT chunks pipelined
-    /// behind a failed one) allowed before the server answers `421 4.7.0` and closes
-    /// instead of running the next one. An accepted message gives
-    /// the allowance back, so a client that sends RSET between messages never runs out.
-    /// Default 100 (Postfix's `smtpd_junk_command_limit`).
+    /// without a STARTTLS in between, RCPT the application refuses, RCPT past twice
+    /// `max_recipients`, BDAT chunks pipelined behind a failed one) allowed before the
+    /// server answers `421 4.7.0` and closes instead of running the next one. An
+    /// accepted message gives the allowance back, so a client that sends RSET between
+    /// messages never runs out. Default 100 (Postfix's `smtpd_junk_command_limit`).
     pub max_junk_commands: usize,
     /// Line limits. [`Limits::command_line`] (512, RFC 5321 §4.5.3.1.4) holds for every
     /// command, AUTH included (RFC 4954 §4), but MAIL and RCPT, whose limits grow after
