@@ -87,6 +87,16 @@ async fn a_connection_dropped_at_any_stage_never_delivers_a_message() {
     }
 }
 
+/// A client past `354`, ready to send a body.
+async fn at_data(addr: std::net::SocketAddr) -> Raw {
+    let mut c = Raw::connect(addr).await;
+    c.hello().await;
+    assert!(c.cmd("MAIL FROM:<a@x.test>").await.starts_with("250"));
+    assert!(c.cmd("RCPT TO:<b@y.test>").await.starts_with("250"));
+    assert!(c.cmd("DATA").await.starts_with("354"));
+    c
+}
+
 #[tokio::test]
 async fn a_client_gone_after_the_final_dot_does_not_deliver() {
     // The client sends the final dot and closes without reading the reply: it cannot
@@ -96,11 +106,7 @@ async fn a_client_gone_after_the_final_dot_does_not_deliver() {
     let pki = Pki::localhost();
     let rec = Recorder::default();
     let srv = start(builder(&rec, &pki, options())).await;
-    let mut c = Raw::connect(srv.addr()).await;
-    c.hello().await;
-    assert!(c.cmd("MAIL FROM:<a@x.test>").await.starts_with("250"));
-    assert!(c.cmd("RCPT TO:<b@y.test>").await.starts_with("250"));
-    assert!(c.cmd("DATA").await.starts_with("354"));
+    let mut c = at_data(srv.addr()).await;
     c.io.write_all(b"Subject: gone\r\n\r\nbody\r\n.\r\n")
         .await
         .unwrap();
@@ -126,11 +132,7 @@ async fn a_client_that_waits_for_the_reply_after_the_dot_delivers() {
     let pki = Pki::localhost();
     let rec = Recorder::default();
     let srv = start(builder(&rec, &pki, options())).await;
-    let mut c = Raw::connect(srv.addr()).await;
-    c.hello().await;
-    assert!(c.cmd("MAIL FROM:<a@x.test>").await.starts_with("250"));
-    assert!(c.cmd("RCPT TO:<b@y.test>").await.starts_with("250"));
-    assert!(c.cmd("DATA").await.starts_with("354"));
+    let mut c = at_data(srv.addr()).await;
     c.send("Subject: kept\r\n\r\nbody\r\n.\r\nQUIT\r\n").await;
     assert!(c.reply().await.unwrap().starts_with("250 "));
     assert!(c.reply().await.unwrap().starts_with("221 "));
@@ -145,11 +147,7 @@ async fn a_client_that_pipelines_quit_and_half_closes_still_delivers() {
     let pki = Pki::localhost();
     let rec = Recorder::default();
     let srv = start(builder(&rec, &pki, options())).await;
-    let mut c = Raw::connect(srv.addr()).await;
-    c.hello().await;
-    assert!(c.cmd("MAIL FROM:<a@x.test>").await.starts_with("250"));
-    assert!(c.cmd("RCPT TO:<b@y.test>").await.starts_with("250"));
-    assert!(c.cmd("DATA").await.starts_with("354"));
+    let mut c = at_data(srv.addr()).await;
     c.io.write_all(b"Subject: half\r\n\r\nbody\r\n.\r\nQUIT\r\n")
         .await
         .unwrap();
