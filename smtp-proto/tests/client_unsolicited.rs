@@ -6,8 +6,8 @@
 mod client_support;
 
 use client_support::*;
-use smtp_proto::client::ClientEvent;
 use smtp_proto::client::policy::TlsPolicy;
+use smtp_proto::client::{ClientEvent, ClientOptions};
 use smtp_proto::*;
 
 const GREET: &[u8] = b"220 mx.example.com ESMTP\r\n";
@@ -31,13 +31,20 @@ fn unexpected(code: u16) -> impl Fn(&Error) -> bool {
 
 /// A pipelining session that has started one transaction and got its 354.
 fn streaming() -> Sess {
-    let mut s = Sess::new(plain());
-    s.ready(&[GREET, EHLO_PIPE]);
+    let mut s = sent(plain(), EHLO_PIPE);
+    let ev = s.reply(b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 Go\r\n");
+    assert!(matches!(ev, Stop::Event(ClientEvent::SendBody)), "{ev:?}");
+    s
+}
+
+/// A session through the greeting and `ehlo`, with one envelope sent and its commands
+/// written.
+fn sent(o: ClientOptions, ehlo: &[u8]) -> Sess {
+    let mut s = Sess::new(o);
+    s.ready(&[GREET, ehlo]);
     s.c.send(env("<a@example.org>", &["<b@example.com>"]))
         .unwrap();
     assert!(matches!(s.step(), Stop::NeedInput));
-    let ev = s.reply(b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 Go\r\n");
-    assert!(matches!(ev, Stop::Event(ClientEvent::SendBody)), "{ev:?}");
     s
 }
 
@@ -153,11 +160,7 @@ fn a_reply_while_the_body_is_streamed_never_lets_the_terminator_out() {
 
 #[test]
 fn a_reply_with_the_354_ends_the_session_before_any_body() {
-    let mut s = Sess::new(plain());
-    s.ready(&[GREET, EHLO_PIPE]);
-    s.c.send(env("<a@example.org>", &["<b@example.com>"]))
-        .unwrap();
-    assert!(matches!(s.step(), Stop::NeedInput));
+    let mut s = sent(plain(), EHLO_PIPE);
     s.c.feed(b"250 Ok\r\n250 Ok\r\n354 Go\r\n250 2.0.0 Queued\r\n");
     assert!(s.failed_with(unsolicited(Some(250))), "{:?}", s.errors);
     assert!(s.wire().ends_with("DATA\r\n"), "{}", s.wire());
@@ -179,11 +182,7 @@ fn an_extra_reply_after_the_message_reply_is_not_a_delivery() {
 fn an_early_rcpt_reply_in_lock_step_is_unsolicited() {
     // Without PIPELINING the client sends RCPT only after MAIL's reply: a second reply
     // in the same read answers nothing.
-    let mut s = Sess::new(plain());
-    s.ready(&[GREET, EHLO_PLAIN]);
-    s.c.send(env("<a@example.org>", &["<b@example.com>"]))
-        .unwrap();
-    assert!(matches!(s.step(), Stop::NeedInput));
+    let mut s = sent(plain(), EHLO_PLAIN);
     s.c.feed(b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n");
     assert!(s.failed_with(unsolicited(Some(250))), "{:?}", s.errors);
     assert!(
@@ -195,11 +194,7 @@ fn an_early_rcpt_reply_in_lock_step_is_unsolicited() {
 
 #[test]
 fn more_replies_than_the_pipelined_group_are_unsolicited() {
-    let mut s = Sess::new(plain());
-    s.ready(&[GREET, EHLO_PIPE]);
-    s.c.send(env("<a@example.org>", &["<b@example.com>"]))
-        .unwrap();
-    assert!(matches!(s.step(), Stop::NeedInput));
+    let mut s = sent(plain(), EHLO_PIPE);
     // MAIL and RCPT refused, DATA refused, and one more.
     s.c.feed(b"550 No\r\n550 No\r\n554 No\r\n250 Ok\r\n");
     assert!(s.failed_with(unsolicited(Some(250))), "{:?}", s.errors);
@@ -210,11 +205,7 @@ fn more_replies_than_the_pipelined_group_are_unsolicited() {
 fn a_reply_before_any_bdat_chunk_was_sent_is_unsolicited() {
     let mut o = plain();
     o.chunking = true;
-    let mut s = Sess::new(o);
-    s.ready(&[GREET, EHLO_CHUNKING]);
-    s.c.send(env("<a@example.org>", &["<b@example.com>"]))
-        .unwrap();
-    assert!(matches!(s.step(), Stop::NeedInput));
+    let mut s = sent(o, EHLO_CHUNKING);
     // MAIL and RCPT answered, and a "250" for a BDAT the client has not sent.
     s.c.feed(b"250 Ok\r\n250 Ok\r\n250 2.0.0 Queued\r\n");
     assert!(s.failed_with(unsolicited(Some(250))), "{:?}", s.errors);
@@ -225,11 +216,7 @@ fn a_reply_before_any_bdat_chunk_was_sent_is_unsolicited() {
 fn a_reply_after_bdat_last_is_answered_is_unsolicited() {
     let mut o = plain();
     o.chunking = true;
-    let mut s = Sess::new(o);
-    s.ready(&[GREET, EHLO_CHUNKING]);
-    s.c.send(env("<a@example.org>", &["<b@example.com>"]))
-        .unwrap();
-    assert!(matches!(s.step(), Stop::NeedInput));
+    let mut s = sent(o, EHLO_CHUNKING);
     assert!(matches!(
         s.reply(b"250 Ok\r\n250 Ok\r\n"),
         Stop::Event(ClientEvent::SendBody)
@@ -311,20 +298,12 @@ fn a_refusal_of_data_is_a_refused_transaction_not_a_protocol_error() {
 #[test]
 fn an_intermediate_reply_outside_data_and_auth_ends_the_session() {
     // RFC 5321 §4.3.2: MAIL, RCPT and RSET never get 3yz.
-    let mut s = Sess::new(plain());
-    s.ready(&[GREET, EHLO_PLAIN]);
-    s.c.send(env("<a@example.org>", &["<b@example.com>"]))
-        .unwrap();
-    assert!(matches!(s.step(), Stop::NeedInput));
+    let mut s = sent(plain(), EHLO_PLAIN);
     s.c.feed(b"354 Go on\r\n");
     assert!(s.failed_with(unexpected(354)), "{:?}", s.errors);
     assert!(s.wire().ends_with("MAIL FROM:<a@example.org>\r\n"));
 
-    let mut s = Sess::new(plain());
-    s.ready(&[GREET, EHLO_PLAIN]);
-    s.c.send(env("<a@example.org>", &["<b@example.com>"]))
-        .unwrap();
-    assert!(matches!(s.step(), Stop::NeedInput));
+    let mut s = sent(plain(), EHLO_PLAIN);
     assert!(matches!(s.reply(b"250 Ok\r\n"), Stop::NeedInput));
     s.c.feed(b"334 VXNlcm5hbWU6\r\n");
     assert!(s.failed_with(unexpected(334)), "{:?}", s.errors);
