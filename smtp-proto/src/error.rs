@@ -261,6 +261,15 @@ pub enum ValueError {
         /// The kind of value.
         what: &'static str,
     },
+    /// An enhanced status code whose class disagrees with the reply code's first digit
+    /// (RFC 3463 §2: a `5.1.1` belongs to a `5yz` reply, never to a `250`).
+    #[error("enhanced code {enhanced} does not agree with reply code {code}")]
+    EnhancedCodeMismatch {
+        /// The reply code.
+        code: u16,
+        /// The enhanced code given with it.
+        enhanced: crate::types::reply::EnhancedCode,
+    },
 }
 
 /// A session (server or client state machine) stopped or refused a call.

@@ -40,19 +40,75 @@ impl Domain {
     pub fn is_ascii(&self) -> bool {
         self.0.as_bytes().is_ascii()
     }
+
+    /// Whether this domain is `zone` or a name below it, ignoring case:
+    /// `mx.Example.com` is within `example.com`; `badexample.com` is not.
+    ///
+    /// ```
+    /// use smtp_proto::Domain;
+    /// let d = Domain::new("Mail.Example.COM").unwrap();
+    /// assert!(d == "mail.example.com" && d.is_within("example.com"));
+    /// assert!(!Domain::new("badexample.com").unwrap().is_within("example.com"));
+    /// ```
+    pub fn is_within(&self, zone: &str) -> bool {
+        let (name, zone) = (self.as_str(), zone.trim_end_matches('.'));
+        if same_domain(name, zone) {
+            return true;
+        }
+        // `.zone` at the end, on a character boundary (U-labels are multi-byte).
+        name.len() > zone.len() + 1
+            && name.is_char_boundary(name.len() - zone.len() - 1)
+            && name.as_bytes()[name.len() - zone.len() - 1] == b'.'
+            && same_domain(&name[name.len() - zone.len()..], zone)
+    }
+}
+
+/// Domains compare without case (RFC 5321 §2.4): ASCII case for A-labels, and the
+/// Unicode lower case for U-labels (IDNA2008 maps them to lower case before use).
+fn same_domain(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(b);
+    }
+    a.chars()
+        .flat_map(char::to_lowercase)
+        .eq(b.chars().flat_map(char::to_lowercase))
 }
 
 impl PartialEq for Domain {
     fn eq(&self, other: &Self) -> bool {
-        self.0.as_bytes().eq_ignore_ascii_case(other.0.as_bytes())
+        same_domain(self.as_str(), other.as_str())
     }
 }
 impl Eq for Domain {}
 
+/// `domain == "Example.COM"` ignores case, as DNS does.
+impl PartialEq<str> for Domain {
+    fn eq(&self, other: &str) -> bool {
+        same_domain(self.as_str(), other)
+    }
+}
+impl PartialEq<&str> for Domain {
+    fn eq(&self, other: &&str) -> bool {
+        same_domain(self.as_str(), other)
+    }
+}
+impl PartialEq<Domain> for str {
+    fn eq(&self, other: &Domain) -> bool {
+        same_domain(self, other.as_str())
+    }
+}
+impl PartialEq<Domain> for &str {
+    fn eq(&self, other: &Domain) -> bool {
+        same_domain(self, other.as_str())
+    }
+}
+
 impl Hash for Domain {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        for b in self.0.as_bytes() {
-            state.write_u8(b.to_ascii_lowercase());
+        // Consistent with `eq`: the lower-cased characters, as UTF-8.
+        let mut buf = [0; 4];
+        for c in self.as_str().chars().flat_map(char::to_lowercase) {
+            state.write(c.encode_utf8(&mut buf).as_bytes());
         }
     }
 }
@@ -165,6 +221,14 @@ impl Host {
     /// Parses a domain or a bracketed address literal.
     pub fn new(s: &str) -> Result<Self, ValueError> {
         Cursor::parse_value(s, "host", |c| c.host())
+    }
+
+    /// The domain, unless the host is an address literal.
+    pub fn domain(&self) -> Option<&Domain> {
+        match self {
+            Self::Domain(d) => Some(d),
+            Self::Literal(_) => None,
+        }
     }
 
     /// Whether the host is all ASCII.

@@ -12,7 +12,7 @@
 //! searching for `>`: a quoted local part such as `"a> ORCPT=rfc822;x@y"@example.com` is
 //! one local part, and it is emitted quoted again (the CVE-2025-59937 class of bug).
 
-use super::domain::Host;
+use super::domain::{Domain, Host};
 use super::str::{Str, class};
 use crate::codec::Cursor;
 use crate::error::ValueError;
@@ -52,6 +52,19 @@ impl LocalPart {
         self.0.as_bytes().is_ascii()
     }
 
+    /// Compares with `other` ignoring ASCII case. Only the host that owns the mailbox's
+    /// domain may do this (RFC 5321 §2.4: "the local-part MUST be interpreted and
+    /// assigned semantics only by the host specified in the domain part"); anyone
+    /// else, a relay in particular, must compare exactly (`==`).
+    pub fn eq_ignore_case(&self, other: &str) -> bool {
+        self.as_str().eq_ignore_ascii_case(other)
+    }
+
+    /// Whether this is `Postmaster`, in any case (RFC 5321 §4.5.1).
+    pub fn is_postmaster(&self) -> bool {
+        self.eq_ignore_case("postmaster")
+    }
+
     /// Whether the wire form is a `Dot-string` (no quoting needed).
     pub fn is_dot_string(&self) -> bool {
         let b = self.0.as_bytes();
@@ -74,6 +87,19 @@ static LOCAL_CONTENT: [bool; 256] = {
     }
     t
 };
+
+/// `local == "bob"` compares the unquoted local part exactly: local parts are case
+/// sensitive (RFC 5321 §2.4); see [`LocalPart::eq_ignore_case`] for the final host.
+impl PartialEq<str> for LocalPart {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+impl PartialEq<&str> for LocalPart {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
 
 impl fmt::Display for LocalPart {
     /// The wire form: Dot-string, or Quoted-string with `"` and `\` escaped.
@@ -128,9 +154,37 @@ impl Mailbox {
         &self.host
     }
 
+    /// The domain, unless the mailbox is at an address literal (`user@[192.0.2.1]`).
+    /// It compares with a `&str` ignoring case:
+    ///
+    /// ```
+    /// use smtp_proto::Mailbox;
+    /// let m = Mailbox::parse("Bob@Example.COM").unwrap();
+    /// assert!(m.domain().is_some_and(|d| d == "example.com"));
+    /// assert!(m.local_part() == "Bob" && m.local_part() != "bob"); // case sensitive
+    /// assert!(m == "Bob@example.com"); // the local part exactly, the domain in any case
+    /// ```
+    pub fn domain(&self) -> Option<&Domain> {
+        self.host.domain()
+    }
+
     /// Whether the mailbox is all ASCII. A non-ASCII mailbox needs SMTPUTF8 (RFC 6531).
     pub fn is_ascii(&self) -> bool {
         self.local.is_ascii() && self.host.is_ascii()
+    }
+}
+
+/// `mailbox == "bob@example.com"`: the string is parsed by the same grammar (quoted
+/// local parts unquoted); the local part compares exactly, the domain without case. A
+/// string that is not a mailbox equals nothing.
+impl PartialEq<str> for Mailbox {
+    fn eq(&self, other: &str) -> bool {
+        Mailbox::parse(other).is_ok_and(|m| m == *self)
+    }
+}
+impl PartialEq<&str> for Mailbox {
+    fn eq(&self, other: &&str) -> bool {
+        *self == **other
     }
 }
 
@@ -172,6 +226,12 @@ impl ReversePath {
             Self::Mailbox(m) => Some(m),
         }
     }
+
+    /// The sender's domain (none for `<>` or an address literal), comparable with a
+    /// `&str` ignoring case.
+    pub fn domain(&self) -> Option<&Domain> {
+        self.mailbox().and_then(Mailbox::domain)
+    }
 }
 
 impl From<Mailbox> for ReversePath {
@@ -212,6 +272,19 @@ impl ForwardPath {
             Self::Postmaster => None,
             Self::Mailbox(m) => Some(m),
         }
+    }
+
+    /// The mailbox's domain (none for `<Postmaster>` or an address literal); compare
+    /// it with a `&str` directly: `to.domain().is_some_and(|d| d == "example.com")`.
+    pub fn domain(&self) -> Option<&Domain> {
+        self.mailbox().and_then(Mailbox::domain)
+    }
+
+    /// Whether this is the bare `<Postmaster>` or `<Postmaster@domain>`, in any case
+    /// (RFC 5321 §4.5.1).
+    pub fn is_postmaster(&self) -> bool {
+        self.mailbox()
+            .is_none_or(|m| m.local_part().is_postmaster())
     }
 }
 

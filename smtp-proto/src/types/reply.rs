@@ -37,6 +37,12 @@ impl ReplyCode {
     pub const NOT_IMPLEMENTED: ReplyCode = ReplyCode(502);
     /// 503 Bad sequence of commands.
     pub const BAD_SEQUENCE: ReplyCode = ReplyCode(503);
+    /// 451 Requested action aborted: local error in processing.
+    pub const LOCAL_ERROR: ReplyCode = ReplyCode(451);
+    /// 452 Requested action not taken: insufficient system storage.
+    pub const INSUFFICIENT_STORAGE: ReplyCode = ReplyCode(452);
+    /// 550 Requested action not taken: mailbox unavailable.
+    pub const MAILBOX_UNAVAILABLE: ReplyCode = ReplyCode(550);
     /// 554 Transaction failed.
     pub const TRANSACTION_FAILED: ReplyCode = ReplyCode(554);
 
@@ -118,6 +124,29 @@ impl EnhancedCode {
         }
     }
 
+    /// `2.0.0`: success, nothing more to say.
+    pub const OK: EnhancedCode = EnhancedCode::known(2, 0, 0);
+    /// `5.1.1`: bad destination mailbox address (no such user).
+    pub const UNKNOWN_USER: EnhancedCode = EnhancedCode::known(5, 1, 1);
+    /// `4.2.2`: mailbox full, a persistent transient failure (RFC 3463 §3.3).
+    pub const MAILBOX_FULL: EnhancedCode = EnhancedCode::known(4, 2, 2);
+    /// `4.3.0`: other or undefined mail system status, transient.
+    pub const TEMPORARY_FAILURE: EnhancedCode = EnhancedCode::known(4, 3, 0);
+    /// `4.7.1`: delivery not authorized for now (greylisting).
+    pub const TRY_LATER: EnhancedCode = EnhancedCode::known(4, 7, 1);
+    /// `5.7.1`: delivery not authorized, message refused (policy).
+    pub const POLICY_REFUSAL: EnhancedCode = EnhancedCode::known(5, 7, 1);
+
+    /// A code known to be valid at compile time (the constants above).
+    const fn known(class: u8, subject: u16, detail: u16) -> Self {
+        assert!(matches!(class, 2 | 4 | 5) && subject <= 999 && detail <= 999);
+        Self {
+            class,
+            subject,
+            detail,
+        }
+    }
+
     /// The class: 2 success, 4 persistent transient failure, 5 permanent failure.
     pub const fn class(self) -> u8 {
         self.class
@@ -170,8 +199,9 @@ impl Reply {
             && e.class() != code.class()
         {
             // RFC 3463 §2: the class must match the reply's first digit.
-            return Err(ValueError::OutOfRange {
-                what: "enhanced code class",
+            return Err(ValueError::EnhancedCodeMismatch {
+                code: code.get(),
+                enhanced: e,
             });
         }
         let lines = if lines.is_empty() {
@@ -219,6 +249,69 @@ impl Reply {
             enhanced,
             lines,
         }
+    }
+
+    /// `550 5.1.1 No such user here`: the recipient does not exist (RFC 3463 X.1.1).
+    pub fn unknown_user() -> Self {
+        Self::from_static(
+            ReplyCode::MAILBOX_UNAVAILABLE,
+            Some(EnhancedCode::UNKNOWN_USER),
+            "No such user here",
+        )
+    }
+
+    /// `452 4.2.2 Mailbox full, try again later`: over quota. RFC 3463 §3.3 makes X.2.2
+    /// a persistent *transient* failure (the owner can make room); for a permanent
+    /// refusal build `552 5.2.2` with [`Reply::with_text`].
+    pub fn mailbox_full() -> Self {
+        Self::from_static(
+            ReplyCode::INSUFFICIENT_STORAGE,
+            Some(EnhancedCode::MAILBOX_FULL),
+            "Mailbox full, try again later",
+        )
+    }
+
+    /// `451 4.7.1 Greylisted, try again later`: a first attempt deferred on purpose
+    /// (RFC 6647 §2: a greylisting refusal is always transient).
+    pub fn greylisted() -> Self {
+        Self::from_static(
+            ReplyCode::LOCAL_ERROR,
+            Some(EnhancedCode::TRY_LATER),
+            "Greylisted, try again later",
+        )
+    }
+
+    /// `550 5.7.1 Refused by policy`: a permanent refusal for local policy (a block
+    /// list, a relay not allowed). [`Reply::with_message`] sets a text of your own.
+    pub fn policy_refusal() -> Self {
+        Self::from_static(
+            ReplyCode::MAILBOX_UNAVAILABLE,
+            Some(EnhancedCode::POLICY_REFUSAL),
+            "Refused by policy",
+        )
+    }
+
+    /// `451 4.3.0 Temporary failure, try again later`: something local failed (a
+    /// database, a disk); the client keeps the message and retries.
+    pub fn temporary_failure() -> Self {
+        Self::from_static(
+            ReplyCode::LOCAL_ERROR,
+            Some(EnhancedCode::TEMPORARY_FAILURE),
+            "Temporary failure, try again later",
+        )
+    }
+
+    /// The same code and enhanced code with `text` as the only line; `Err` when `text`
+    /// is not valid reply text (CR, LF, other controls, over 1,000 octets).
+    ///
+    /// ```
+    /// use smtp_proto::Reply;
+    /// let r = Reply::policy_refusal().with_message("Relay access denied").unwrap();
+    /// assert_eq!(r.to_string(), "550 5.7.1 Relay access denied");
+    /// assert!(Reply::unknown_user().with_message("a\r\n250 ok").is_err());
+    /// ```
+    pub fn with_message(self, text: &str) -> Result<Self, ValueError> {
+        Self::new(self.code, self.enhanced, vec![Text::new(text)?])
     }
 
     pub(crate) fn from_parts(
