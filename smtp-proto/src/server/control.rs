@@ -53,4 +53,11 @@ impl ServerSession {
             && self.next_message_end.is_none()
             && self.input.is_empty()
     }
+
+    /// How many RCPT commands were refused so far, whoever refused them: the
+    /// application ([`ServerSession::reject`]), the phase table (RCPT before MAIL), a
+    /// syntax or parameter error, or `max_recipients`.
+    pub fn refused_recipients(&self) -> u64 {
+        self.refused_rcpts
+    }
 }

@@ -16,6 +16,7 @@ impl ServerSession {
     pub(super) fn on_command(&mut self, cmd: Command) -> Step {
         let verb = cmd.kind();
         if let Err(reply) = self.admit(verb) {
+            self.refused_rcpts += u64::from(verb == crate::types::command::Verb::Rcpt);
             if let Command::Bdat { size, .. } = cmd {
                 // RFC 3030 §2: the chunk is consumed whatever the reply, so its bytes can
                 // never be read as commands.
@@ -186,6 +187,8 @@ impl ServerSession {
         let Some(tx) = self.tx.as_ref() else {
             return false;
         };
+        // Every way out below but the last is a refusal.
+        self.refused_rcpts += 1;
         if tx.rcpts_ok >= self.opts.max_recipients {
             // RFC 5321 §4.5.3.1.10: the client sends the rest later. As many again as
             // the limit are answered 452 freely (a pipelining client sends them all at
@@ -208,6 +211,7 @@ impl ServerSession {
             let _ = self.error(r::PARAM_NOT_OFFERED);
             return false;
         }
+        self.refused_rcpts -= 1;
         true
     }
 

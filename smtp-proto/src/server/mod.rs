@@ -78,6 +78,8 @@ pub struct ServerSession {
     errors: usize,
     /// Commands that did no work since the last accepted message.
     junk: usize,
+    /// RCPT commands answered with a refusal, by the application or the session.
+    refused_rcpts: u64,
     eof: bool,
     failure: Option<Error>,
     flush: bool,
@@ -206,6 +208,7 @@ impl ServerSession {
             tls,
             errors: 0,
             junk: 0,
+            refused_rcpts: 0,
             eof: false,
             failure: None,
             flush: true,
@@ -426,6 +429,7 @@ impl ServerSession {
         let p = self.take_pending()?;
         let closing = reply.code().get() == 421;
         let rcpt = matches!(p, Pending::Rcpt(_));
+        self.refused_rcpts += u64::from(rcpt);
         let counted = count && !matches!(p, Pending::Data { .. } | Pending::MessageEnd { .. });
         self.decide(p, Some(reply), false);
         if closing {
@@ -460,7 +464,11 @@ impl ServerSession {
             Err(e) => {
                 // Sequence and policy first: a command that may not run now is refused
                 // for that, whatever its arguments.
-                let refusal = self.commands.last_verb().map(|v| self.admit(v));
+                let verb = self.commands.last_verb();
+                if verb == Some(crate::types::command::Verb::Rcpt) {
+                    self.refused_rcpts += 1;
+                }
+                let refusal = verb.map(|v| self.admit(v));
                 match refusal {
                     Some(Err(reply)) => self.out.extend_from_slice(reply),
                     _ => e.reply().encode(&mut self.out),
