@@ -6,7 +6,7 @@ use crate::body::{Body, BodyError, End};
 use crate::config::Timeouts;
 use crate::conn::{Conn, Phase};
 use crate::handler::{
-    AuthStep, Context, Decision, Handler, ListenerKind, Outcome, Session, Transaction,
+    AuthStep, Context, Decision, Handler, ListenerKind, Outcome, Recipient, Session, Transaction,
 };
 use crate::stats::{Counters, HandshakeFailure};
 use crate::tls::TlsConfig;
@@ -30,6 +30,9 @@ pub(crate) struct Shared<H> {
     pub(crate) timeouts: Timeouts,
     pub(crate) counters: Arc<Counters>,
     pub(crate) received_header: bool,
+    /// When the server started, in microseconds since the epoch: the first part of
+    /// every queue id, so ids stay unique across restarts.
+    pub(crate) started: u64,
 }
 
 /// Where a connection came from.
@@ -61,6 +64,7 @@ pub(crate) async fn run<H: Handler>(
         hello: None,
         user: None,
         transaction: None,
+        queue_id: None,
     };
     let mut transport = Transport::Plain(io);
     let mut security = TransportSecurity::Plain;
@@ -125,11 +129,7 @@ pub(crate) async fn run<H: Handler>(
         hs: handler_session,
         shared: &shared,
         decisions: VecDeque::new(),
-        outcome: Outcome {
-            accepted: 0,
-            rejected: 0,
-            error: None,
-        },
+        outcome: Outcome::default(),
         messages: 0,
     };
     d.run().await;
@@ -291,7 +291,7 @@ impl<H: Handler> Driver<'_, H> {
                 if self.decide(d)
                     && let Some(t) = self.ctx.transaction.as_mut()
                 {
-                    t.recipients.push(to);
+                    t.recipients.push(Recipient { path: to, params });
                 }
             }
             ServerEvent::Data if self.decide(Decision::Accept) => {
@@ -340,13 +340,32 @@ impl<H: Handler> Driver<'_, H> {
 
     async fn message(&mut self, first: Option<ServerEvent>) {
         self.messages += 1;
+        // Letters and digits only (an RFC 5322 atom, as RFC 5321 §4.4 wants for the
+        // `id` clause): the start time, the connection and the message.
+        self.ctx.queue_id = Some(format!(
+            "{:X}S{:X}M{}",
+            self.shared.started, self.ctx.id, self.messages
+        ));
         let header = self.received_header();
         let lmtp = self.shared.options.lmtp;
         let mut body = Body::new(&mut self.conn, first, header);
+        let none;
+        let envelope = match self.ctx.transaction.as_ref() {
+            Some(t) => t,
+            None => {
+                // The core starts a body only inside a transaction; never reached.
+                none = Transaction {
+                    from: smtp_proto::ReversePath::Null,
+                    params: Default::default(),
+                    recipients: Vec::new(),
+                };
+                &none
+            }
+        };
         let decisions = if lmtp {
-            self.hs.data_lmtp(&self.ctx, &mut body).await
+            self.hs.data_lmtp(&self.ctx, envelope, &mut body).await
         } else {
-            vec![self.hs.data(&self.ctx, &mut body).await]
+            vec![self.hs.data(&self.ctx, envelope, &mut body).await]
         };
         let too_large = body.too_large();
         match body.finish().await {
@@ -416,13 +435,18 @@ impl<H: Handler> Driver<'_, H> {
         }
         let mut r = self.conn.session.received();
         r.peer_addr = Some(self.ctx.peer.ip());
-        r.id = Word::new(&format!("{:x}.{}", self.ctx.id, self.messages)).ok();
+        r.id = self
+            .ctx
+            .queue_id
+            .as_deref()
+            .and_then(|id| Word::new(id).ok());
         let date = crate::date::rfc5322(SystemTime::now());
         r.to_header(&date).ok().map(Bytes::from)
     }
 
     fn finish(&mut self) {
         self.outcome.error = self.conn.error.take();
+        self.outcome.refused_recipients = self.conn.session.refused_recipients();
         let counter = match &self.ctx.tls {
             None => &self.shared.counters.plain,
             Some(t) if t.starttls => &self.shared.counters.starttls,
@@ -435,6 +459,7 @@ impl<H: Handler> Driver<'_, H> {
             cipher = tls.map_or("", |t| t.info.cipher()),
             accepted = self.outcome.accepted,
             rejected = self.outcome.rejected,
+            refused_recipients = self.outcome.refused_recipients,
             error = self.outcome.error.as_deref().unwrap_or(""),
             "session closed"
         );

@@ -5,33 +5,102 @@
 
 use crate::body::Body;
 use smtp_proto::{
-    Credentials, ForwardPath, HelloVerb, Host, MailParams, Mechanism, RcptParams, Reply,
-    ReversePath, TlsInfo,
+    Credentials, EnhancedCode, ForwardPath, HelloVerb, Host, MailParams, Mechanism, RcptParams,
+    Reply, ReplyCode, ReversePath, Text, TlsInfo, ValueError,
 };
 use std::future::Future;
 use std::net::SocketAddr;
 
 /// The answer to a hook.
+///
+/// A reply can only be built valid: its code is a reply code (RFC 5321 §4.2: `2yz` to
+/// `5yz`), its enhanced code agrees with it (RFC 3463 §2: `5.1.1` goes with `5yz`), and
+/// its text cannot forge another line. The replies handlers write most have names:
+///
+/// ```
+/// use smtp_server::Decision;
+/// use smtp_server::proto::EnhancedCode;
+///
+/// assert_eq!(Decision::unknown_user().to_string(), "550 5.1.1 No such user here");
+/// assert_eq!(Decision::greylisted().to_string(), "451 4.7.1 Greylisted, try again later");
+/// let queued = Decision::reply(250, EnhancedCode::OK, "Ok: queued as 4F2A").unwrap();
+/// assert_eq!(queued.to_string(), "250 2.0.0 Ok: queued as 4F2A");
+/// // A code and an enhanced code that disagree are an error, never a silent rewrite.
+/// let bad = EnhancedCode::new(5, 1, 1).unwrap();
+/// assert!(Decision::reply(250, bad, "Refused").is_err());
+/// assert!(Decision::reply(650, EnhancedCode::OK, "Ok").is_err());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// Go on with the standard positive reply (`250 2.1.0 Ok`, the EHLO list, `235`…).
     Accept,
     /// Answer with this reply: a positive one (2xx) accepts with custom text (`250 2.0.0
     /// queued as 4F2A`), a transient (4xx) or permanent (5xx) one refuses. `421` also
-    /// closes the connection.
+    /// closes the connection. To a greeting, a positive reply accepts like
+    /// [`Decision::Accept`] (the EHLO reply lists the server's capabilities). A reply of
+    /// a class the step cannot take (a `354` to MAIL) is answered with `451 4.3.0`
+    /// and logged.
     Reply(Reply),
 }
 
 impl Decision {
-    /// A refusal (or custom acceptance) from parts; text that is not valid reply text
-    /// (control characters) is replaced by a generic one.
-    pub fn reply(code: u16, enhanced: (u8, u16, u16), text: &str) -> Self {
-        let reply = Reply::with_text(code, Some(enhanced), [text])
-            .or_else(|_| Reply::with_text(code, None, ["Refused"]))
-            .unwrap_or_else(|_| {
-                Reply::with_text(554, Some((5, 0, 0)), ["Refused"]).expect("static reply")
-            });
-        Self::Reply(reply)
+    /// A reply from its parts, checked: `Err` when `code` is not a reply code, when
+    /// `enhanced` disagrees with it, or when `text` is not reply text (CR, LF, other
+    /// controls, over 1,000 octets).
+    pub fn reply(code: u16, enhanced: EnhancedCode, text: &str) -> Result<Self, ValueError> {
+        let code = ReplyCode::new(code)?;
+        let reply = Reply::new(code, Some(enhanced), vec![Text::new(text)?])?;
+        Ok(Self::Reply(reply))
+    }
+
+    /// `550 5.1.1 No such user here` ([`Reply::unknown_user`]).
+    pub fn unknown_user() -> Self {
+        Self::Reply(Reply::unknown_user())
+    }
+
+    /// `452 4.2.2 Mailbox full, try again later` ([`Reply::mailbox_full`]).
+    pub fn mailbox_full() -> Self {
+        Self::Reply(Reply::mailbox_full())
+    }
+
+    /// `451 4.7.1 Greylisted, try again later` ([`Reply::greylisted`]).
+    pub fn greylisted() -> Self {
+        Self::Reply(Reply::greylisted())
+    }
+
+    /// `550 5.7.1 Refused by policy` ([`Reply::policy_refusal`]; set your own text with
+    /// [`Reply::with_message`]).
+    pub fn policy_refusal() -> Self {
+        Self::Reply(Reply::policy_refusal())
+    }
+
+    /// `451 4.3.0 Temporary failure, try again later` ([`Reply::temporary_failure`]).
+    pub fn temporary_failure() -> Self {
+        Self::Reply(Reply::temporary_failure())
+    }
+
+    /// Whether this accepts (an accept, or a positive reply).
+    pub fn is_accept(&self) -> bool {
+        match self {
+            Self::Accept => true,
+            Self::Reply(r) => r.is_positive(),
+        }
+    }
+}
+
+impl From<Reply> for Decision {
+    fn from(r: Reply) -> Self {
+        Self::Reply(r)
+    }
+}
+
+impl std::fmt::Display for Decision {
+    /// The reply's first line (`550 5.1.1 No such user here`), or `accept`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Accept => f.write_str("accept"),
+            Self::Reply(r) => r.fmt(f),
+        }
     }
 }
 
@@ -69,15 +138,42 @@ pub struct TlsFacts {
     pub starttls: bool,
 }
 
-/// The envelope of the transaction in progress.
+/// The envelope of the transaction in progress: what [`Session::data`] receives.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transaction {
     /// The accepted sender.
     pub from: ReversePath,
-    /// The sender's parameters.
+    /// The sender's parameters (SIZE, BODY, SMTPUTF8, RET, ENVID, AUTH=, REQUIRETLS).
     pub params: MailParams,
     /// The accepted recipients, in order.
-    pub recipients: Vec<ForwardPath>,
+    pub recipients: Vec<Recipient>,
+}
+
+/// One accepted recipient and its parameters (DSN's NOTIFY and ORCPT, RFC 3461).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    /// The path from `RCPT TO:`.
+    pub path: ForwardPath,
+    /// Its parameters.
+    pub params: RcptParams,
+}
+
+impl Recipient {
+    /// The mailbox's domain (none for `<Postmaster>` or an address literal),
+    /// comparable with a `&str` ignoring case: `r.domain().is_some_and(|d| d ==
+    /// "example.com")`.
+    pub fn domain(&self) -> Option<&smtp_proto::Domain> {
+        self.path.domain()
+    }
+}
+
+impl std::fmt::Display for Recipient {
+    /// The path as on the wire: `<bob@example.com>`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.path.fmt(f)
+    }
 }
 
 /// What the binding knows about a connection; every hook gets it.
@@ -92,6 +188,7 @@ pub struct Context {
     pub(crate) hello: Option<(HelloVerb, Host)>,
     pub(crate) user: Option<String>,
     pub(crate) transaction: Option<Transaction>,
+    pub(crate) queue_id: Option<String>,
 }
 
 impl Context {
@@ -131,15 +228,27 @@ impl Context {
     pub fn transaction(&self) -> Option<&Transaction> {
         self.transaction.as_ref()
     }
+    /// The identifier of the message in progress (from the start of its body, in
+    /// [`Session::data`], until the next message starts): the `id` of our `Received:`
+    /// header. Use it as your queue id, or log it, so the header, your log and your
+    /// reply name the same message. Unique within the server and across restarts;
+    /// letters and digits only (an RFC 5322 atom), e.g. `18C3F1A2B3C4DS1M1`.
+    pub fn queue_id(&self) -> Option<&str> {
+        self.queue_id.as_deref()
+    }
 }
 
 /// How a connection ended, for [`Session::close`] and the logs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outcome {
     /// Messages accepted (in LMTP: messages with at least one accepted recipient).
     pub accepted: u64,
     /// Messages refused or aborted after their body started.
     pub rejected: u64,
+    /// RCPT commands refused, by a hook or by the session's own checks (RCPT before
+    /// MAIL, bad syntax, parameters not offered, more than `max_recipients`).
+    pub refused_recipients: u64,
     /// Why the session ended, when not by QUIT or the client closing.
     pub error: Option<String>,
 }
@@ -215,25 +324,34 @@ pub trait Session: Send + 'static {
         async { Decision::Accept }
     }
 
-    /// The message: read the body from `body` (chunks, dot-unstuffed, with the
-    /// `Received:` header first unless turned off) and decide. Returning before the end
-    /// is fine: the rest is read and dropped before the reply is sent. If the body is
-    /// aborted (bare LF, too big, connection lost) [`Body::next`] says so and the
-    /// decision is ignored: the core has already answered.
-    fn data(&mut self, ctx: &Context, body: &mut Body<'_>)
-    -> impl Future<Output = Decision> + Send;
+    /// The message of the transaction `envelope` (its sender and the recipients
+    /// accepted, with their parameters): read the body from `body` and decide.
+    ///
+    /// The body comes dot-unstuffed (DATA) or as chunked (BDAT), with CRLF line
+    /// endings and our `Received:` header first (unless turned off). Read it chunk by
+    /// chunk with [`Body::next`] (zero-copy `Bytes`), or as a `tokio::io::AsyncRead`
+    /// (`tokio::io::copy(body, &mut file)`). Returning before the end is fine: the rest
+    /// is read and dropped before the reply is sent. If the body is aborted (bare LF,
+    /// too big, connection lost) reading it says so and the decision is ignored: the
+    /// core has already answered.
+    fn data(
+        &mut self,
+        ctx: &Context,
+        envelope: &Transaction,
+        body: &mut Body<'_>,
+    ) -> impl Future<Output = Decision> + Send;
 
-    /// LMTP (RFC 2033 §4.2): one decision per accepted recipient, in order. The default
-    /// gives [`Session::data`]'s decision to every recipient.
+    /// LMTP (RFC 2033 §4.2): one decision per accepted recipient of `envelope`, in
+    /// order. The default gives [`Session::data`]'s decision to every recipient.
     fn data_lmtp(
         &mut self,
         ctx: &Context,
+        envelope: &Transaction,
         body: &mut Body<'_>,
     ) -> impl Future<Output = Vec<Decision>> + Send {
         async move {
-            let n = ctx.transaction().map_or(0, |t| t.recipients.len());
-            let d = self.data(ctx, body).await;
-            vec![d; n]
+            let d = self.data(ctx, envelope, body).await;
+            vec![d; envelope.recipients.len()]
         }
     }
 

@@ -18,7 +18,7 @@
 //!
 //! ```no_run
 //! use smtp_server::{Body, Context, Decision, Handler, Listener, Server, Session, TlsConfig};
-//! use smtp_server::proto::{Domain, Reply, ServerOptions};
+//! use smtp_server::{ForwardPath, Domain, RcptParams, Reply, ServerOptions, Transaction};
 //!
 //! struct Sink;
 //! struct Conn;
@@ -29,15 +29,28 @@
 //!     }
 //! }
 //! impl Session for Conn {
-//!     async fn data(&mut self, _: &Context, body: &mut Body<'_>) -> Decision {
-//!         while let Ok(Some(_chunk)) = body.next().await {}
+//!     async fn rcpt(&mut self, _: &Context, to: &ForwardPath, _: &RcptParams) -> Decision {
+//!         // Domains compare without case: `<bob@Example.COM>` is ours too.
+//!         match to.domain() {
+//!             Some(d) if d == "example.com" => Decision::Accept,
+//!             _ => Decision::policy_refusal(),
+//!         }
+//!     }
+//!     async fn data(&mut self, ctx: &Context, env: &Transaction, body: &mut Body<'_>) -> Decision {
+//!         // The body is an AsyncRead (or take its chunks with `body.next()`).
+//!         let mut file = Vec::new();
+//!         if tokio::io::copy(body, &mut file).await.is_err() {
+//!             return Decision::temporary_failure(); // ignored if the client aborted
+//!         }
+//!         let id = ctx.queue_id().unwrap_or_default(); // also in our Received: header
+//!         println!("{id}: {} bytes for {} recipients", file.len(), env.recipients.len());
 //!         Decision::Accept
 //!     }
 //! }
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let options = ServerOptions::new(Domain::new("mx.example.com")?);
-//! let tls = TlsConfig::from_pem_files("cert.pem".as_ref(), "key.pem".as_ref())?;
+//! let tls = TlsConfig::from_pem_files("cert.pem", "key.pem")?;
 //! let server = Server::builder(options, Sink)
 //!     .listener(Listener::starttls("127.0.0.1:2525".parse()?))
 //!     .listener(Listener::implicit_tls("127.0.0.1:4650".parse()?))
@@ -48,6 +61,13 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! ## What comes from where
+//!
+//! The protocol types a handler meets (paths, parameters, replies, options) are the
+//! core's, re-exported here at the crate root so these docs show them; the whole core
+//! is [`proto`]. This crate has no cargo features of its own: TLS uses rustls with the
+//! crypto provider of the workspace build.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -69,11 +89,19 @@ pub use body::{Body, BodyError};
 pub use config::{ConnectionLimits, Timeouts};
 pub use error::ConfigError;
 pub use handler::{
-    AuthStep, Context, Decision, Handler, ListenerKind, Outcome, Session, TlsFacts, Transaction,
+    AuthStep, Context, Decision, Handler, ListenerKind, Outcome, Recipient, Session, TlsFacts,
+    Transaction,
 };
 pub use listener::Listener;
 pub use server::{Server, ServerBuilder, ServerHandle};
 pub use smtp_proto as proto;
+/// The core's types a handler meets, re-exported so that the signatures above link to
+/// documentation in this crate.
+pub use smtp_proto::{
+    AbortReason, Credentials, Domain, EnhancedCode, ForwardPath, HelloVerb, Host, LocalPart,
+    MailParams, Mailbox, Mechanism, RcptParams, Reply, ReplyCode, ReversePath, ServerOptions,
+    TlsInfo, ValueError,
+};
 pub use stats::{HandshakeFailure, Stats};
 pub use tls::{TlsBuilder, TlsConfig};
 pub use transport::Io;

@@ -109,6 +109,9 @@ impl<H: Handler> ServerBuilder<H> {
                 timeouts: self.timeouts,
                 counters: Arc::new(Counters::default()),
                 received_header: self.received_header,
+                started: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_micros() as u64),
             }),
             listeners: bound,
             gate: Arc::new(Gate::new(self.limits)),

@@ -44,7 +44,10 @@ impl TlsConfig {
     }
 
     /// [`TlsConfig::from_pem`] from two files.
-    pub fn from_pem_files(cert_chain: &Path, key: &Path) -> Result<Self, ConfigError> {
+    pub fn from_pem_files(
+        cert_chain: impl AsRef<Path>,
+        key: impl AsRef<Path>,
+    ) -> Result<Self, ConfigError> {
         TlsBuilder::new()
             .certificate_files(cert_chain, key)?
             .build()
@@ -128,8 +131,12 @@ impl TlsBuilder {
     }
 
     /// [`TlsBuilder::certificate_pem`] from files.
-    pub fn certificate_files(self, chain: &Path, key: &Path) -> Result<Self, ConfigError> {
-        let (c, k) = read_pair(chain, key)?;
+    pub fn certificate_files(
+        self,
+        chain: impl AsRef<Path>,
+        key: impl AsRef<Path>,
+    ) -> Result<Self, ConfigError> {
+        let (c, k) = read_pair(chain.as_ref(), key.as_ref())?;
         self.certificate_pem(&c, &k)
     }
 

@@ -5,12 +5,12 @@
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
 use rustls::pki_types::ServerName;
 use smtp_server::proto::{
-    Credentials, Domain, ForwardPath, HelloVerb, Host, MailParams, RcptParams, Reply, ReversePath,
-    ServerOptions,
+    Credentials, Domain, EnhancedCode, ForwardPath, HelloVerb, Host, MailParams, RcptParams, Reply,
+    ReversePath, ServerOptions,
 };
 use smtp_server::{
     Body, Context, Decision, Handler, Listener, Outcome, Server, ServerBuilder, ServerHandle,
-    Session, TlsConfig,
+    Session, TlsConfig, Transaction,
 };
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -161,6 +161,13 @@ pub struct Log {
     pub tls_versions: Vec<Option<String>>,
     /// Per connection: (client certificates, verified).
     pub client_certs: Vec<(usize, bool)>,
+    /// `Context::queue_id` of each message, as `data` saw it.
+    pub queue_ids: Vec<String>,
+}
+
+/// A reply decision from parts that are known to agree.
+pub fn refusal(code: u16, (c, s, d): (u8, u16, u16), text: &str) -> Decision {
+    Decision::reply(code, EnhancedCode::new(c, s, d).unwrap(), text).unwrap()
 }
 
 /// A handler that records everything; refuses recipients starting with `reject`,
@@ -170,7 +177,7 @@ pub struct Recorder {
     pub log: Arc<Mutex<Log>>,
     /// Refuse every connection with 554.
     pub refuse: bool,
-    /// What `data` passes to `read_to_end` (default 64 MiB).
+    /// What `data` passes to `read_all` (default 64 MiB).
     pub body_limit: Option<usize>,
 }
 
@@ -231,7 +238,7 @@ impl Session for RecSession {
         if c.username == "user" && c.password.expose() == "pass" {
             Decision::Accept
         } else {
-            Decision::reply(535, (5, 7, 8), "Bad credentials")
+            refusal(535, (5, 7, 8), "Bad credentials")
         }
     }
     async fn mail(&mut self, ctx: &Context, from: &ReversePath, _: &MailParams) -> Decision {
@@ -241,18 +248,21 @@ impl Session for RecSession {
     async fn rcpt(&mut self, _: &Context, to: &ForwardPath, _: &RcptParams) -> Decision {
         self.push(format!("rcpt {to}"));
         if to.to_string().starts_with("<reject") {
-            Decision::reply(550, (5, 1, 1), "No such user")
+            refusal(550, (5, 1, 1), "No such user")
         } else {
             Decision::Accept
         }
     }
-    async fn data(&mut self, ctx: &Context, body: &mut Body<'_>) -> Decision {
-        let n = ctx.transaction().map_or(0, |t| t.recipients.len());
-        match body.read_to_end(self.body_limit).await {
+    async fn data(&mut self, ctx: &Context, env: &Transaction, body: &mut Body<'_>) -> Decision {
+        let n = env.recipients.len();
+        if let Some(id) = ctx.queue_id() {
+            self.log.lock().unwrap().queue_ids.push(id.to_owned());
+        }
+        match body.read_all(self.body_limit).await {
             Ok(m) => {
                 self.push(format!("data {n} rcpts {} bytes", m.len()));
                 self.log.lock().unwrap().messages.push(m);
-                Decision::reply(250, (2, 0, 0), "Queued as TEST1")
+                refusal(250, (2, 0, 0), "Queued as TEST1")
             }
             Err(e) => {
                 self.push(format!("data error {e}"));
@@ -260,17 +270,19 @@ impl Session for RecSession {
             }
         }
     }
-    async fn data_lmtp(&mut self, ctx: &Context, body: &mut Body<'_>) -> Vec<Decision> {
-        let rcpts: Vec<String> = ctx
-            .transaction()
-            .map(|t| t.recipients.iter().map(|r| r.to_string()).collect())
-            .unwrap_or_default();
-        let _ = self.data(ctx, body).await;
+    async fn data_lmtp(
+        &mut self,
+        ctx: &Context,
+        env: &Transaction,
+        body: &mut Body<'_>,
+    ) -> Vec<Decision> {
+        let rcpts: Vec<String> = env.recipients.iter().map(|r| r.to_string()).collect();
+        let _ = self.data(ctx, env, body).await;
         rcpts
             .iter()
             .map(|r| {
                 if r.starts_with("<fail") {
-                    Decision::reply(550, (5, 2, 1), "Mailbox disabled")
+                    refusal(550, (5, 2, 1), "Mailbox disabled")
                 } else {
                     Decision::Accept
                 }
@@ -329,7 +341,7 @@ pub fn builder(rec: &Recorder, pki: &Pki, opts: ServerOptions) -> ServerBuilder<
         .tls(pki.tls())
 }
 
-pub async fn start(b: ServerBuilder<Recorder>) -> Running {
+pub async fn start<H: Handler>(b: ServerBuilder<H>) -> Running {
     let server = b.bind().await.unwrap();
     let addrs = server.local_addrs();
     let handle = server.handle();
