@@ -6,15 +6,13 @@
 //! ```
 
 use clap::Parser;
-use smtp_server::proto::{Credentials, Domain, Mechanism, ServerOptions};
+use smtp_server::proto::{Credentials, Domain, EnhancedCode, Mechanism, ServerOptions};
 use smtp_server::{
-    Body, Context, Decision, Handler, Listener, Outcome, Server, Session, TlsConfig,
+    Body, Context, Decision, Handler, Listener, Outcome, Server, Session, TlsConfig, Transaction,
 };
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use tokio::io::AsyncWriteExt;
 
 /// A receiving SMTP server for tests and labs.
 #[derive(Parser, Debug)]
@@ -62,8 +60,6 @@ struct Args {
 struct Sink {
     out: Option<PathBuf>,
     auth: Option<(String, String)>,
-    next_id: AtomicU64,
-    start: u64,
 }
 
 struct SinkSession {
@@ -85,17 +81,15 @@ impl Session for SinkSession {
     async fn auth(&mut self, _: &Context, c: &Credentials) -> Decision {
         match &self.sink.auth {
             Some((u, p)) if *u == c.username && p == c.password.expose() => Decision::Accept,
-            _ => Decision::reply(535, (5, 7, 8), "Authentication credentials invalid"),
+            _ => Decision::Reply(smtp_server::proto::server::replies::auth_failed()),
         }
     }
 
-    async fn data(&mut self, ctx: &Context, body: &mut Body<'_>) -> Decision {
-        let id = format!(
-            "{}-{}-{}",
-            self.sink.start,
-            std::process::id(),
-            self.sink.next_id.fetch_add(1, Ordering::Relaxed)
-        );
+    async fn data(&mut self, ctx: &Context, env: &Transaction, body: &mut Body<'_>) -> Decision {
+        // The id of our Received: header is the queue id: the 250 text and the file
+        // name carry the same one.
+        let id = ctx.queue_id().unwrap_or("unknown").to_owned();
+        tracing::debug!(id, from = %env.from, recipients = env.recipients.len(), "message");
         let Some(dir) = &self.sink.out else {
             // Count and discard, streaming.
             loop {
@@ -112,9 +106,7 @@ impl Session for SinkSession {
         let done = dir.join(format!("{id}.eml"));
         let result = async {
             let mut f = tokio::fs::File::create(&tmp).await?;
-            while let Some(chunk) = body.next().await.map_err(std::io::Error::other)? {
-                f.write_all(&chunk).await?;
-            }
+            tokio::io::copy(body, &mut f).await?;
             f.sync_all().await?;
             drop(f);
             tokio::fs::rename(&tmp, &done).await?;
@@ -147,6 +139,7 @@ impl Session for SinkSession {
             user = ctx.user().unwrap_or("-"),
             accepted = outcome.accepted,
             rejected = outcome.rejected,
+            refused_recipients = outcome.refused_recipients,
             error = outcome.error.as_deref().unwrap_or("-"),
             "session"
         );
@@ -154,12 +147,13 @@ impl Session for SinkSession {
 }
 
 fn queued(id: &str) -> Decision {
-    Decision::reply(250, (2, 0, 0), &format!("Ok: queued as {id}"))
+    let text = format!("Ok: queued as {id}");
+    Decision::reply(250, EnhancedCode::OK, &text).unwrap_or(Decision::Accept)
 }
 
 fn failed(ctx: &Context, why: &str) -> Decision {
     tracing::warn!(peer = %ctx.peer(), error = why, "message not stored");
-    Decision::reply(451, (4, 3, 0), "Message not stored, try again later")
+    Decision::temporary_failure()
 }
 
 /// Creates `--out`, checks that a file can be written there, and removes the
@@ -244,10 +238,6 @@ async fn run(args: Args) -> Result<(), String> {
     let sink = Arc::new(Sink {
         out: args.out.clone(),
         auth,
-        next_id: AtomicU64::new(1),
-        start: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
     });
     let mut builder = Server::builder(opts, SinkHandler(sink))
         .listener(Listener::starttls(args.listen))

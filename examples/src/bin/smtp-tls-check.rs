@@ -6,6 +6,10 @@
 //! smtp-tls-check mx.example.com [--servername NAME] [--ca FILE] [--warn-days 21] [--json]
 //! ```
 //!
+//! Problems: no STARTTLS, a failed handshake, a certificate that is expired, expiring
+//! soon, weak, for another name or not chained to a trust anchor, and AUTH offered
+//! before TLS.
+//!
 //! Exit status: 0 all is well; 1 a problem was found; 75 no connection; 2 usage.
 
 use clap::Parser;
@@ -165,9 +169,12 @@ fn check(args: &Args, name: &str, r: &SessionReport) -> Findings {
         let auth_before = before.is_some_and(|c| c.has("AUTH"));
         if after.has("AUTH") && !auth_before && tls.starttls {
             f.say("AUTH: offered only after TLS (good)".into());
-        } else if auth_before {
-            f.say("AUTH: offered before TLS (credentials could be sent in plaintext)".into());
         }
+    }
+    // Whatever TLS gives afterwards, a client that trusts this EHLO reply (or one a man
+    // in the middle stripped of STARTTLS) can send its password in plaintext.
+    if before.is_some_and(|c| c.has("AUTH")) {
+        f.problem("AUTH offered before TLS (credentials could be sent in plaintext)".into());
     }
     f
 }
