@@ -66,8 +66,8 @@
 //!
 //! The protocol types a handler meets (paths, parameters, replies, options) are the
 //! core's, re-exported here at the crate root so these docs show them; the whole core
-//! is [`proto`]. This crate has no cargo features of its own: TLS uses rustls with the
-//! crypto provider of the workspace build.
+//! is [`proto`]. This crate has no cargo features yet: TLS is rustls with its `ring`
+//! crypto provider.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -95,8 +95,7 @@ pub use handler::{
 pub use listener::Listener;
 pub use server::{Server, ServerBuilder, ServerHandle};
 pub use smtp_proto as proto;
-/// The core's types a handler meets, re-exported so that the signatures above link to
-/// documentation in this crate.
+// The core's types a handler meets, re-exported (and so documented) here.
 pub use smtp_proto::{
     AbortReason, Credentials, Domain, EnhancedCode, ForwardPath, HelloVerb, Host, LocalPart,
     MailParams, Mailbox, Mechanism, RcptParams, Reply, ReplyCode, ReversePath, ServerOptions,
