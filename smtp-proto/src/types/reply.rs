@@ -235,13 +235,14 @@ impl Reply {
         Self::new(code, enhanced, lines)
     }
 
-    /// A one-line reply from static text (invalid text gives an empty line).
-    pub fn from_static(
+    /// A one-line reply from parts fixed in this crate (the named replies); codes that
+    /// disagree are a bug here, never a rewrite of what a caller asked for.
+    pub(crate) fn from_static(
         code: ReplyCode,
         enhanced: Option<EnhancedCode>,
         text: &'static str,
     ) -> Self {
-        let enhanced = enhanced.filter(|e| e.class() == code.class());
+        debug_assert!(enhanced.is_none_or(|e| e.class() == code.class()));
         let (enhanced, lines) =
             crate::codec::reply::canonical(code, enhanced, vec![Text::from_static(text)]);
         Self {
