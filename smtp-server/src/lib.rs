@@ -98,8 +98,8 @@ pub use smtp_proto as proto;
 // The core's types a handler meets, re-exported (and so documented) here.
 pub use smtp_proto::{
     AbortReason, Credentials, Domain, EnhancedCode, ForwardPath, HelloVerb, Host, LocalPart,
-    MailParams, Mailbox, Mechanism, RcptParams, Reply, ReplyCode, ReversePath, ServerOptions,
-    TlsInfo, ValueError,
+    MailParams, Mailbox, Mechanism, RcptParams, Reply, ReplyCode, ReversePath, Secret,
+    ServerOptions, Text, TlsInfo, ValueError,
 };
 pub use stats::{HandshakeFailure, Stats};
 pub use tls::{TlsBuilder, TlsConfig};
