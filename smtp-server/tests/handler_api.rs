@@ -13,10 +13,13 @@ use std::sync::{Arc, Mutex};
 use support::*;
 use tokio::io::AsyncReadExt;
 
+/// A recipient as `data` saw it: path and NOTIFY.
+type Rcpt = (String, Option<String>);
+
 #[derive(Default)]
 struct Seen {
-    /// Per message: sender, recipients with their NOTIFY, queue id, body.
-    messages: Vec<(String, Vec<(String, Option<String>)>, String, Vec<u8>)>,
+    /// Per message: sender, recipients, queue id, body.
+    messages: Vec<(String, Vec<Rcpt>, String, Vec<u8>)>,
     /// The io::Error kinds and inner BodyErrors of aborted bodies.
     aborted: Vec<(std::io::ErrorKind, Option<BodyError>)>,
     outcomes: Vec<Outcome>,
