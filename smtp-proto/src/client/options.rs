@@ -1,13 +1,14 @@
 //! [`ClientOptions`], [`ClientAuth`] and the [`Envelope`] of one message.
 
 use super::policy::TlsPolicy;
+use crate::codec::Cursor;
 use crate::error::ValueError;
 use crate::framing::stuff::BareEndingsOut;
 use crate::limits::Limits;
 use crate::secret::Secret;
 use crate::types::domain::Host;
 use crate::types::params::{MailParams, RcptParams};
-use crate::types::path::{ForwardPath, ReversePath};
+use crate::types::path::{ForwardPath, Mailbox, ReversePath};
 
 /// Credentials for `AUTH` (RFC 4954).
 #[non_exhaustive]
@@ -206,7 +207,27 @@ impl ClientOptions {
     }
 }
 
-/// One message's envelope.
+/// One message's envelope: the sender, the recipients, and their parameters.
+///
+/// Addresses are given as the caller has them: a plain address (`alice@example.org`)
+/// or a path in its wire form (`<alice@example.org>`, `<>` for the null sender of a
+/// bounce). Both are parsed by the RFC 5321 grammar (§4.1.2), never by searching for
+/// `>`: a quoted local part stays one local part whatever it holds.
+///
+/// ```
+/// use smtp_proto::client::Envelope;
+///
+/// let env = Envelope::new("alice@example.org", ["<bob@example.com>", "\"a> ORCPT=x\"@example.com"])?;
+/// assert_eq!(env.from.to_string(), "<alice@example.org>");
+/// let (to, params) = &env.recipients[1];
+/// assert_eq!(to.mailbox().unwrap().local_part().as_str(), "a> ORCPT=x");
+/// assert!(params.orcpt.is_none()); // nothing escaped the quotes
+/// // Results name each recipient as the caller wrote it.
+/// assert_eq!(env.recipient_as_written(&env.recipients[0].0), "<bob@example.com>");
+/// assert!(Envelope::new("<>", ["postmaster"]).is_ok());
+/// assert!(Envelope::new("alice@example.org", ["<bob@example.com"]).is_err());
+/// # Ok::<(), smtp_proto::ValueError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope {
     /// The sender.
@@ -218,36 +239,83 @@ pub struct Envelope {
     pub recipients: Vec<(ForwardPath, RcptParams)>,
     /// The body has bytes above 0x7F (needs 8BITMIME).
     pub eight_bit: bool,
+    /// Each recipient given as a string, and the string: results name a recipient as
+    /// its caller wrote it.
+    written: Vec<(ForwardPath, String)>,
 }
 
 impl Envelope {
-    /// An envelope from paths in their wire form, e.g. `"<a@example.org>"` or `"<>"`.
-    pub fn new<'a>(from: &str, to: impl IntoIterator<Item = &'a str>) -> Result<Self, ValueError> {
-        let path = |s: &str| {
-            s.strip_prefix('<')
-                .and_then(|s| s.strip_suffix('>'))
-                .ok_or(ValueError::Syntax {
-                    what: "path",
-                    at: 0,
-                })
-                .map(str::to_owned)
-        };
-        let from_inner = path(from)?;
-        let from = if from_inner.is_empty() {
-            ReversePath::Null
-        } else {
-            ReversePath::Mailbox(crate::types::path::Mailbox::parse(&from_inner)?)
-        };
-        let mut recipients = Vec::new();
+    /// An envelope from addresses as strings: each a plain address
+    /// (`alice@example.org`) or a path (`<alice@example.org>`; `<>` for the null
+    /// sender; `Postmaster` or `<Postmaster>` for the bare postmaster recipient of
+    /// RFC 5321 §4.5.1). A path may carry a source route, which is discarded
+    /// (RFC 5321 §4.1.1.2).
+    pub fn new(
+        from: &str,
+        to: impl IntoIterator<Item = impl AsRef<str>>,
+    ) -> Result<Self, ValueError> {
+        let mut env = Self::from_paths(reverse_path(from)?, []);
         for t in to {
-            let m = crate::types::path::Mailbox::parse(&path(t)?)?;
-            recipients.push((ForwardPath::Mailbox(m), RcptParams::default()));
+            env.add_recipient(t.as_ref())?;
         }
-        Ok(Self {
+        Ok(env)
+    }
+
+    /// An envelope from paths already built (no parameters).
+    pub fn from_paths(from: ReversePath, to: impl IntoIterator<Item = ForwardPath>) -> Self {
+        Self {
             from,
             params: MailParams::default(),
-            recipients,
+            recipients: to.into_iter().map(|t| (t, RcptParams::default())).collect(),
             eight_bit: false,
-        })
+            written: Vec::new(),
+        }
+    }
+
+    /// Adds a recipient given as a plain address or a path (as [`Envelope::new`]
+    /// takes them); its parameters (NOTIFY, ORCPT) can be set through the result.
+    pub fn add_recipient(&mut self, to: &str) -> Result<&mut RcptParams, ValueError> {
+        let path = forward_path(to)?;
+        self.written.push((path.clone(), to.to_owned()));
+        self.recipients.push((path, RcptParams::default()));
+        let last = self.recipients.len() - 1;
+        Ok(&mut self.recipients[last].1)
+    }
+
+    /// How the caller wrote `path`: the string given to [`Envelope::new`] or
+    /// [`Envelope::add_recipient`] (the first one, when two strings name the same
+    /// path); for a path added as a value, the address without brackets
+    /// (`bob@example.com`, `Postmaster`).
+    pub fn recipient_as_written(&self, path: &ForwardPath) -> std::borrow::Cow<'_, str> {
+        match self.written.iter().find(|(p, _)| p == path) {
+            Some((_, s)) => std::borrow::Cow::Borrowed(s),
+            None => std::borrow::Cow::Owned(match path {
+                ForwardPath::Postmaster => "Postmaster".to_owned(),
+                ForwardPath::Mailbox(m) => m.to_string(),
+            }),
+        }
+    }
+}
+
+/// A sender as [`Envelope::new`] takes it: a path by the `Reverse-path` grammar when it
+/// starts with `<`, else a plain `Mailbox`.
+fn reverse_path(s: &str) -> Result<ReversePath, ValueError> {
+    if s.starts_with('<') {
+        Cursor::parse_value(s, "path", |c| c.reverse_path())
+    } else {
+        Mailbox::parse(s).map(ReversePath::Mailbox)
+    }
+}
+
+/// A recipient as [`Envelope::new`] takes it: a path by the `Forward-path` grammar
+/// (with `<Postmaster>`) when it starts with `<`, else `Postmaster` or a plain
+/// `Mailbox`.
+fn forward_path(s: &str) -> Result<ForwardPath, ValueError> {
+    if s.starts_with('<') {
+        Cursor::parse_value(s, "path", |c| c.forward_path())
+    } else if s.eq_ignore_ascii_case("postmaster") {
+        Ok(ForwardPath::Postmaster)
+    } else {
+        Mailbox::parse(s).map(ForwardPath::Mailbox)
     }
 }
