@@ -1,7 +1,7 @@
 //! AUTH (RFC 4954): PLAIN, LOGIN, XOAUTH2, and application-driven mechanisms.
 
 use super::policy;
-use super::{ClientAuth, ClientEvent, ClientSession, Expect};
+use super::{ClientAuth, ClientEvent, ClientSession, Expect, Sent};
 use crate::codec::Encode;
 use crate::error::{ApiMisuse, Error};
 use crate::types::command::{Command, Mechanism};
@@ -90,11 +90,11 @@ impl ClientSession {
             }
             other => other,
         };
-        Command::Auth {
+        let command = Command::Auth {
             mechanism,
             initial: initial.map(|v| crate::Secret::new(Bytes::from(v))),
-        }
-        .encode(&mut self.out);
+        };
+        self.write_marked(Sent::AuthCommand, |out| command.encode(out));
         self.expect(Expect::Auth);
     }
 
@@ -105,18 +105,13 @@ impl ClientSession {
         }
         if code == 334 {
             if let Some(ir) = self.auth_ir.take() {
-                self.out.put_slice(BASE64.encode(ir).as_bytes());
-                self.out.put_slice(b"\r\n");
-                self.expect(Expect::Auth);
-                return;
+                return self.sasl_response(BASE64.encode(ir).as_bytes());
             }
             if matches!(self.auth_used, Some(ClientAuth::Other { .. })) {
                 // RFC 4954 §4: the challenge is the base64 text of the 334 line.
                 let text = reply.text();
                 let Ok(challenge) = BASE64.decode(text.trim()) else {
-                    self.out.put_slice(b"*\r\n");
-                    self.expect(Expect::Auth);
-                    return;
+                    return self.sasl_response(b"*");
                 };
                 self.challenge_pending = true;
                 self.events
@@ -132,22 +127,11 @@ impl ClientSession {
                     password.expose().as_bytes().to_vec()
                 }
                 // XOAUTH2 error challenge: an empty response gets the final error reply.
-                (Some(ClientAuth::XOAuth2 { .. }), 1) => {
-                    self.out.put_slice(b"\r\n");
-                    self.expect(Expect::Auth);
-                    return;
-                }
-                _ => {
-                    // An exchange we cannot continue: cancel (RFC 4954 §4).
-                    self.out.put_slice(b"*\r\n");
-                    self.expect(Expect::Auth);
-                    return;
-                }
+                (Some(ClientAuth::XOAuth2 { .. }), 1) => return self.sasl_response(b""),
+                // An exchange we cannot continue: cancel (RFC 4954 §4).
+                _ => return self.sasl_response(b"*"),
             };
-            self.out.put_slice(BASE64.encode(line).as_bytes());
-            self.out.put_slice(b"\r\n");
-            self.expect(Expect::Auth);
-            return;
+            return self.sasl_response(BASE64.encode(line).as_bytes());
         }
         self.refuse("AUTH", reply);
     }
@@ -157,9 +141,7 @@ impl ClientSession {
         if !std::mem::take(&mut self.challenge_pending) {
             return Err(ApiMisuse::NoDecisionPending.into());
         }
-        self.out.put_slice(BASE64.encode(response).as_bytes());
-        self.out.put_slice(b"\r\n");
-        self.expect(Expect::Auth);
+        self.sasl_response(BASE64.encode(response).as_bytes());
         Ok(())
     }
 
@@ -169,8 +151,17 @@ impl ClientSession {
         if !std::mem::take(&mut self.challenge_pending) {
             return Err(ApiMisuse::NoDecisionPending.into());
         }
-        self.out.put_slice(b"*\r\n");
-        self.expect(Expect::Auth);
+        self.sasl_response(b"*");
         Ok(())
+    }
+
+    /// Sends one SASL response line (base64, empty, or `*`), marked as a credential
+    /// for transcripts, and awaits the server's next AUTH reply.
+    fn sasl_response(&mut self, line: &[u8]) {
+        self.write_marked(Sent::SaslResponse, |out| {
+            out.put_slice(line);
+            out.put_slice(b"\r\n");
+        });
+        self.expect(Expect::Auth);
     }
 }

@@ -2,7 +2,7 @@
 //! framed as BDAT chunks, checked against the server's SIZE.
 
 use super::policy;
-use super::{BodyPhase, ClientSession, Expect};
+use super::{BodyPhase, ClientSession, Expect, Sent};
 use crate::error::{ApiMisuse, Error};
 use crate::framing::stuff::BodyError;
 use bytes::{BufMut, BytesMut};
@@ -67,7 +67,7 @@ impl ClientSession {
                 std::fmt::Write::write_fmt(&mut self.out, format_args!("BDAT {}\r\n", data.len()));
             self.expect(Expect::Bdat { last: false });
         }
-        self.out.put_slice(&data);
+        self.write_marked(Sent::Body, |out| out.put_slice(&data));
         Ok(())
     }
 
@@ -88,14 +88,14 @@ impl ClientSession {
                 &mut self.out,
                 format_args!("BDAT {} LAST\r\n", data.len()),
             );
-            self.out.put_slice(&data);
+            self.write_marked(Sent::Body, |out| out.put_slice(&data));
             // RFC 2033 §4.3: after BDAT LAST, LMTP answers once per recipient.
             for _ in 1..replies {
                 self.expect(Expect::Message);
             }
             self.expect(Expect::Bdat { last: true });
         } else {
-            self.out.put_slice(&data);
+            self.write_marked(Sent::Body, |out| out.put_slice(&data));
             for _ in 0..replies {
                 self.expect(Expect::Message);
             }

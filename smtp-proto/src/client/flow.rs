@@ -1,7 +1,7 @@
 //! Reply handling: matching each reply to what was sent, in order, and what follows.
 
 use super::policy::{self, TlsAction, TlsOutcome};
-use super::{BodyPhase, ClientEvent, ClientSession, Envelope, Expect, Phase};
+use super::{BodyPhase, ClientEvent, ClientSession, Envelope, Expect, Phase, Sent};
 use crate::codec::Encode;
 use crate::codec::capability::decode_capabilities;
 use crate::error::{ApiMisuse, Error, PeerMisbehaved};
@@ -107,8 +107,8 @@ impl ClientSession {
                 } else if go {
                     // RFC 2920 §3.1: a 354 although no recipient was accepted: end the
                     // empty message at once; its reply is not kept.
-                    self.out.put_slice(b".\r\n");
                     tx.body = BodyPhase::Skipped;
+                    self.write_marked(Sent::Body, |out| out.put_slice(b".\r\n"));
                     self.expects.push_front(Expect::Bdat { last: true });
                     self.untransmitted += 1;
                 } else {
@@ -411,6 +411,7 @@ impl ClientSession {
         self.expects.clear();
         self.untransmitted = 0;
         self.out.clear();
+        self.marks.clear();
         self.input.clear();
         self.tx = None;
         self.token_ready = false;

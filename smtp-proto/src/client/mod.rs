@@ -68,9 +68,11 @@ mod flow;
 pub mod mx;
 mod options;
 pub mod policy;
+mod transcript;
 
 pub use event::{ClientEvent, TransactionResult};
 pub use options::{ClientAuth, ClientOptions, Envelope};
+pub use transcript::Sent;
 
 use crate::codec::{Encode, ReplyDecoder};
 use crate::error::{ApiMisuse, Error, PeerMisbehaved};
@@ -179,6 +181,9 @@ pub struct ClientSession {
     /// The result, delivered once the RSET that follows a failed transaction is
     /// answered (so the next MAIL is never sent ahead of it without PIPELINING).
     pending_done: Option<TransactionResult>,
+    /// What parts of `out` are not plain commands, and the parts of the last transmit.
+    marks: Vec<(Sent, std::ops::Range<usize>)>,
+    sent_parts: Vec<(Sent, usize)>,
 }
 
 impl std::fmt::Debug for ClientSession {
@@ -242,6 +247,8 @@ impl ClientSession {
             auth_ir: None,
             challenge_pending: false,
             pending_done: None,
+            marks: Vec::new(),
+            sent_parts: Vec::new(),
         }
     }
 
@@ -332,6 +339,7 @@ impl ClientSession {
             }
             if !self.out.is_empty() {
                 self.untransmitted = 0;
+                self.take_marks();
                 return Ok(Output::Transmit(self.out.split().freeze()));
             }
             // Pull: ask for the next piece of the body until `end_body`, so only one
