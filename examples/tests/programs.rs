@@ -342,11 +342,7 @@ async fn lmtp_sink_answers_per_recipient() {
     let ca = dir.join("ca.pem");
     let sink = Sink::start(&["--write-cert", &s(&ca), "--lmtp"]).await;
     let mut o = smtp_client::ClientOptions::new("client.test", smtp_client::TlsPolicy::Verify)
-        .with_trust(
-            smtp_client::TrustAnchors::empty()
-                .add_pem_file(&ca)
-                .unwrap(),
-        );
+        .with_trust(smtp_client::TrustAnchors::empty().add_pem_file(ca).unwrap());
     o.lmtp = true;
     let mut c = smtp_client::Connection::connect(&sink.target(), o)
         .await

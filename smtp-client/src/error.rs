@@ -1,6 +1,8 @@
-//! [`Error`]: what can go wrong, and whether trying again later may help.
+//! [`Error`]: what can go wrong, whether trying again later may help, and what the
+//! session had got when it failed.
 
-use crate::report::Delivery;
+use crate::delivery::Delivery;
+use crate::report::SessionReport;
 use smtp_proto::client::policy::PolicyViolation;
 use smtp_proto::{Reply, Timeout};
 use std::io;
@@ -10,6 +12,10 @@ use std::io;
 /// [`Error::is_transient`] tells a temporary failure (a `4xx` reply, a network fault,
 /// a TLS policy that could not be met now: an MTA keeps the message queued) from a
 /// permanent one (a `5xx` reply, a message the server can never take: bounce it).
+///
+/// A failure after the connection was made still tells what the session had got:
+/// [`Error::report`] gives the [`SessionReport`] so far (the TLS facts after a refused
+/// AUTH, the capabilities after a refused STARTTLS).
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -25,7 +31,9 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    /// A timeout expired while waiting for the server (RFC 5321 §4.5.3.2).
+    /// A timeout expired while waiting for the server (RFC 5321 §4.5.3.2). It carries
+    /// no [`SessionReport`]; a caller holding the [`Connection`](crate::Connection)
+    /// has [`Connection::report`](crate::Connection::report).
     #[error("timed out {stage}")]
     Timeout {
         /// What was awaited: `"connecting"`, `"TLS handshake"`, or a reply (e.g.
@@ -33,8 +41,13 @@ pub enum Error {
         stage: String,
     },
     /// Reading or writing the connection failed.
-    #[error("connection: {0}")]
-    Io(#[from] io::Error),
+    #[error("connection: {source}")]
+    Io {
+        /// What the socket said.
+        source: io::Error,
+        /// What the session had got (see [`Error::report`]).
+        report: Option<Box<SessionReport>>,
+    },
     /// The TLS handshake failed, or its certificate did not satisfy the policy. For a
     /// certificate, `reason` says why (expired, unknown issuer, name mismatch, no TLSA
     /// match); the session was abandoned before any command was sent over it.
@@ -46,11 +59,18 @@ pub enum Error {
         policy: &'static str,
         /// What failed.
         reason: String,
+        /// What the session had got (see [`Error::report`]).
+        report: Option<Box<SessionReport>>,
     },
     /// The TLS policy (or another local rule) forbids going on: STARTTLS missing or
     /// refused, AUTH without TLS, a message the server cannot take.
-    #[error(transparent)]
-    Policy(#[from] PolicyViolation),
+    #[error("{violation}")]
+    Policy {
+        /// What the policy forbids.
+        violation: PolicyViolation,
+        /// What the session had got (see [`Error::report`]).
+        report: Option<Box<SessionReport>>,
+    },
     /// The server refused the session (greeting, EHLO, AUTH) or closed it with 421.
     #[error("server refused {stage}: {reply}")]
     Rejected {
@@ -58,9 +78,13 @@ pub enum Error {
         stage: &'static str,
         /// The server's reply.
         reply: Reply,
+        /// What the session had got (see [`Error::report`]).
+        report: Option<Box<SessionReport>>,
     },
-    /// The server refused the message: MAIL, every recipient, DATA/BDAT, or the
-    /// message after its end. The [`Delivery`] holds every reply.
+    /// The server refused the message for every recipient: at MAIL, every RCPT,
+    /// DATA/BDAT, or after its end. The [`Delivery`] holds every reply, in the same
+    /// shape as a message that was accepted ([`Error::delivery`],
+    /// [`Error::into_delivery`]).
     #[error("message refused at {stage}: {reply}")]
     MessageRefused {
         /// `"MAIL"`, `"RCPT"`, `"DATA"` or `"message"`.
@@ -69,13 +93,20 @@ pub enum Error {
         reply: Reply,
         /// Every reply of the transaction.
         delivery: Box<Delivery>,
+        /// What the session had got (see [`Error::report`]).
+        report: Option<Box<SessionReport>>,
     },
     /// The server broke the protocol (an unparseable or over-long reply, a reply no
     /// command asked for, a reply code the command cannot get, a response injected after
     /// the STARTTLS reply, an early close). Transient: the message was not delivered,
     /// or not with certainty.
-    #[error("protocol: {0}")]
-    Protocol(smtp_proto::Error),
+    #[error("protocol: {error}")]
+    Protocol {
+        /// What the session found.
+        error: smtp_proto::Error,
+        /// What the session had got (see [`Error::report`]).
+        report: Option<Box<SessionReport>>,
+    },
     /// The message body could not be sent as given (an undeclared 8-bit byte, a bare
     /// line ending under `BareEndingsOut::Refuse`, a read error of the body stream).
     /// The connection was closed: SMTP cannot take back a body once started.
@@ -114,14 +145,22 @@ impl Error {
             Self::Rejected { reply, .. } | Self::MessageRefused { reply, .. } => {
                 !reply.is_permanent()
             }
-            Self::Policy(v) => !matches!(
-                v,
+            Self::Policy { violation, .. } => !matches!(
+                violation,
                 PolicyViolation::MissingExtension { .. } | PolicyViolation::TooBig { .. }
             ),
-            Self::Protocol(smtp_proto::Error::Misuse(_)) => false,
+            Self::Protocol {
+                error: smtp_proto::Error::Misuse(_),
+                ..
+            } => false,
             Self::Dns { permanent, .. } => !permanent,
             _ => true,
         }
+    }
+
+    /// Whether trying again can never succeed: `!is_transient()`.
+    pub fn is_permanent(&self) -> bool {
+        !self.is_transient()
     }
 
     /// Whether the TLS policy was not met: STARTTLS missing, refused or stripped, the
@@ -130,17 +169,21 @@ impl Error {
     pub fn is_tls_failure(&self) -> bool {
         match self {
             Self::Tls { .. } => true,
-            Self::Policy(v) => matches!(
-                v,
+            Self::Policy { violation, .. } => matches!(
+                violation,
                 PolicyViolation::StartTlsNotOffered { .. }
                     | PolicyViolation::StartTlsRefused { .. }
                     | PolicyViolation::NotVerified { .. }
                     | PolicyViolation::TlsaLookupFailed { .. }
                     | PolicyViolation::AuthWithoutTls { .. }
             ),
-            Self::Protocol(smtp_proto::Error::Peer(
-                smtp_proto::PeerMisbehaved::PlaintextAfterStartTlsReply { .. },
-            )) => true,
+            Self::Protocol {
+                error:
+                    smtp_proto::Error::Peer(smtp_proto::PeerMisbehaved::PlaintextAfterStartTlsReply {
+                        ..
+                    }),
+                ..
+            } => true,
             _ => false,
         }
     }
@@ -153,12 +196,60 @@ impl Error {
         }
     }
 
-    /// The replies of the refused transaction, for [`Error::MessageRefused`].
+    /// The replies of the refused transaction, for [`Error::MessageRefused`]: the same
+    /// [`Delivery`] as for an accepted message, with [`DeliveryStatus::Refused`].
+    ///
+    /// [`DeliveryStatus::Refused`]: crate::DeliveryStatus::Refused
     pub fn delivery(&self) -> Option<&Delivery> {
         match self {
             Self::MessageRefused { delivery, .. } => Some(delivery),
             _ => None,
         }
+    }
+
+    /// The [`Delivery`] of a wholly refused message, and any other error as it is: with
+    /// `.or_else(Error::into_delivery)`, a send gives a `Delivery` whether the message
+    /// was accepted, partly refused or refused, and `?` still stops at errors that
+    /// have no per-recipient answer (see the [crate docs](crate#results)).
+    pub fn into_delivery(self) -> Result<Delivery, Self> {
+        match self {
+            Self::MessageRefused { delivery, .. } => Ok(*delivery),
+            other => Err(other),
+        }
+    }
+
+    /// What the session had got when it failed, for an error after the connection was
+    /// made (`Rejected`, `MessageRefused`, `Policy`, `Tls`, `Protocol`, `Io` from
+    /// [`Connection::connect`](crate::Connection::connect) and friends,
+    /// [`Connection::send`](crate::Connection::send) and MX delivery): the server,
+    /// greeting, capabilities, and the TLS facts when TLS was up. `None` before a
+    /// connection existed, and for the kinds that carry none (`Timeout`, and the
+    /// errors of `send` that leave the caller its connection and its report: `Body`,
+    /// `LineTooLong`, `Closed`).
+    pub fn report(&self) -> Option<&SessionReport> {
+        match self {
+            Self::Io { report, .. }
+            | Self::Tls { report, .. }
+            | Self::Policy { report, .. }
+            | Self::Rejected { report, .. }
+            | Self::MessageRefused { report, .. }
+            | Self::Protocol { report, .. } => report.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The error with `session` as its report, unless it has one already.
+    pub(crate) fn with_report(mut self, session: &SessionReport) -> Self {
+        if let Self::Io { report, .. }
+        | Self::Tls { report, .. }
+        | Self::Policy { report, .. }
+        | Self::Rejected { report, .. }
+        | Self::MessageRefused { report, .. }
+        | Self::Protocol { report, .. } = &mut self
+        {
+            report.get_or_insert_with(|| Box::new(session.clone()));
+        }
+        self
     }
 
     pub(crate) fn timeout(t: Timeout) -> Self {
@@ -176,15 +267,40 @@ impl Error {
     }
 }
 
+impl From<io::Error> for Error {
+    fn from(source: io::Error) -> Self {
+        Self::Io {
+            source,
+            report: None,
+        }
+    }
+}
+
+impl From<PolicyViolation> for Error {
+    fn from(violation: PolicyViolation) -> Self {
+        Self::Policy {
+            violation,
+            report: None,
+        }
+    }
+}
+
 impl From<smtp_proto::Error> for Error {
     fn from(e: smtp_proto::Error) -> Self {
         match e {
-            smtp_proto::Error::Policy(v) => Self::Policy(v),
-            smtp_proto::Error::Rejected { stage, reply } => Self::Rejected { stage, reply },
+            smtp_proto::Error::Policy(v) => v.into(),
+            smtp_proto::Error::Rejected { stage, reply } => Self::Rejected {
+                stage,
+                reply,
+                report: None,
+            },
             smtp_proto::Error::Misuse(smtp_proto::ApiMisuse::LineTooLong { limit }) => {
                 Self::LineTooLong { limit }
             }
-            other => Self::Protocol(other),
+            error => Self::Protocol {
+                error,
+                report: None,
+            },
         }
     }
 }

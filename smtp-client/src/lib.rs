@@ -10,33 +10,117 @@
 //!   it. [`send`] does all three for one message.
 //! - Results: a [`Delivery`] with every recipient's reply and the message's reply, a
 //!   [`SessionReport`] with what the connection got (TLS version, cipher, key exchange,
-//!   certificate chain, verified or why not, policy applied), and typed [`Error`]s
-//!   that tell transient from permanent ([`Error::is_transient`]).
+//!   certificate chain, verified or why not, the policy and the rule that chose it),
+//!   and typed [`Error`]s that tell transient from permanent ([`Error::is_transient`])
+//!   and still carry the report when the session failed half-way ([`Error::report`]).
 //! - TLS: policies `none`, `may`, `encrypt`, `verify` (the default), `secure` and
-//!   `dane` (TLSA records the caller resolved, RFC 7672); trust anchors from
+//!   `dane` (TLSA records the caller resolved, RFC 7672), one for all or per
+//!   destination ([`ClientOptions::with_policy_map`]); trust anchors from
 //!   `webpki-roots`, the system store or given CA certificates ([`TrustAnchors`]).
 //!   Plaintext injected after the STARTTLS reply is detected and the session dropped.
 //! - AUTH PLAIN, LOGIN and XOAUTH2, never over plaintext unless
 //!   [`ClientOptions::auth_without_tls`] says so.
-//! - With the `dns` feature, [`dns`] resolves MX records and tries each host in order.
+//! - MX delivery: [`dns::MxDelivery`] tries a domain's mail hosts in order through a
+//!   [`dns::Resolver`].
+//!
+//! This crate builds no messages: give [`Connection::send`] the bytes of one (RFC 5322),
+//! e.g. from the `mail-builder` crate (see the workspace README).
 //!
 //! ```no_run
 //! use smtp_client::{ClientOptions, Connection, Envelope, TlsPolicy, TrustAnchors};
 //!
-//! # async fn run() -> Result<(), smtp_client::Error> {
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let opts = ClientOptions::new("client.example.org", TlsPolicy::Verify)
 //!     .with_trust(TrustAnchors::webpki())
 //!     .with_plain_auth("user", "secret");
 //! let mut conn = Connection::connect("smtp.example.com:587", opts).await?;
 //! println!("tls: {}", conn.report().tls_line());
-//! let env = Envelope::new("<me@example.org>", ["<you@example.com>"]).expect("valid paths");
+//! let env = Envelope::new("me@example.org", ["you@example.com"])?;
 //! let delivery = conn.send(env, "Subject: hi\r\n\r\nHello.\r\n").await?;
-//! for r in &delivery.recipients {
-//!     println!("{}: {:?}", r.address, r.reply);
-//! }
-//! conn.quit().await
+//! println!("{delivery}"); // you@example.com: 250 2.0.0 Ok: queued as 4F2A
+//! conn.quit().await?;
+//! # Ok(())
 //! # }
 //! ```
+//!
+//! # Results
+//!
+//! A message accepted for every recipient, for some, or for none gives the same
+//! per-recipient view: a [`Delivery`] whose [`status`](Delivery::status) says which,
+//! one [`RecipientResult`] per recipient (the address as the caller wrote it, its
+//! reply), and a `Display` of one line per recipient. Only the wholly refused message
+//! comes as an error, [`Error::MessageRefused`], so that `?` never takes it for a
+//! success; its [`Error::delivery`] is that same `Delivery`, and
+//! `.or_else(Error::into_delivery)` gives a `Delivery` in all three cases:
+//!
+//! ```
+//! use smtp_client::{ClientOptions, Connection, DeliveryStatus, Envelope, Error, TlsPolicy};
+//! # use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//! # /// A server on the other end of a pipe: each reply once the client's bytes end so.
+//! # async fn server(mut io: tokio::io::DuplexStream, script: &[(&str, &str)]) {
+//! #     let (mut seen, mut buf) = (Vec::new(), [0; 4096]);
+//! #     for (expect, reply) in script {
+//! #         while !seen.ends_with(expect.as_bytes()) {
+//! #             match io.read(&mut buf).await { Ok(0) | Err(_) => return, Ok(n) => seen.extend_from_slice(&buf[..n]) }
+//! #         }
+//! #         io.write_all(reply.as_bytes()).await.unwrap();
+//! #     }
+//! # }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let (stream, far) = tokio::io::duplex(64 * 1024);
+//! # tokio::spawn(async move { server(far, &[
+//! #     ("", "220 mx.example.com ESMTP\r\n"), ("\r\n", "250 mx.example.com\r\n"),
+//! #     ("MAIL FROM:<alice@example.org>\r\n", "250 2.1.0 Ok\r\n"),
+//! #     ("RCPT TO:<bob@example.com>\r\n", "250 2.1.5 Ok\r\n"),
+//! #     ("RCPT TO:<carol@example.com>\r\n", "550 5.1.1 No such user\r\n"),
+//! #     ("DATA\r\n", "354 Go ahead\r\n"), ("\r\n.\r\n", "250 2.0.0 Queued\r\n"),
+//! #     ("MAIL FROM:<alice@example.org>\r\n", "250 2.1.0 Ok\r\n"),
+//! #     ("RCPT TO:<carol@example.com>\r\n", "550 5.1.1 No such user\r\n"),
+//! #     ("RSET\r\n", "250 2.0.0 Ok\r\n"),
+//! #     ("MAIL FROM:<alice@example.org>\r\n", "250 2.1.0 Ok\r\n"),
+//! #     ("RCPT TO:<carol@example.com>\r\n", "550 5.1.1 No such user\r\n"),
+//! #     ("RSET\r\n", "250 2.0.0 Ok\r\n"), ("QUIT\r\n", "221 2.0.0 Bye\r\n"),
+//! # ]).await });
+//! let opts = ClientOptions::new("client.example.org", TlsPolicy::None); // a test server without TLS
+//! let mut conn = Connection::from_stream(stream, "mx.example.com", opts).await?;
+//! let message = "Subject: hi\r\n\r\nHello.\r\n";
+//!
+//! // Partly refused: `Ok`, and each recipient's fate.
+//! let both = Envelope::new("alice@example.org", ["bob@example.com", "<carol@example.com>"])?;
+//! let delivery = conn.send(both, message).await?;
+//! assert_eq!(delivery.status(), DeliveryStatus::PartlyRefused);
+//! assert_eq!(
+//!     delivery.to_string(),
+//!     "bob@example.com: 250 2.0.0 Queued\n<carol@example.com>: 550 5.1.1 No such user"
+//! );
+//!
+//! // Wholly refused: an error, carrying the same view.
+//! let carol = Envelope::new("alice@example.org", ["carol@example.com"])?;
+//! let error = conn.send(carol.clone(), message).await.unwrap_err();
+//! assert!(error.is_permanent());
+//! assert_eq!(error.delivery().map(|d| d.status()), Some(DeliveryStatus::Refused));
+//!
+//! // A `Delivery` whatever became of the message; other errors still stop at `?`.
+//! let delivery = conn.send(carol, message).await.or_else(Error::into_delivery)?;
+//! assert_eq!(delivery.to_string(), "carol@example.com: 550 5.1.1 No such user");
+//! conn.quit().await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Features
+//!
+//! - `dns` (off by default): `dns::HickoryResolver`, a [`dns::Resolver`] on
+//!   `hickory-resolver` with the system's configuration, and that dependency. The rest
+//!   of the [`dns`] module ([`dns::MxDelivery`], [`dns::mail_hosts`], the `Resolver`
+//!   trait) needs no feature.
+//!
+//! # Types from the core
+//!
+//! The `smtp-proto` types this crate's API uses are re-exported here (replies,
+//! capabilities, paths, parameters, TLS policies); the whole core is [`proto`].
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -44,6 +128,7 @@
 mod certs;
 mod conn;
 mod dane;
+mod delivery;
 pub mod dns;
 mod error;
 mod net;
@@ -55,23 +140,45 @@ mod verify;
 
 pub use certs::CertificateSummary;
 pub use conn::Connection;
+pub use delivery::{Delivery, DeliveryStatus, RecipientResult};
 pub use error::Error;
 pub use options::{ClientCert, ClientOptions, Timeouts, TrustAnchors};
-pub use report::{Delivery, RecipientResult, SessionReport, TlsReport};
+pub use report::{SessionReport, TlsReport};
+pub use tls::default_provider;
+pub use transport::Io;
+
+/// rustls, whose types [`ClientOptions`] takes (protocol versions, cipher suites,
+/// key-exchange groups).
+pub use rustls;
 pub use smtp_proto as proto;
+/// The core's error, inside [`Error::Protocol`].
+pub use smtp_proto::Error as ProtocolError;
 pub use smtp_proto::client::policy::{DomainPattern, PolicyMap, PolicyViolation, TlsPolicy, Tlsa};
 pub use smtp_proto::client::{ClientAuth, Envelope};
-pub use tls::default_provider;
+pub use smtp_proto::framing::stuff::BareEndingsOut;
+pub use smtp_proto::{
+    AddressLiteral, ApiMisuse, Capabilities, Domain, EnhancedCode, Extension, ForwardPath, Host,
+    Limits, LimitsExt, LocalPart, MailParams, Mailbox, Mechanism, PeerMisbehaved, RcptParams,
+    Reply, ReplyCode, ReversePath, Secret, Text, Timeout, ValueError, Word,
+};
+
+/// The values of MAIL and RCPT parameters, for an [`Envelope`]'s
+/// [`params`](Envelope::params) ([`MailParams`]) and each recipient's [`RcptParams`]:
+/// `BODY=` (RFC 6152, 3030), `RET=`, `ENVID=`, `NOTIFY=`, `ORCPT=` (RFC 3461), `AUTH=`
+/// (RFC 4954), and extension parameters kept as they are.
+pub mod params {
+    pub use smtp_proto::{Body, Envid, Keyword, MailAuth, Notify, Orcpt, Param, Ret, Value};
+}
 
 /// The workspace README's examples (core, server and client), compiled and run as
 /// doctests here, where every crate they use is a (dev-)dependency.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
-pub use transport::Io;
 
 /// Connects, sends one message and quits: the convenience for a single message.
-/// Returns the delivery and what the connection got.
+/// Returns the delivery and what the connection got; a failure carries the report
+/// so far ([`Error::report`]).
 pub async fn send(
     server: &str,
     opts: ClientOptions,

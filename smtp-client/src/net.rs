@@ -61,6 +61,7 @@ pub(crate) async fn handshake(
         server: server.to_owned(),
         policy: opts.tls_policy.name(),
         reason,
+        report: None,
     };
     let stream = match timeout(
         opts.timeouts.tls_handshake,

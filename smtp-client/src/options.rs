@@ -6,9 +6,10 @@ use rustls::{RootCertStore, SupportedCipherSuite, SupportedProtocolVersion};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use smtp_proto::client::ClientAuth;
-use smtp_proto::client::policy::TlsPolicy;
+use smtp_proto::client::policy::{DomainPattern, PolicyMap, TlsPolicy};
 use smtp_proto::framing::stuff::BareEndingsOut;
 use smtp_proto::{Limits, Timeout};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,9 +23,19 @@ pub struct ClientOptions {
     pub hello_name: String,
     /// The TLS policy. Default [`TlsPolicy::Verify`]: STARTTLS required, the chain must
     /// verify and the certificate must name the server. Choose [`TlsPolicy::May`] for
-    /// opportunistic MX delivery, or use a [`PolicyMap`](smtp_proto::client::policy::PolicyMap)
-    /// per destination.
+    /// opportunistic MX delivery. With a [`policy_map`](Self::policy_map), this is the
+    /// policy of destinations no rule matches (Postfix's `smtp_tls_security_level`
+    /// beside `smtp_tls_policy_maps`).
     pub tls_policy: TlsPolicy,
+    /// Per-destination policies ([`ClientOptions::with_policy_map`]): the rule that
+    /// matches the [`destination`](Self::destination) decides the policy; with none,
+    /// [`tls_policy`](Self::tls_policy) does. The map's own default is not used here.
+    /// [`SessionReport::policy_rule`](crate::SessionReport::policy_rule) names the rule
+    /// that matched. Default: none.
+    pub policy_map: Option<Arc<PolicyMap>>,
+    /// The rule that chose `tls_policy` when the map was consulted before the
+    /// connection (MX delivery settles the policy once per domain).
+    pub(crate) settled_rule: Option<DomainPattern>,
     /// TLS from the first byte (RFC 8314, port 465) instead of STARTTLS. The policy
     /// still decides what the certificate must satisfy.
     pub implicit_tls: bool,
@@ -32,8 +43,10 @@ pub struct ClientOptions {
     /// connected to (an IP address is verified against the certificate's IP SANs and
     /// sends no SNI).
     pub server_name: Option<String>,
-    /// The destination domain the policy applies to (for `Secure` without names and for
-    /// messages). Default: the server name.
+    /// The destination domain the policy is chosen for (in the
+    /// [`policy_map`](Self::policy_map)), checked against under `Secure` without names,
+    /// and named in messages. Default: the server name. MX delivery
+    /// ([`dns::MxDelivery`](crate::dns::MxDelivery)) sets it to the domain delivered to.
     pub destination: Option<String>,
     /// Trust anchors for chain verification. Default: Mozilla's roots (`webpki-roots`).
     pub trust: TrustAnchors,
@@ -75,6 +88,8 @@ impl Default for ClientOptions {
         Self {
             hello_name: "localhost".to_owned(),
             tls_policy: TlsPolicy::Verify,
+            policy_map: None,
+            settled_rule: None,
             implicit_tls: false,
             server_name: None,
             destination: None,
@@ -118,6 +133,59 @@ impl ClientOptions {
     /// after TLS (PLAIN when both are): [`ClientAuth::password`].
     pub fn with_password_auth(mut self, username: &str, password: &str) -> Self {
         self.auth = Some(ClientAuth::password(username, password));
+        self
+    }
+
+    /// Sets credentials for AUTH XOAUTH2: a user name and an OAuth 2.0 access token
+    /// (Gmail, Microsoft 365).
+    pub fn with_xoauth2_auth(mut self, username: &str, token: &str) -> Self {
+        self.auth = Some(ClientAuth::XOAuth2 {
+            username: username.to_owned(),
+            token: smtp_proto::Secret::new(token.to_owned()),
+        });
+        self
+    }
+
+    /// Chooses the TLS policy per destination: `map`'s rule for `destination` (the
+    /// domain the mail is for: `example.com`, or the relay's name) applies, and
+    /// [`tls_policy`](Self::tls_policy) where no rule matches.
+    ///
+    /// Patterns follow Postfix's TLS policy tables: `example.com` matches that domain
+    /// only, `.example.com` (also written `*.example.com`) its subdomains at any depth
+    /// but not the domain itself. List both to cover a domain and its subdomains.
+    ///
+    /// ```
+    /// use smtp_client::{ClientOptions, DomainPattern, PolicyMap, TlsPolicy};
+    ///
+    /// let mut map = PolicyMap::new(TlsPolicy::May);
+    /// for pattern in ["example.com", ".example.com"] {
+    ///     map.insert(DomainPattern::parse(pattern).unwrap(), TlsPolicy::Verify);
+    /// }
+    /// let opts = ClientOptions::new("client.example.org", TlsPolicy::May)
+    ///     .with_policy_map(map, "mail.example.com");
+    /// let (policy, rule) = opts.policy_for("mail.example.com");
+    /// assert_eq!((policy, rule.map(|r| r.to_string())), (&TlsPolicy::Verify, Some(".example.com".into())));
+    /// assert_eq!(opts.policy_for("example.org"), (&TlsPolicy::May, None));
+    /// ```
+    pub fn with_policy_map(mut self, map: impl Into<Arc<PolicyMap>>, destination: &str) -> Self {
+        self.policy_map = Some(map.into());
+        self.destination = Some(destination.to_owned());
+        self
+    }
+
+    /// The policy for `destination` and the rule of the
+    /// [`policy_map`](Self::policy_map) that chose it (`None`: no rule matched, or no
+    /// map; the policy is then [`tls_policy`](Self::tls_policy)).
+    pub fn policy_for(&self, destination: &str) -> (&TlsPolicy, Option<&DomainPattern>) {
+        match self.policy_map.as_deref().map(|m| m.lookup(destination)) {
+            Some((policy, Some(rule))) => (policy, Some(rule)),
+            _ => (&self.tls_policy, None),
+        }
+    }
+
+    /// Sets every timeout ([`Timeouts`]).
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
         self
     }
 
@@ -274,10 +342,8 @@ impl TrustAnchors {
     }
 
     /// Adds the CA certificates of a PEM file.
-    pub fn add_pem_file(self, path: &std::path::Path) -> Result<Self, Error> {
-        let pem = std::fs::read(path)
-            .map_err(|e| Error::Config(format!("reading {}: {e}", path.display())))?;
-        self.add_pem(&pem)
+    pub fn add_pem_file(self, path: impl AsRef<Path>) -> Result<Self, Error> {
+        self.add_pem(&read(path.as_ref())?)
     }
 
     /// How many anchors there are.
@@ -332,4 +398,14 @@ impl ClientCert {
             .map_err(|e| Error::Config(format!("client key: {e}")))?;
         Ok(Self { chain, key })
     }
+
+    /// From PEM files: the chain (leaf first) and its key.
+    pub fn from_pem_files(chain: impl AsRef<Path>, key: impl AsRef<Path>) -> Result<Self, Error> {
+        Self::from_pem(&read(chain.as_ref())?, &read(key.as_ref())?)
+    }
+}
+
+/// A file's contents, or a configuration error naming it.
+fn read(path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|e| Error::Config(format!("reading {}: {e}", path.display())))
 }

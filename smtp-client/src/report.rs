@@ -1,8 +1,7 @@
-//! What a connection got ([`SessionReport`]) and what became of a message
-//! ([`Delivery`]).
+//! What a connection got: [`SessionReport`] and its [`TlsReport`].
 
 use crate::certs::CertificateSummary;
-use smtp_proto::client::TransactionResult;
+use smtp_proto::client::policy::DomainPattern;
 use smtp_proto::{Capabilities, Reply};
 use std::fmt;
 use std::net::SocketAddr;
@@ -22,8 +21,15 @@ pub struct SessionReport {
     pub capabilities: Option<Capabilities>,
     /// The capabilities offered in plaintext before STARTTLS.
     pub capabilities_before_tls: Option<Capabilities>,
+    /// The destination the policy was chosen for (the domain mail goes to; by default
+    /// the server name).
+    pub destination: String,
     /// The TLS policy level applied (`none`, `may`, `encrypt`, `verify`, `secure`, `dane`).
     pub policy: &'static str,
+    /// The rule of the options' [`PolicyMap`](crate::PolicyMap) that chose the policy,
+    /// as its pattern (`example.com`, `.example.com`); `None` when no rule matched or
+    /// there is no map, and the options' `tls_policy` applied.
+    pub policy_rule: Option<DomainPattern>,
     /// Why the session is secured as it is, in words (e.g. `STARTTLS not offered`).
     pub reason: String,
     /// TLS facts, when TLS was negotiated.
@@ -91,110 +97,5 @@ impl fmt::Display for TlsReport {
         } else {
             " unverified"
         })
-    }
-}
-
-/// One recipient's outcome.
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecipientResult {
-    /// The address, as sent (`<...>` without the brackets).
-    pub address: String,
-    /// The reply to its RCPT (`None`: not answered, e.g. after MAIL was refused).
-    pub rcpt_reply: Option<Reply>,
-    /// Its final reply: the RCPT refusal, or for an accepted recipient the message's
-    /// reply (in LMTP its own).
-    pub reply: Option<Reply>,
-}
-
-impl RecipientResult {
-    /// Whether the message was accepted for this recipient.
-    pub fn delivered(&self) -> bool {
-        self.reply.as_ref().is_some_and(Reply::is_positive)
-    }
-}
-
-/// Every reply of one transaction.
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    /// The reply to MAIL.
-    pub mail: Option<Reply>,
-    /// Each recipient, in order.
-    pub recipients: Vec<RecipientResult>,
-    /// A refusal of DATA or of a BDAT chunk.
-    pub refused: Option<Reply>,
-    /// The reply to the message (LMTP: one per accepted recipient).
-    pub message: Vec<Reply>,
-}
-
-impl Delivery {
-    pub(crate) fn from_result(r: &TransactionResult) -> Self {
-        let recipients = r
-            .per_recipient()
-            .into_iter()
-            .zip(&r.recipients)
-            .map(|((path, fin), (_, rcpt))| RecipientResult {
-                address: path.to_string().trim_matches(['<', '>']).to_owned(),
-                rcpt_reply: rcpt.clone(),
-                reply: fin.cloned(),
-            })
-            .collect();
-        Self {
-            mail: r.mail.clone(),
-            recipients,
-            refused: r.refused.clone(),
-            message: r.message.clone(),
-        }
-    }
-
-    /// Whether every recipient got the message.
-    pub fn all_delivered(&self) -> bool {
-        self.recipients.iter().all(RecipientResult::delivered)
-    }
-
-    /// Whether at least one recipient got the message.
-    pub fn any_delivered(&self) -> bool {
-        self.recipients.iter().any(RecipientResult::delivered)
-    }
-
-    /// The reply to the message (the first, in LMTP).
-    pub fn message_reply(&self) -> Option<&Reply> {
-        self.message.first()
-    }
-
-    /// The recipients the message did not reach, with their replies.
-    pub fn failed(&self) -> impl Iterator<Item = &RecipientResult> {
-        self.recipients.iter().filter(|r| !r.delivered())
-    }
-
-    /// Why nothing was delivered, when nothing was: the stage and the deciding reply
-    /// (a transient one when there is one, since retrying may then succeed).
-    pub(crate) fn refusal(&self) -> Option<(&'static str, Reply)> {
-        if self.any_delivered() {
-            return None;
-        }
-        if let Some(m) = self.mail.as_ref().filter(|m| !m.is_positive()) {
-            return Some(("MAIL", m.clone()));
-        }
-        let pick = |replies: Vec<&Reply>| {
-            replies
-                .iter()
-                .find(|r| r.is_transient())
-                .or(replies.first())
-                .map(|r| (*r).clone())
-        };
-        let rcpts: Vec<&Reply> = self
-            .recipients
-            .iter()
-            .filter_map(|r| r.rcpt_reply.as_ref())
-            .collect();
-        if !rcpts.iter().any(|r| r.is_positive()) {
-            return pick(rcpts).map(|r| ("RCPT", r));
-        }
-        if let Some(r) = &self.refused {
-            return Some(("DATA", r.clone()));
-        }
-        pick(self.message.iter().collect()).map(|r| ("message", r))
     }
 }

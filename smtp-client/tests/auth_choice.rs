@@ -48,7 +48,10 @@ async fn no_credential_and_a_typed_error_when_neither_is_offered() {
     assert!(
         matches!(
             &r,
-            Err(Error::Policy(PolicyViolation::MissingExtension { .. }))
+            Err(Error::Policy {
+                violation: PolicyViolation::MissingExtension { .. },
+                ..
+            })
         ),
         "{r:?}"
     );

@@ -110,7 +110,11 @@ async fn a_5000_octet_reply_line_is_a_protocol_error() {
     .await;
     let e = connect(addr).await.unwrap_err();
     assert!(e.is_transient());
-    let Error::Protocol(proto::Error::Peer(PeerMisbehaved::InvalidReply(p))) = &e else {
+    let Error::Protocol {
+        error: proto::Error::Peer(PeerMisbehaved::InvalidReply(p)),
+        ..
+    } = &e
+    else {
         panic!("{e:?}");
     };
     assert_eq!(*p.kind(), ParseErrorKind::LineTooLong { limit: 4096 });

@@ -3,7 +3,7 @@
 
 mod support;
 
-use smtp_client::dns::{MxHost, Resolver, deliver, mail_hosts};
+use smtp_client::dns::{MxDelivery, MxHost, Resolver, mail_hosts};
 use smtp_client::{DomainPattern, Envelope, Error, PolicyMap, PolicyViolation, TlsPolicy, Tlsa};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -101,21 +101,18 @@ async fn the_first_reachable_host_gets_the_message_under_the_domains_policy() {
     };
     let mut policies = PolicyMap::new(TlsPolicy::May);
     policies.insert(DomainPattern::parse(".test").unwrap(), TlsPolicy::Verify);
-    let opts = client(&ca, TlsPolicy::None);
-    let (d, report) = deliver(
-        "example.test",
-        &policies,
-        &opts,
-        &env(),
-        b"Subject: x\r\n\r\nhi\r\n",
-        &table,
-        25,
-    )
-    .await
-    .unwrap();
+    let opts = client(&ca, TlsPolicy::None).with_policy_map(policies, "ignored.test");
+    let to_domain = MxDelivery::new("example.test", opts.clone()).resolver(&table);
+    let (d, report) = to_domain
+        .send(&env(), b"Subject: x\r\n\r\nhi\r\n")
+        .await
+        .unwrap();
     assert!(d.all_delivered());
     assert_eq!(report.server, "mx2.example.test");
+    // The domain's rule decides, for every host of the domain.
+    assert_eq!(report.destination, "example.test");
     assert_eq!(report.policy, "verify");
+    assert_eq!(report.policy_rule.as_ref().unwrap().to_string(), ".test");
     assert!(report.tls.unwrap().verified);
     // Under `verify` a certificate for another name makes the host unusable: the
     // error is the TLS failure, transient (deferred, never sent in plaintext).
@@ -124,18 +121,17 @@ async fn the_first_reachable_host_gets_the_message_under_the_domains_policy() {
         addrs: HashMap::from([("mx9.example.test".to_string(), srv.addr())]),
         tlsa: Some(None),
     };
-    let e = deliver(
-        "example.test",
-        &policies,
-        &opts,
-        &env(),
-        b"x\r\n",
-        &table,
-        25,
-    )
-    .await
-    .unwrap_err();
+    let e = MxDelivery::new("example.test", opts)
+        .resolver(table)
+        .port(25)
+        .send(&env(), b"x\r\n")
+        .await
+        .unwrap_err();
     assert!(e.is_tls_failure() && e.is_transient(), "{e:?}");
+    // The host's report comes with the failure: which rule, which server.
+    let report = e.report().expect("a report from the host tried");
+    assert_eq!(report.server, "mx9.example.test");
+    assert_eq!(report.policy_rule.as_ref().unwrap().to_string(), ".test");
     srv.shutdown().await;
     assert_eq!(rec.messages().len(), 1);
 }
@@ -148,18 +144,13 @@ async fn an_unknown_domain_is_permanent() {
         tlsa: Some(None),
     };
     let opts = client(&Ca::new(), TlsPolicy::May);
-    let e = deliver(
-        "nowhere.test",
-        &PolicyMap::new(TlsPolicy::May),
-        &opts,
-        &env(),
-        b"x\r\n",
-        &table,
-        25,
-    )
-    .await
-    .unwrap_err();
+    let e = MxDelivery::new("nowhere.test", opts)
+        .resolver(&table)
+        .send(&env(), b"x\r\n")
+        .await
+        .unwrap_err();
     assert!(!e.is_transient(), "{e:?}");
+    assert!(e.report().is_none(), "no connection was made: {e:?}");
 }
 
 #[tokio::test]
@@ -190,23 +181,17 @@ async fn dane_destinations_use_the_hosts_tlsa_records_and_defer_when_the_lookup_
         DomainPattern::parse("example.test").unwrap(),
         TlsPolicy::Dane { records: vec![] },
     );
-    let opts = client(&ca, TlsPolicy::None);
+    let opts = client(&ca, TlsPolicy::None).with_policy_map(policies, "example.test");
     let table = |tlsa| Table {
         mx: HashMap::from([("example.test", vec![mx(10, "mx.example.test")])]),
         addrs: HashMap::from([("mx.example.test".to_string(), srv.addr())]),
         tlsa,
     };
-    let (_, report) = deliver(
-        "example.test",
-        &policies,
-        &opts,
-        &env(),
-        b"x\r\n",
-        &table(Some(Some(vec![record]))),
-        25,
-    )
-    .await
-    .unwrap();
+    let (_, report) = MxDelivery::new("example.test", opts.clone())
+        .resolver(table(Some(Some(vec![record]))))
+        .send(&env(), b"x\r\n")
+        .await
+        .unwrap();
     let tls = report.tls.unwrap();
     assert!(
         tls.verified && tls.verification.contains("DANE-EE(3)"),
@@ -214,19 +199,19 @@ async fn dane_destinations_use_the_hosts_tlsa_records_and_defer_when_the_lookup_
     );
     // A failed TLSA lookup: this host is deferred without a connection.
     let before = rec.events().len();
-    let e = deliver(
-        "example.test",
-        &policies,
-        &opts,
-        &env(),
-        b"x\r\n",
-        &table(None),
-        25,
-    )
-    .await
-    .unwrap_err();
+    let e = MxDelivery::new("example.test", opts)
+        .resolver(table(None))
+        .send(&env(), b"x\r\n")
+        .await
+        .unwrap_err();
     assert!(
-        matches!(e, Error::Policy(PolicyViolation::TlsaLookupFailed { .. })) && e.is_transient(),
+        matches!(
+            e,
+            Error::Policy {
+                violation: PolicyViolation::TlsaLookupFailed { .. },
+                ..
+            }
+        ) && e.is_transient(),
         "{e:?}"
     );
     assert_eq!(rec.events().len(), before);

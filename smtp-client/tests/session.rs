@@ -5,7 +5,9 @@ mod support;
 
 use smtp_client::proto::Mechanism;
 use smtp_client::proto::Secret;
-use smtp_client::{ClientAuth, Connection, Envelope, Error, PolicyViolation, TlsPolicy};
+use smtp_client::{
+    ClientAuth, Connection, DeliveryStatus, Envelope, Error, PolicyViolation, TlsPolicy,
+};
 use std::time::Duration;
 use support::*;
 
@@ -38,25 +40,35 @@ async fn partial_recipient_failure_is_reported_per_recipient() {
     let mut c = Connection::connect(&target(&srv), client(&ca, TlsPolicy::Verify))
         .await
         .unwrap();
-    let d = c
-        .send(
-            env(&[
-                "<one@example.test>",
-                "<reject@example.test>",
-                "<two@example.test>",
-            ]),
-            MSG,
-        )
-        .await
-        .unwrap();
+    // Plain addresses and paths alike; results name each as it was written.
+    let mixed = Envelope::new(
+        "a@example.test",
+        [
+            "one@example.test",
+            "<reject@example.test>",
+            "<two@example.test>",
+        ],
+    )
+    .unwrap();
+    let d = c.send(mixed, MSG).await.unwrap();
     assert!(d.any_delivered() && !d.all_delivered());
+    assert_eq!(d.status(), DeliveryStatus::PartlyRefused);
     let codes: Vec<u16> = d
         .recipients
         .iter()
         .map(|r| r.reply.as_ref().unwrap().code().get())
         .collect();
     assert_eq!(codes, [250, 550, 250]);
-    assert_eq!(d.recipients[1].address, "reject@example.test");
+    let written: Vec<&str> = d.recipients.iter().map(|r| r.address.as_str()).collect();
+    assert_eq!(
+        written,
+        [
+            "one@example.test",
+            "<reject@example.test>",
+            "<two@example.test>"
+        ]
+    );
+    assert_eq!(d.recipients[0].path.to_string(), "<one@example.test>");
     assert_eq!(d.failed().count(), 1);
     assert!(
         d.message_reply()
@@ -64,11 +76,20 @@ async fn partial_recipient_failure_is_reported_per_recipient() {
             .text()
             .contains("Queued as TEST1")
     );
-    // Every recipient refused: a typed, permanent error with each reply; the
-    // connection stays usable.
+    // One line per recipient: the address as written and the reply that decided.
+    let lines: Vec<String> = d.to_string().lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 3);
+    assert!(lines[0].starts_with("one@example.test: 250 "), "{lines:?}");
+    assert!(
+        lines[1].starts_with("<reject@example.test>: 550 "),
+        "{lines:?}"
+    );
+    assert_eq!(lines[1], d.recipients[1].to_string());
+    // Every recipient refused: a typed, permanent error with the same per-recipient
+    // view and the session's report; the connection stays usable.
     let e = c
         .send(
-            env(&["<reject1@example.test>", "<reject2@example.test>"]),
+            env_(&["reject1@example.test", "<reject2@example.test>"]),
             MSG,
         )
         .await
@@ -81,9 +102,29 @@ async fn partial_recipient_failure_is_reported_per_recipient() {
     };
     assert_eq!(*stage, "RCPT");
     assert_eq!(delivery.recipients.len(), 2);
-    assert!(!e.is_transient());
+    assert_eq!(delivery.status(), DeliveryStatus::Refused);
+    assert_eq!(delivery.recipients[0].address, "reject1@example.test");
+    assert!(!e.is_transient() && e.is_permanent());
     assert_eq!(e.reply().unwrap().code().get(), 550);
-    c.send(env(&["<three@example.test>"]), MSG).await.unwrap();
+    assert!(e.report().unwrap().tls.as_ref().unwrap().verified);
+    let d = e.into_delivery().unwrap();
+    assert!(d.recipients.iter().all(|r| !r.is_transient()));
+    // `or_else(Error::into_delivery)`: a Delivery in every case.
+    let d = c
+        .send(env_(&["reject3@example.test"]), MSG)
+        .await
+        .or_else(Error::into_delivery)
+        .unwrap();
+    assert!(
+        d.to_string().starts_with("reject3@example.test: 550 "),
+        "{d}"
+    );
+    let d = c
+        .send(env(&["<three@example.test>"]), MSG)
+        .await
+        .or_else(Error::into_delivery)
+        .unwrap();
+    assert_eq!(d.status(), DeliveryStatus::Accepted);
     c.quit().await.unwrap();
     srv.shutdown().await;
     assert_eq!(rec.messages().len(), 2);
@@ -92,6 +133,11 @@ async fn partial_recipient_failure_is_reported_per_recipient() {
         "{:?}",
         rec.events()
     );
+}
+
+/// An envelope from plain addresses.
+fn env_(to: &[&str]) -> Envelope {
+    Envelope::new("a@example.test", to.iter().copied()).unwrap()
 }
 
 #[tokio::test]
@@ -222,7 +268,7 @@ async fn auth_plain_and_login_after_tls_and_a_refusal_is_permanent() {
     let mut o = client(&ca, TlsPolicy::Verify).with_plain_auth("user", "wrong");
     o.hello_name = "client.test".into();
     let e = Connection::connect(&target(&srv), o).await.unwrap_err();
-    let Error::Rejected { stage, reply } = &e else {
+    let Error::Rejected { stage, reply, .. } = &e else {
         panic!("{e:?}")
     };
     assert_eq!((*stage, reply.code().get()), ("AUTH", 535));
@@ -247,7 +293,13 @@ async fn credentials_never_go_out_in_plaintext_unless_allowed() {
         .await
         .unwrap_err();
     assert!(
-        matches!(e, Error::Policy(PolicyViolation::AuthWithoutTls { .. })),
+        matches!(
+            e,
+            Error::Policy {
+                violation: PolicyViolation::AuthWithoutTls { .. },
+                ..
+            }
+        ),
         "{e:?}"
     );
     assert!(!rec.events().iter().any(|e| e.starts_with("auth")));
@@ -415,7 +467,13 @@ async fn undeclared_8bit_in_a_stream_abandons_the_message() {
         .await
         .unwrap_err();
     assert!(
-        matches!(e, Error::Policy(PolicyViolation::MissingExtension { .. })),
+        matches!(
+            e,
+            Error::Policy {
+                violation: PolicyViolation::MissingExtension { .. },
+                ..
+            }
+        ),
         "{e:?}"
     );
     assert!(!e.is_transient());
@@ -464,7 +522,13 @@ async fn a_message_over_the_servers_size_is_refused_before_it_is_sent() {
     let big = big_body(5000);
     let e = c.send(env(&["<b@example.test>"]), &big).await.unwrap_err();
     assert!(
-        matches!(e, Error::Policy(PolicyViolation::TooBig { .. })),
+        matches!(
+            e,
+            Error::Policy {
+                violation: PolicyViolation::TooBig { .. },
+                ..
+            }
+        ),
         "{e:?}"
     );
     assert!(!e.is_transient());
@@ -474,7 +538,13 @@ async fn a_message_over_the_servers_size_is_refused_before_it_is_sent() {
         .await
         .unwrap_err();
     assert!(
-        matches!(e, Error::Policy(PolicyViolation::TooBig { .. })),
+        matches!(
+            e,
+            Error::Policy {
+                violation: PolicyViolation::TooBig { .. },
+                ..
+            }
+        ),
         "{e:?}"
     );
     assert!(!c.is_open());

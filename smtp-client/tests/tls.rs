@@ -173,7 +173,13 @@ async fn stripped_starttls_is_a_policy_failure_unless_the_policy_is_may() {
             _ => {
                 let e = r.unwrap_err();
                 assert!(
-                    matches!(e, Error::Policy(PolicyViolation::StartTlsNotOffered { .. })),
+                    matches!(
+                        e,
+                        Error::Policy {
+                            violation: PolicyViolation::StartTlsNotOffered { .. },
+                            ..
+                        }
+                    ),
                     "{e:?}"
                 );
                 assert!(e.is_tls_failure() && e.is_transient());
@@ -232,7 +238,13 @@ async fn a_refused_starttls_fails_a_mandatory_policy_and_is_recorded_under_may()
             _ => {
                 let e = r.unwrap_err();
                 assert!(
-                    matches!(e, Error::Policy(PolicyViolation::StartTlsRefused { .. })),
+                    matches!(
+                        e,
+                        Error::Policy {
+                            violation: PolicyViolation::StartTlsRefused { .. },
+                            ..
+                        }
+                    ),
                     "{e:?}"
                 );
             }
@@ -417,7 +429,13 @@ async fn a_failed_tlsa_lookup_defers() {
     let (r, rec) = attempt(Cert::Valid, TlsPolicy::DaneLookupFailed).await;
     let e = r.unwrap_err();
     assert!(
-        matches!(e, Error::Policy(PolicyViolation::TlsaLookupFailed { .. })),
+        matches!(
+            e,
+            Error::Policy {
+                violation: PolicyViolation::TlsaLookupFailed { .. },
+                ..
+            }
+        ),
         "{e:?}"
     );
     assert!(e.is_transient());
@@ -472,13 +490,14 @@ async fn a_client_certificate_is_presented_when_asked() {
     let srv = serve(&rec, options(), true, Some(tls)).await;
     // Implicit TLS: the recording handler sees the certificate at connect.
     let mut opts = client(&ca, TlsPolicy::Verify).with_implicit_tls();
-    opts.client_cert = Some(
-        ClientCert::from_pem(
-            client_pki.cert_pem.as_bytes(),
-            client_pki.key_pem.as_bytes(),
-        )
-        .unwrap(),
-    );
+    // From files: any path type (`impl AsRef<Path>`).
+    let dir = temp_dir("client-cert");
+    std::fs::write(dir.join("cert.pem"), &client_pki.cert_pem).unwrap();
+    std::fs::write(dir.join("key.pem"), &client_pki.key_pem).unwrap();
+    let from_files =
+        ClientCert::from_pem_files(dir.join("cert.pem"), dir.join("key.pem").as_path()).unwrap();
+    assert!(ClientCert::from_pem_files(dir.join("missing.pem"), "key.pem").is_err());
+    opts.client_cert = Some(from_files);
     assert!(!format!("{opts:?}").contains("PRIVATE"));
     let mut c = Connection::connect(&target(&srv), opts).await.unwrap();
     c.send(env(), MSG).await.unwrap();
@@ -526,9 +545,18 @@ fn trust_anchors_from_webpki_the_system_and_files() {
     let dir = temp_dir("trust");
     std::fs::write(dir.join("ca.pem"), &ca.pem).unwrap();
     let t = smtp_client::TrustAnchors::empty()
-        .add_pem_file(&dir.join("ca.pem"))
+        .add_pem_file(dir.join("ca.pem"))
         .unwrap();
     assert_eq!(t.len(), 1);
+    let path = dir.join("ca.pem");
+    let as_str = path.to_str().unwrap();
+    assert_eq!(
+        smtp_client::TrustAnchors::empty()
+            .add_pem_file(as_str)
+            .unwrap()
+            .len(),
+        1
+    );
     assert!(
         smtp_client::TrustAnchors::empty()
             .add_pem(b"not a pem")

@@ -23,13 +23,16 @@ fn unsolicited(e: &Error) -> bool {
     e.is_transient()
         && matches!(
             e,
-            Error::Protocol(proto::Error::Peer(PeerMisbehaved::UnsolicitedReply { .. }))
+            Error::Protocol {
+                error: proto::Error::Peer(PeerMisbehaved::UnsolicitedReply { .. }),
+                ..
+            }
         )
 }
 
 fn unexpected(e: &Error, code: u16) -> bool {
     e.is_transient()
-        && matches!(e, Error::Protocol(proto::Error::Peer(PeerMisbehaved::UnexpectedReply { code: c })) if *c == code)
+        && matches!(e, Error::Protocol { error: proto::Error::Peer(PeerMisbehaved::UnexpectedReply { code: c }), .. } if *c == code)
 }
 
 async fn connect(addr: SocketAddr) -> Result<Connection, Error> {

@@ -155,7 +155,7 @@ fn print_text(report: Option<&SessionReport>, delivery: Option<&Delivery>, error
                 .as_ref()
                 .or(r.reply.as_ref())
                 .map_or("(no reply)".to_owned(), |r| r.to_string());
-            println!("rcpt <{}>: {}", r.address, reply.trim_end());
+            println!("rcpt {}: {}", r.path, reply.trim_end());
         }
         match d.message_reply() {
             Some(m) => println!("message: {}", m.to_string().trim_end()),

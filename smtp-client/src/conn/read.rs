@@ -4,6 +4,7 @@
 use super::{Connection, WIRE};
 use crate::error::Error;
 use crate::transport::Transport;
+use smtp_proto::client::Sent;
 
 impl Connection {
     /// Feeds the session what the server has sent already, without waiting for more,
@@ -41,24 +42,40 @@ impl Connection {
     }
 
     /// The transcript of what is sent, at debug level on target `smtp_client::wire`:
-    /// commands as they are, credentials redacted, a body as its size.
-    pub(super) fn log_sent(&mut self, bytes: &[u8]) {
+    /// command lines as they are, AUTH payloads redacted, message content as its size.
+    /// What each part of `bytes` is comes from the session, which marked it as it
+    /// wrote it ([`ClientSession::last_transmit`]): the QUIT after a refused AUTH is a
+    /// command like any other.
+    ///
+    /// [`ClientSession::last_transmit`]: smtp_proto::client::ClientSession::last_transmit
+    pub(super) fn log_sent(&self, bytes: &[u8]) {
         if !tracing::enabled!(target: WIRE, tracing::Level::DEBUG) {
             return;
         }
-        if self.in_body {
-            tracing::debug!(target: WIRE, "C: <message data, {} octets>", bytes.len());
-            return;
-        }
-        for line in String::from_utf8_lossy(bytes).lines() {
-            if let Some(rest) = line.strip_prefix("AUTH ") {
-                let mech = rest.split(' ').next().unwrap_or("");
-                self.in_auth = true;
-                tracing::debug!(target: WIRE, "C: AUTH {mech} <redacted>");
-            } else if self.in_auth {
-                tracing::debug!(target: WIRE, "C: <redacted>");
-            } else {
-                tracing::debug!(target: WIRE, "C: {line}");
+        let mut at = 0;
+        for &(kind, n) in self.session.last_transmit() {
+            let part = bytes.get(at..at + n).unwrap_or_default();
+            at += n;
+            match kind {
+                Sent::AuthCommand => {
+                    let mechanism = self.session.auth_mechanism();
+                    let mechanism = mechanism.as_ref().map_or("", |m| m.as_str());
+                    // `AUTH mechanism` alone has no initial response to hide.
+                    if part.len() > "AUTH \r\n".len() + mechanism.len() {
+                        tracing::debug!(target: WIRE, "C: AUTH {mechanism} <redacted>");
+                    } else {
+                        tracing::debug!(target: WIRE, "C: AUTH {mechanism}");
+                    }
+                }
+                Sent::SaslResponse => tracing::debug!(target: WIRE, "C: <redacted>"),
+                Sent::Body => {
+                    tracing::debug!(target: WIRE, "C: <message data, {} octets>", part.len());
+                }
+                _ => {
+                    for line in String::from_utf8_lossy(part).lines() {
+                        tracing::debug!(target: WIRE, "C: {line}");
+                    }
+                }
             }
         }
     }
