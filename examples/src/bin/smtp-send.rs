@@ -7,18 +7,22 @@
 //!
 //! Exit status: 0 everything accepted; 1 a permanent rejection; 3 the TLS policy was
 //! not met; 75 a temporary failure or no connection; 2 usage.
+//!
+//! After a failure the `tls:` line and the `--json` session report still say what the
+//! session got (TLS up before a refused AUTH, say): the error carries the report.
 
 use clap::{Parser, ValueEnum};
 use serde_json::json;
 use smtp_client::{
-    ClientAuth, ClientOptions, Connection, Delivery, Envelope, Error, SessionReport, TlsPolicy,
+    ClientAuth, ClientOptions, Connection, Delivery, DomainPattern, Envelope, Error, PolicyMap,
+    SessionReport, TlsPolicy,
 };
 use smtp_examples::{EXIT_OK, EXIT_PROBLEM, EXIT_TEMPFAIL, EXIT_TLS, EXIT_USAGE};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Level {
     None,
     May,
@@ -34,10 +38,11 @@ struct Args {
     /// The server, HOST:PORT.
     #[arg(long)]
     server: String,
-    /// The envelope sender (empty for the null path).
+    /// The envelope sender: a plain address or a <path> (empty or `<>` for the null
+    /// path).
     #[arg(long, default_value = "smtp-send@localhost")]
     from: String,
-    /// A recipient (repeat for more).
+    /// A recipient, a plain address or a <path> (repeat for more).
     #[arg(long, required = true)]
     to: Vec<String>,
     /// The message (`-` for stdin); default: a small generated test message.
@@ -46,9 +51,18 @@ struct Args {
     /// The name sent in EHLO.
     #[arg(long, default_value = "localhost")]
     ehlo: String,
-    /// TLS policy.
+    /// TLS policy (with --policy: for destinations no rule matches).
     #[arg(long, value_enum, default_value_t = Level::Verify)]
     tls: Level,
+    /// A per-destination rule, PATTERN=LEVEL (repeat for more), as in Postfix's TLS
+    /// policy tables: `example.com` the domain only, `.example.com` (or
+    /// `*.example.com`) its subdomains only.
+    #[arg(long, value_name = "PATTERN=LEVEL")]
+    policy: Vec<String>,
+    /// The destination the --policy rules are matched against (default: the domain of
+    /// the first --to).
+    #[arg(long, value_name = "DOMAIN", requires = "policy")]
+    destination: Option<String>,
     /// TLS from the first byte (RFC 8314) instead of STARTTLS.
     #[arg(long)]
     implicit_tls: bool,
@@ -78,7 +92,7 @@ fn usage(msg: String) -> ExitCode {
     ExitCode::from(EXIT_USAGE)
 }
 
-/// `<addr>` from `addr` or `<addr>`.
+/// `<addr>` from `addr` or `<addr>` (for the generated message's headers).
 fn bracket(s: &str) -> String {
     let s = s.trim();
     if s.starts_with('<') {
@@ -146,7 +160,49 @@ fn delivery_status(d: &Delivery) -> u8 {
     }
 }
 
-fn print_text(report: Option<&SessionReport>, delivery: Option<&Delivery>, error: Option<&Error>) {
+/// The policy level named on the command line.
+fn level(l: Level, server_name: &str) -> TlsPolicy {
+    match l {
+        Level::None => TlsPolicy::None,
+        Level::May => TlsPolicy::May,
+        Level::Encrypt => TlsPolicy::Encrypt,
+        Level::Verify => TlsPolicy::Verify,
+        Level::Secure => TlsPolicy::Secure {
+            names: vec![server_name.to_owned()],
+        },
+    }
+}
+
+/// The rules of `--policy PATTERN=LEVEL`.
+fn policy_map(rules: &[String], server_name: &str) -> Result<PolicyMap, String> {
+    let mut map = PolicyMap::new(TlsPolicy::Verify);
+    for rule in rules {
+        let (pattern, name) = rule
+            .split_once('=')
+            .ok_or_else(|| format!("--policy {rule}: expected PATTERN=LEVEL"))?;
+        let pattern = DomainPattern::parse(pattern)
+            .ok_or_else(|| format!("--policy {rule}: not a domain pattern"))?;
+        let l = Level::from_str(name, true).map_err(|e| format!("--policy {rule}: {e}"))?;
+        map.insert(pattern, level(l, server_name));
+    }
+    Ok(map)
+}
+
+/// The `tls:` line: what the session got, `failed` when the policy was not met.
+fn tls_line(report: Option<&SessionReport>, error: Option<&Error>) -> String {
+    match (error, report) {
+        (Some(e), _) if e.is_tls_failure() => "failed".to_owned(),
+        (_, Some(r)) => r.tls_line(),
+        _ => "none".to_owned(),
+    }
+}
+
+fn print_text(
+    args: &Args,
+    report: Option<&SessionReport>,
+    delivery: Option<&Delivery>,
+    error: Option<&Error>,
+) {
     if let Some(d) = delivery {
         for r in &d.recipients {
             // Its answer to RCPT (the message's reply follows on its own line).
@@ -165,9 +221,14 @@ fn print_text(report: Option<&SessionReport>, delivery: Option<&Delivery>, error
     if let Some(e) = error {
         println!("error: {e}");
     }
-    if let Some(r) = report {
-        println!("tls: {}", r.tls_line());
+    if let Some(r) = report.filter(|_| !args.policy.is_empty()) {
+        let rule = r
+            .policy_rule
+            .as_ref()
+            .map_or("no rule: --tls".to_owned(), |p| format!("rule {p}"));
+        println!("policy: {} for {} ({rule})", r.policy, r.destination);
     }
+    println!("tls: {}", tls_line(report, error));
 }
 
 fn to_json(
@@ -183,14 +244,18 @@ fn to_json(
         "exit": exit,
         "error": error.map(|e| e.to_string()),
         "transient": error.map(Error::is_transient),
+        "tls": tls_line(report, error),
         "session": report.map(smtp_examples::report_json),
         "delivery": delivery.map(|d| json!({
+            "status": format!("{:?}", d.status()),
             "mail": d.mail.as_ref().map(reply),
             "recipients": d.recipients.iter().map(|r| json!({
                 "address": r.address,
+                "path": r.path.to_string(),
                 "rcpt": r.rcpt_reply.as_ref().map(reply),
                 "reply": r.reply.as_ref().map(reply),
                 "delivered": r.delivered(),
+                "transient": r.is_transient(),
             })).collect::<Vec<_>>(),
             "refused": d.refused.as_ref().map(reply),
             "message": d.message.iter().map(reply).collect::<Vec<_>>(),
@@ -209,20 +274,29 @@ async fn run(args: Args) -> ExitCode {
     if let Err(e) = smtp_client::proto::Host::new(&args.ehlo) {
         return usage(format!("--ehlo {}: {e}", args.ehlo));
     }
-    let policy = match args.tls {
-        Level::None => TlsPolicy::None,
-        Level::May => TlsPolicy::May,
-        Level::Encrypt => TlsPolicy::Encrypt,
-        Level::Verify => TlsPolicy::Verify,
-        Level::Secure => TlsPolicy::Secure {
-            names: vec![server_name.clone()],
-        },
+    let policy = level(args.tls, &server_name);
+    let map = match policy_map(&args.policy, &server_name) {
+        Ok(m) => m,
+        Err(e) => return usage(e),
     };
     let trust = match smtp_examples::trust(args.ca.as_deref()) {
         Ok(t) => t,
         Err(e) => return usage(format!("--ca: {e}")),
     };
     let mut opts = ClientOptions::new(&args.ehlo, policy).with_trust(trust);
+    if !args.policy.is_empty() {
+        // The destination is the domain the mail is for, unless told otherwise.
+        let first = args.to.first().map(|t| t.trim());
+        let domain = args.destination.clone().or_else(|| {
+            first
+                .and_then(|t| t.trim_matches(['<', '>']).rsplit_once('@'))
+                .map(|(_, d)| d.to_owned())
+        });
+        let Some(domain) = domain else {
+            return usage("--policy needs --destination".into());
+        };
+        opts = opts.with_policy_map(map, &domain);
+    }
     opts.server_name = Some(server_name);
     opts.implicit_tls = args.implicit_tls;
     opts.timeouts = smtp_client::Timeouts::all(Duration::from_secs(args.timeout));
@@ -233,13 +307,12 @@ async fn run(args: Args) -> ExitCode {
         // PLAIN or LOGIN, whichever the server offers after TLS (PLAIN when both are).
         opts.auth = Some(ClientAuth::password(u, p));
     }
-    let from = if args.from.is_empty() {
-        "<>".to_owned()
-    } else {
-        bracket(&args.from)
+    // Plain addresses or <paths>, as given: results name recipients the same way.
+    let from = match args.from.trim() {
+        "" => "<>",
+        f => f,
     };
-    let to: Vec<String> = args.to.iter().map(|t| bracket(t)).collect();
-    let envelope = match Envelope::new(&from, to.iter().map(String::as_str)) {
+    let envelope = match Envelope::new(from, args.to.iter().map(|t| t.trim())) {
         Ok(e) => e,
         Err(e) => return usage(format!("bad address: {e}")),
     };
@@ -259,8 +332,9 @@ async fn run(args: Args) -> ExitCode {
     };
     let (report, delivery, error, exit) = match Connection::connect(&args.server, opts).await {
         Err(e) => {
+            // After a refused AUTH or STARTTLS the session got somewhere: say where.
             let code = status(&e);
-            (None, None, Some(e), code)
+            (e.report().cloned(), None, Some(e), code)
         }
         Ok(mut conn) => {
             let sent = conn.send(envelope, &message).await;
@@ -289,14 +363,7 @@ async fn run(args: Args) -> ExitCode {
         );
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
-        print_text(report.as_ref(), delivery.as_ref(), error.as_ref());
-        if report.is_none() {
-            // The connection never became ready: say whether TLS was the reason.
-            match &error {
-                Some(e) if e.is_tls_failure() => println!("tls: failed"),
-                _ => println!("tls: none"),
-            }
-        }
+        print_text(&args, report.as_ref(), delivery.as_ref(), error.as_ref());
     }
     ExitCode::from(exit)
 }
