@@ -117,6 +117,68 @@ impl ClientSession {
 #[cfg(test)]
 mod tests {
     use super::{Sent, parts};
+    use crate::client::policy::TlsPolicy;
+    use crate::client::{ClientEvent, ClientOptions, ClientSession, Envelope};
+    use crate::{Output, TransportSecurity};
+
+    #[test]
+    fn bdat_lines_and_the_rset_after_a_refused_chunk_are_commands() {
+        let mut opts = ClientOptions::new("c.example", "mx.example.com", "example.com");
+        opts.tls_policy = TlsPolicy::None;
+        opts.chunking = true;
+        let mut c = ClientSession::new(opts, TransportSecurity::Plain);
+        let mut server: &[&[u8]] = &[
+            b"220 mx ESMTP\r\n",
+            b"250-mx\r\n250 CHUNKING\r\n",
+            b"250 ok\r\n",
+            b"250 ok\r\n",
+            b"554 5.6.0 chunk refused\r\n",
+            b"250 reset\r\n",
+            b"221 bye\r\n",
+        ];
+        let mut log = Vec::new();
+        loop {
+            match c.poll().unwrap() {
+                Output::Transmit(b) => {
+                    let mut at = 0;
+                    for &(kind, n) in c.last_transmit() {
+                        log.push((kind, String::from_utf8_lossy(&b[at..at + n]).into_owned()));
+                        at += n;
+                    }
+                    assert_eq!(at, b.len());
+                }
+                Output::Event(ClientEvent::Ready { .. }) => {
+                    let env = Envelope::new("a@example.org", ["b@example.com"]).unwrap();
+                    c.send(env).unwrap();
+                }
+                Output::Event(ClientEvent::SendBody) => c.body(b"hi\r\n").unwrap(),
+                Output::Event(ClientEvent::Done(_)) => c.quit().unwrap(),
+                Output::Event(_) => {}
+                Output::NeedInput => match server.split_first() {
+                    Some((chunk, rest)) => {
+                        c.feed(chunk);
+                        server = rest;
+                    }
+                    None => c.feed_eof(),
+                },
+                Output::StartTls(_) => unreachable!(),
+                Output::Close => break,
+            }
+        }
+        let commands = |s: &str| (Sent::Commands, s.to_owned());
+        assert_eq!(
+            log,
+            [
+                commands("EHLO c.example\r\n"),
+                commands("MAIL FROM:<a@example.org>\r\n"),
+                commands("RCPT TO:<b@example.com>\r\n"),
+                commands("BDAT 4\r\n"),
+                (Sent::Body, "hi\r\n".to_owned()),
+                commands("RSET\r\n"),
+                commands("QUIT\r\n"),
+            ]
+        );
+    }
 
     #[test]
     fn parts_fill_the_gaps_with_commands_and_merge_neighbours() {
