@@ -31,14 +31,15 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    /// A timeout expired while waiting for the server (RFC 5321 §4.5.3.2). It carries
-    /// no [`SessionReport`]; a caller holding the [`Connection`](crate::Connection)
-    /// has [`Connection::report`](crate::Connection::report).
+    /// A timeout expired while waiting for the server (RFC 5321 §4.5.3.2).
     #[error("timed out {stage}")]
     Timeout {
         /// What was awaited: `"connecting"`, `"TLS handshake"`, or a reply (e.g.
         /// `"waiting for the reply to RCPT"`).
         stage: String,
+        /// What the session had got, when the timeout came after connecting (see
+        /// [`Error::report`]).
+        report: Option<Box<SessionReport>>,
     },
     /// Reading or writing the connection failed.
     #[error("connection: {source}")]
@@ -229,6 +230,7 @@ impl Error {
     pub fn report(&self) -> Option<&SessionReport> {
         match self {
             Self::Io { report, .. }
+            | Self::Timeout { report, .. }
             | Self::Tls { report, .. }
             | Self::Policy { report, .. }
             | Self::Rejected { report, .. }
@@ -241,6 +243,7 @@ impl Error {
     /// The error with `session` as its report, unless it has one already.
     pub(crate) fn with_report(mut self, session: &SessionReport) -> Self {
         if let Self::Io { report, .. }
+        | Self::Timeout { report, .. }
         | Self::Tls { report, .. }
         | Self::Policy { report, .. }
         | Self::Rejected { report, .. }
@@ -263,6 +266,7 @@ impl Error {
         };
         Self::Timeout {
             stage: stage.to_owned(),
+            report: None,
         }
     }
 }

@@ -72,6 +72,7 @@ pub(crate) async fn handshake(
         Err(_) => {
             return Err(Error::Timeout {
                 stage: "in the TLS handshake".into(),
+                report: None,
             });
         }
         Ok(Err(e)) => {

@@ -422,7 +422,7 @@ async fn a_silent_server_times_out_per_rfc_5321() {
     let mut o = client(&Ca::new(), TlsPolicy::May);
     o.timeouts = smtp_client::Timeouts::default();
     let e = Connection::connect(&addr.to_string(), o).await.unwrap_err();
-    let Error::Timeout { stage } = &e else {
+    let Error::Timeout { stage, .. } = &e else {
         panic!("{e:?}")
     };
     assert!(stage.contains("greeting"), "{stage}");
@@ -641,7 +641,7 @@ async fn a_trickled_reply_does_not_extend_the_timeout() {
     o.timeouts = smtp_client::Timeouts::default();
     let e = Connection::connect(&addr.to_string(), o).await.unwrap_err();
     assert!(
-        matches!(&e, Error::Timeout { stage } if stage.contains("greeting")),
+        matches!(&e, Error::Timeout { stage, .. } if stage.contains("greeting")),
         "{e:?}"
     );
     task.abort();

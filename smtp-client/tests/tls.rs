@@ -580,7 +580,7 @@ async fn a_server_that_never_does_the_handshake_times_out() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&e, Error::Timeout { stage } if stage.contains("TLS")),
+        matches!(&e, Error::Timeout { stage, .. } if stage.contains("TLS")),
         "{e:?}"
     );
     task.abort();

@@ -221,7 +221,7 @@ async fn run(args: Args) -> ExitCode {
         Err(e)
             if e.is_tls_failure()
                 || matches!(e, smtp_client::Error::Rejected { .. })
-                || matches!(&e, smtp_client::Error::Timeout { stage } if stage.contains("TLS")) =>
+                || matches!(&e, smtp_client::Error::Timeout { stage, .. } if stage.contains("TLS")) =>
         {
             let mut f = Findings::default();
             f.problem(format!("{e}"));

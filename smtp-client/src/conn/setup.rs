@@ -70,6 +70,7 @@ impl Connection {
         .await
         .map_err(|_| Error::Timeout {
             stage: format!("resolving {host}"),
+            report: None,
         })?
         .map_err(|e| Error::Connect {
             server: server.to_owned(),
