@@ -13,7 +13,7 @@
 //! use smtp_client::{ClientOptions, DomainPattern, Envelope, PolicyMap, TlsPolicy};
 //!
 //! // Opportunistic TLS for most domains, verified TLS for example.com and below.
-//! let mut map = PolicyMap::new(TlsPolicy::May);
+//! let mut map = PolicyMap::new();
 //! for pattern in ["example.com", ".example.com"] {
 //!     map.insert(DomainPattern::parse(pattern).unwrap(), TlsPolicy::Verify);
 //! }

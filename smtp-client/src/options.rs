@@ -29,7 +29,7 @@ pub struct ClientOptions {
     pub tls_policy: TlsPolicy,
     /// Per-destination policies ([`ClientOptions::with_policy_map`]): the rule that
     /// matches the [`destination`](Self::destination) decides the policy; with none,
-    /// [`tls_policy`](Self::tls_policy) does. The map's own default is not used here.
+    /// [`tls_policy`](Self::tls_policy) does.
     /// [`SessionReport::policy_rule`](crate::SessionReport::policy_rule) names the rule
     /// that matched. Default: none.
     pub policy_map: Option<Arc<PolicyMap>>,
@@ -157,7 +157,7 @@ impl ClientOptions {
     /// ```
     /// use smtp_client::{ClientOptions, DomainPattern, PolicyMap, TlsPolicy};
     ///
-    /// let mut map = PolicyMap::new(TlsPolicy::May);
+    /// let mut map = PolicyMap::new();
     /// for pattern in ["example.com", ".example.com"] {
     ///     map.insert(DomainPattern::parse(pattern).unwrap(), TlsPolicy::Verify);
     /// }
@@ -177,9 +177,13 @@ impl ClientOptions {
     /// [`policy_map`](Self::policy_map) that chose it (`None`: no rule matched, or no
     /// map; the policy is then [`tls_policy`](Self::tls_policy)).
     pub fn policy_for(&self, destination: &str) -> (&TlsPolicy, Option<&DomainPattern>) {
-        match self.policy_map.as_deref().map(|m| m.lookup(destination)) {
-            Some((policy, Some(rule))) => (policy, Some(rule)),
-            _ => (&self.tls_policy, None),
+        match self
+            .policy_map
+            .as_deref()
+            .and_then(|m| m.lookup(destination))
+        {
+            Some((policy, rule)) => (policy, Some(rule)),
+            None => (&self.tls_policy, None),
         }
     }
 

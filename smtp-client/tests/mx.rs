@@ -99,7 +99,7 @@ async fn the_first_reachable_host_gets_the_message_under_the_domains_policy() {
         ]),
         tlsa: Some(None),
     };
-    let mut policies = PolicyMap::new(TlsPolicy::May);
+    let mut policies = PolicyMap::new();
     policies.insert(DomainPattern::parse(".test").unwrap(), TlsPolicy::Verify);
     let opts = client(&ca, TlsPolicy::None).with_policy_map(policies, "ignored.test");
     let to_domain = MxDelivery::new("example.test", opts.clone()).resolver(&table);
@@ -176,7 +176,7 @@ async fn dane_destinations_use_the_hosts_tlsa_records_and_defer_when_the_lookup_
             .as_ref()
             .to_vec(),
     };
-    let mut policies = PolicyMap::new(TlsPolicy::May);
+    let mut policies = PolicyMap::new();
     policies.insert(
         DomainPattern::parse("example.test").unwrap(),
         TlsPolicy::Dane { records: vec![] },

@@ -11,9 +11,8 @@ use smtp_client::{
 use support::*;
 
 fn map(rules: &[(&str, TlsPolicy)]) -> PolicyMap {
-    // The map's own default is not what a connection falls back to: the options'
-    // policy is. `Encrypt` here would show if it were.
-    let mut m = PolicyMap::new(TlsPolicy::Encrypt);
+    // Where no rule matches, the options' policy applies.
+    let mut m = PolicyMap::new();
     for (pattern, policy) in rules {
         m.insert(DomainPattern::parse(pattern).unwrap(), policy.clone());
     }

@@ -175,7 +175,7 @@ fn level(l: Level, server_name: &str) -> TlsPolicy {
 
 /// The rules of `--policy PATTERN=LEVEL`.
 fn policy_map(rules: &[String], server_name: &str) -> Result<PolicyMap, String> {
-    let mut map = PolicyMap::new(TlsPolicy::Verify);
+    let mut map = PolicyMap::new();
     for rule in rules {
         let (pattern, name) = rule
             .split_once('=')

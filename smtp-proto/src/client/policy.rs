@@ -371,21 +371,19 @@ fn normalize(s: &str) -> String {
     s.trim().trim_end_matches('.').to_ascii_lowercase()
 }
 
-/// Per-destination TLS policies with a default. The most specific matching pattern
-/// wins (see [`DomainPattern`] for the precedence); with none, the default applies.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Per-destination TLS policies: the rules of Postfix's `smtp_tls_policy_maps`. The most
+/// specific matching pattern wins (see [`DomainPattern`] for the precedence); a
+/// destination no rule matches gets the caller's default (Postfix's
+/// `smtp_tls_security_level`; in `smtp-client`, the options' `tls_policy`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PolicyMap {
-    default: TlsPolicy,
     entries: Vec<(DomainPattern, TlsPolicy)>,
 }
 
 impl PolicyMap {
-    /// A map with only a default (`TlsPolicy::May` is the usual one for an MX).
-    pub fn new(default: TlsPolicy) -> Self {
-        Self {
-            default,
-            entries: Vec::new(),
-        }
+    /// An empty map.
+    pub fn new() -> Self {
+        Self::default()
     }
 
     /// Adds (or replaces) the policy for a pattern.
@@ -394,13 +392,24 @@ impl PolicyMap {
         self.entries.push((pattern, policy));
     }
 
-    /// The policy for `destination`, and the pattern that chose it (`None`: default).
-    pub fn lookup(&self, destination: &str) -> (&TlsPolicy, Option<&DomainPattern>) {
+    /// The policy for `destination` and the pattern that chose it; `None` when no
+    /// rule matches.
+    pub fn lookup(&self, destination: &str) -> Option<(&TlsPolicy, &DomainPattern)> {
         let d = normalize(destination);
         self.entries
             .iter()
             .filter(|(p, _)| p.matches(&d))
             .max_by_key(|(p, _)| p.rank())
-            .map_or((&self.default, None), |(p, pol)| (pol, Some(p)))
+            .map(|(p, pol)| (pol, p))
+    }
+
+    /// How many rules the map holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the map holds no rule.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 }
