@@ -9,10 +9,10 @@ use bytes::{Bytes, BytesMut};
 use smtp_proto::framing::stuff::{BareEndingsOut, DotStuffer, crlf_size};
 use smtp_proto::{
     AddressLiteral, BareLineEndings, Body, BodyStep, Capabilities, ChunkDecoder, Command,
-    CommandDecoder, Domain, Encode, Envid, Extension, ForwardPath, Host, Limits, LimitsExt,
-    LocalPart, MailAuth, MailParams, Mailbox, Mechanism, Notify, Orcpt, Param, ParseOptions,
-    RcptParams, Reply, ReplyDecoder, Ret, ReversePath, Secret, Text, Word, decode_capabilities,
-    encode_capabilities,
+    CommandDecoder, Domain, Encode, EnhancedCode, Envid, Extension, ForwardPath, Host, Limits,
+    LimitsExt, LocalPart, MailAuth, MailParams, Mailbox, Mechanism, Notify, Orcpt, Param,
+    ParseOptions, RcptParams, Reply, ReplyDecoder, Ret, ReversePath, Secret, Text, Word,
+    decode_capabilities, encode_capabilities,
 };
 
 type U<'a> = Unstructured<'a>;
@@ -222,11 +222,12 @@ fn reply(u: &mut U) -> Option<Reply> {
     let code = u.int_in_range(200..=599).unwrap_or(250);
     let class = (code / 100) as u8;
     let enhanced = (class != 3 && flag(u)).then(|| {
-        (
+        EnhancedCode::new(
             class,
             u.int_in_range(0..=999).unwrap_or(0),
             u.int_in_range(0..=999).unwrap_or(0),
         )
+        .expect("class 2, 4 or 5")
     });
     let lines: Vec<String> = (0..1 + below(u, 4)).map(|_| string(u, TEXT, 20)).collect();
     Reply::with_text(code, enhanced, lines.iter().map(String::as_str)).ok()

@@ -4,8 +4,9 @@
 use crate::{PIECE, pieces};
 use bytes::BytesMut;
 use smtp_proto::{
-    ApiMisuse, BareLineEndings, Error, HelloVerb, LineEndings, Mechanism, Output, PeerMisbehaved,
-    Reply, ReplyDecoder, ServerEvent, ServerOptions, ServerSession, TlsInfo, TransportSecurity,
+    ApiMisuse, BareLineEndings, EnhancedCode, Error, HelloVerb, LineEndings, Mechanism, Output,
+    PeerMisbehaved, Reply, ReplyDecoder, ServerEvent, ServerOptions, ServerSession, TlsInfo,
+    TransportSecurity,
 };
 
 /// Options from six control bytes (every switch that changes what the session accepts).
@@ -53,6 +54,7 @@ fn info() -> TlsInfo {
 }
 
 fn reply(code: u16, enhanced: Option<(u8, u16, u16)>) -> Reply {
+    let enhanced = enhanced.map(|(c, s, d)| EnhancedCode::new(c, s, d).unwrap());
     Reply::with_text(code, enhanced, ["fuzz"]).unwrap()
 }
 

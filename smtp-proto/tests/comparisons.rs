@@ -85,7 +85,14 @@ fn a_reply_whose_codes_disagree_cannot_be_built() {
         err.to_string(),
         "enhanced code 5.1.1 does not agree with reply code 250"
     );
-    assert!(Reply::with_text(250, Some((5, 1, 1)), ["Ok"]).is_err());
+    assert!(
+        Reply::with_text(
+            250,
+            Some(smtp_proto::EnhancedCode::new(5, 1, 1).unwrap()),
+            ["Ok"]
+        )
+        .is_err()
+    );
     for bad in [0, 199, 600, 260, 999] {
         assert!(ReplyCode::new(bad).is_err(), "{bad}");
     }
@@ -120,4 +127,34 @@ fn named_replies_have_agreeing_codes_and_standard_text() {
     assert!(Reply::unknown_user().with_message("x\r\n250 Ok").is_err());
     assert_eq!(EnhancedCode::OK.to_string(), "2.0.0");
     assert_eq!(EnhancedCode::UNKNOWN_USER.to_string(), "5.1.1");
+}
+
+#[test]
+fn reply_text_cannot_carry_another_code_or_pass_512_octets() {
+    // A text that starts with an enhanced code of another class would put `250 5.1.1`
+    // on the wire.
+    let e = Reply::with_text(250, None, ["5.1.1 Refused"]).unwrap_err();
+    assert!(
+        matches!(e, ValueError::EnhancedCodeMismatch { code: 250, .. }),
+        "{e:?}"
+    );
+    let ok = Some(EnhancedCode::OK);
+    assert!(Reply::with_text(250, ok, ["Ok", "5.1.1 second line"]).is_err());
+    // The same code at the start of the text is sent once, not twice.
+    let r = Reply::with_text(550, Some(EnhancedCode::POLICY_REFUSAL), ["5.7.1 Go away"]).unwrap();
+    assert_eq!(r.to_string(), "550 5.7.1 Go away");
+    // RFC 5321 §4.5.3.1.5: 512 octets a line, code, enhanced code and CRLF included.
+    let fits = "x".repeat(512 - "250 2.0.0 ".len() - 2);
+    assert!(Reply::with_text(250, ok, [fits.as_str()]).is_ok());
+    let over = format!("{fits}x");
+    assert_eq!(
+        Reply::with_text(250, ok, [over.as_str()]).unwrap_err(),
+        ValueError::TooLong {
+            what: "reply line",
+            max: 512
+        }
+    );
+    assert!(Reply::policy_refusal().with_message(&over).is_err());
+    // 3yz replies carry no enhanced code; a text that looks like one is text.
+    assert!(Reply::with_text(354, None, ["2.0.0 go ahead"]).is_ok());
 }

@@ -846,7 +846,12 @@ fn constructors_refuse_line_forgery() {
     assert!(Param::new("X", Some("a=b")).is_err());
     assert!(Keyword::new("-X").is_err());
     assert!(
-        Reply::with_text(250, Some((5, 0, 0)), ["x"]).is_err(),
+        Reply::with_text(
+            250,
+            Some(smtp_proto::EnhancedCode::new(5, 0, 0).unwrap()),
+            ["x"]
+        )
+        .is_err(),
         "class must match"
     );
     assert!(Reply::with_text(199, None, ["x"]).is_err());
@@ -892,7 +897,12 @@ fn replies() {
         "caf\u{fffd}",
         "stray Latin-1 is tolerated in reply text"
     );
-    let r = Reply::with_text(250, Some((2, 0, 0)), ["a", "", "b"]).unwrap();
+    let r = Reply::with_text(
+        250,
+        Some(smtp_proto::EnhancedCode::new(2, 0, 0).unwrap()),
+        ["a", "", "b"],
+    )
+    .unwrap();
     assert_eq!(
         &r.to_bytes()[..],
         b"250-2.0.0 a\r\n250-2.0.0\r\n250 2.0.0 b\r\n"

@@ -90,7 +90,12 @@ fn refused_auth_counts_toward_max_errors() {
     input.extend_from_slice(b"NOOP\r\n");
     let refuse = |ev: &ServerEvent| match ev {
         ServerEvent::Auth(_) => Decision::Reject(
-            Reply::with_text(535, Some((5, 7, 8)), ["Authentication credentials invalid"]).unwrap(),
+            Reply::with_text(
+                535,
+                Some(smtp_proto::EnhancedCode::new(5, 7, 8).unwrap()),
+                ["Authentication credentials invalid"],
+            )
+            .unwrap(),
         ),
         _ => Decision::Accept,
     };
@@ -117,9 +122,14 @@ fn application_refusals_count_too_but_not_refused_messages() {
         input.extend_from_slice(b"MAIL FROM:<spammer@example.org>\r\n");
     }
     let refuse = |ev: &ServerEvent| match ev {
-        ServerEvent::Mail { .. } => {
-            Decision::Reject(Reply::with_text(550, Some((5, 7, 1)), ["Sender refused"]).unwrap())
-        }
+        ServerEvent::Mail { .. } => Decision::Reject(
+            Reply::with_text(
+                550,
+                Some(smtp_proto::EnhancedCode::new(5, 7, 1).unwrap()),
+                ["Sender refused"],
+            )
+            .unwrap(),
+        ),
         _ => Decision::Accept,
     };
     let r = run_with(o.clone(), TransportSecurity::Plain, &[&input], refuse);
@@ -149,9 +159,14 @@ fn application_refusals_count_too_but_not_refused_messages() {
     }
     input.extend_from_slice(b"QUIT\r\n");
     let refuse = |ev: &ServerEvent| match ev {
-        ServerEvent::Rcpt { to, .. } if !to.to_string().starts_with("<ok") => {
-            Decision::Reject(Reply::with_text(550, Some((5, 1, 1)), ["No such user"]).unwrap())
-        }
+        ServerEvent::Rcpt { to, .. } if !to.to_string().starts_with("<ok") => Decision::Reject(
+            Reply::with_text(
+                550,
+                Some(smtp_proto::EnhancedCode::new(5, 1, 1).unwrap()),
+                ["No such user"],
+            )
+            .unwrap(),
+        ),
         _ => Decision::Accept,
     };
     let r = run_with(o.clone(), TransportSecurity::Plain, &[&input], refuse);
@@ -175,9 +190,14 @@ fn application_refusals_count_too_but_not_refused_messages() {
     }
     input.extend_from_slice(b"QUIT\r\n");
     let refuse = |ev: &ServerEvent| match ev {
-        ServerEvent::MessageEnd { .. } => {
-            Decision::Reject(Reply::with_text(554, Some((5, 7, 1)), ["Spam"]).unwrap())
-        }
+        ServerEvent::MessageEnd { .. } => Decision::Reject(
+            Reply::with_text(
+                554,
+                Some(smtp_proto::EnhancedCode::new(5, 7, 1).unwrap()),
+                ["Spam"],
+            )
+            .unwrap(),
+        ),
         _ => Decision::Accept,
     };
     let r = run_with(o, TransportSecurity::Plain, &[&input], refuse);
@@ -206,7 +226,12 @@ fn local_failures_are_not_counted_against_the_client() {
             Ok(Output::Transmit(b)) => wire.extend_from_slice(&b),
             Ok(Output::Event(ServerEvent::Mail { .. })) => s
                 .reject_local(
-                    Reply::with_text(451, Some((4, 3, 0)), ["Local error in processing"]).unwrap(),
+                    Reply::with_text(
+                        451,
+                        Some(smtp_proto::EnhancedCode::new(4, 3, 0).unwrap()),
+                        ["Local error in processing"],
+                    )
+                    .unwrap(),
                 )
                 .unwrap(),
             Ok(Output::Event(_)) => s.accept().unwrap_or(()),

@@ -198,15 +198,18 @@ fn reply() -> impl Strategy<Value = Reply> {
         .prop_flat_map(|(a, b, c, enh, s, d)| {
                         // Any text, including lines that start like an enhanced code ("2.0.0 x"): the
             // constructor reads them as the decoder does.
-            vec("[ -~\t]{0,20}|[245]\\.[0-9]{1,3}\\.[0-9]{1,3}( [ -~]{0,5})?|[a-z ]{0,4}[é中δ]{1,3}", 1..5).prop_map(move |lines| {
+            vec("[ -~\t]{0,20}|[245]\\.[0-9]{1,3}\\.[0-9]{1,3}( [ -~]{0,5})?|[a-z ]{0,4}[é中δ]{1,3}", 1..5).prop_filter_map("no line starts with a code of another class", move |lines| {
                     // RFC 3463 §2: no class 3; 3yz replies carry no enhanced code.
-                    let enhanced = (enh && a != 3).then_some((a as u8, s, d));
+                    let enhanced = (enh && a != 3)
+                        .then(|| smtp_proto::EnhancedCode::new(a as u8, s, d).unwrap());
+                    // A line that starts with an enhanced code of another class is refused
+                    // (`250 5.1.1 …`); such a reply is not generated.
                     Reply::with_text(
                         a * 100 + b * 10 + c,
                         enhanced,
                         lines.iter().map(String::as_str),
                     )
-                    .unwrap()
+                    .ok()
                 },
             )
         })

@@ -11,6 +11,7 @@ fn opts() -> ServerOptions {
 }
 
 fn reply(code: u16, e: (u8, u16, u16), text: &str) -> Reply {
+    let e = smtp_proto::EnhancedCode::new(e.0, e.1, e.2).unwrap();
     Reply::with_text(code, Some(e), [text]).unwrap()
 }
 

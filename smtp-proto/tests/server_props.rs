@@ -61,9 +61,14 @@ fn options(lmtp: bool) -> ServerOptions {
 /// Decisions that depend only on the event, never on how the input was split.
 fn decide(ev: &ServerEvent) -> Decision {
     match ev {
-        ServerEvent::Rcpt { to, .. } if to.to_string().starts_with("<no") => {
-            Decision::Reject(Reply::with_text(550, Some((5, 1, 1)), ["no"]).unwrap())
-        }
+        ServerEvent::Rcpt { to, .. } if to.to_string().starts_with("<no") => Decision::Reject(
+            Reply::with_text(
+                550,
+                Some(smtp_proto::EnhancedCode::new(5, 1, 1).unwrap()),
+                ["no"],
+            )
+            .unwrap(),
+        ),
         _ => Decision::Accept,
     }
 }

@@ -159,7 +159,7 @@ fn parse_head(line: &[u8]) -> Result<(ReplyCode, bool), ParseError> {
 
 /// `class "." subject "." detail` at the start of `t`, followed by SP or the end
 /// (RFC 3463 §2; RFC 2034 §4). Returns the code and its length.
-fn enhanced_prefix(t: &[u8]) -> Option<(EnhancedCode, usize)> {
+pub(crate) fn enhanced_prefix(t: &[u8]) -> Option<(EnhancedCode, usize)> {
     let class = match t.first()? {
         c @ (b'2' | b'4' | b'5') => c - b'0',
         _ => return None,

@@ -10,6 +10,9 @@ use super::text::Text;
 use crate::error::ValueError;
 use std::fmt;
 
+/// RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets, code and CRLF included.
+const MAX_LINE: usize = 512;
+
 /// A three-digit reply code: first digit 2–5, second 0–5, third 0–9 (RFC 5321 §4.2).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ReplyCode(u16);
@@ -132,8 +135,9 @@ impl EnhancedCode {
     pub const MAILBOX_FULL: EnhancedCode = EnhancedCode::known(4, 2, 2);
     /// `4.3.0`: other or undefined mail system status, transient.
     pub const TEMPORARY_FAILURE: EnhancedCode = EnhancedCode::known(4, 3, 0);
-    /// `4.7.1`: delivery not authorized for now (greylisting).
-    pub const TRY_LATER: EnhancedCode = EnhancedCode::known(4, 7, 1);
+    /// `4.7.1`: delivery not authorized, for now: what greylisting answers (RFC 3463
+    /// X.7.1 with the transient class).
+    pub const GREYLISTED: EnhancedCode = EnhancedCode::known(4, 7, 1);
     /// `5.7.1`: delivery not authorized, message refused (policy).
     pub const POLICY_REFUSAL: EnhancedCode = EnhancedCode::known(5, 7, 1);
 
@@ -189,27 +193,52 @@ pub struct Reply {
 impl Reply {
     /// A reply from validated lines; no lines means one empty line. Without `enhanced`,
     /// a first line that starts with an enhanced code of the reply's class (`2.1.0 Ok`)
-    /// is read as that code, exactly as the decoder reads it.
+    /// is read as that code, exactly as the decoder reads it; with it, a line that
+    /// starts with that same code loses it (the code is sent once).
+    ///
+    /// `Err` when the codes disagree (RFC 3463 §2: the class is the reply's first
+    /// digit), also when a line starts with an enhanced code of another class (`250
+    /// 5.1.1 …`), and when a line with its code, enhanced code and CRLF would pass
+    /// the 512 octets of RFC 5321 §4.5.3.1.5.
     pub fn new(
         code: ReplyCode,
         enhanced: Option<EnhancedCode>,
         lines: Vec<Text>,
     ) -> Result<Self, ValueError> {
+        let mismatch = |e: EnhancedCode| ValueError::EnhancedCodeMismatch {
+            code: code.get(),
+            enhanced: e,
+        };
         if let Some(e) = enhanced
             && e.class() != code.class()
         {
-            // RFC 3463 §2: the class must match the reply's first digit.
-            return Err(ValueError::EnhancedCodeMismatch {
-                code: code.get(),
-                enhanced: e,
-            });
+            return Err(mismatch(e));
         }
-        let lines = if lines.is_empty() {
+        let mut lines = if lines.is_empty() {
             vec![Text::default()]
         } else {
             lines
         };
+        for line in &mut lines {
+            match crate::codec::reply::enhanced_prefix(line.as_str().as_bytes()) {
+                Some((e, _)) if code.class() != 3 && e.class() != code.class() => {
+                    return Err(mismatch(e));
+                }
+                Some((e, n)) if Some(e) == enhanced => {
+                    *line = Text::new(line.as_str()[n..].trim_start_matches(' '))?;
+                }
+                _ => {}
+            }
+        }
         let (enhanced, lines) = crate::codec::reply::canonical(code, enhanced, lines);
+        // "500 5.5.1 " and CRLF around each line's text.
+        let overhead = 4 + enhanced.map_or(0, |e| e.to_string().len() + 1) + 2;
+        if lines.iter().any(|l| overhead + l.as_str().len() > MAX_LINE) {
+            return Err(ValueError::TooLong {
+                what: "reply line",
+                max: MAX_LINE,
+            });
+        }
         Ok(Self {
             code,
             enhanced,
@@ -220,14 +249,10 @@ impl Reply {
     /// A reply whose text lines are given as strings (each validated as [`Text`]).
     pub fn with_text<'a>(
         code: u16,
-        enhanced: Option<(u8, u16, u16)>,
+        enhanced: Option<EnhancedCode>,
         lines: impl IntoIterator<Item = &'a str>,
     ) -> Result<Self, ValueError> {
         let code = ReplyCode::new(code)?;
-        let enhanced = match enhanced {
-            Some((c, s, d)) => Some(EnhancedCode::new(c, s, d)?),
-            None => None,
-        };
         let lines = lines
             .into_iter()
             .map(Text::new)
@@ -263,7 +288,7 @@ impl Reply {
 
     /// `452 4.2.2 Mailbox full, try again later`: over quota. RFC 3463 §3.3 makes X.2.2
     /// a persistent *transient* failure (the owner can make room); for a permanent
-    /// refusal build `552 5.2.2` with [`Reply::with_text`].
+    /// refusal build `552 5.2.2` with [`Reply::new`] or [`Reply::with_text`].
     pub fn mailbox_full() -> Self {
         Self::from_static(
             ReplyCode::INSUFFICIENT_STORAGE,
@@ -277,7 +302,7 @@ impl Reply {
     pub fn greylisted() -> Self {
         Self::from_static(
             ReplyCode::LOCAL_ERROR,
-            Some(EnhancedCode::TRY_LATER),
+            Some(EnhancedCode::GREYLISTED),
             "Greylisted, try again later",
         )
     }
@@ -303,7 +328,8 @@ impl Reply {
     }
 
     /// The same code and enhanced code with `text` as the only line; `Err` when `text`
-    /// is not valid reply text (CR, LF, other controls, over 1,000 octets).
+    /// is not valid reply text (CR, LF, other controls) or makes the line longer than
+    /// 512 octets.
     ///
     /// ```
     /// use smtp_proto::Reply;

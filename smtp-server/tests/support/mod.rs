@@ -204,7 +204,12 @@ impl Handler for Recorder {
         let mut log = self.log.lock().unwrap();
         log.events.push(format!("connect {}", ctx.peer().ip()));
         if self.refuse {
-            return Err(Reply::with_text(554, Some((5, 7, 1)), ["Go away"]).unwrap());
+            return Err(Reply::with_text(
+                554,
+                Some(smtp_server::EnhancedCode::new(5, 7, 1).unwrap()),
+                ["Go away"],
+            )
+            .unwrap());
         }
         log.tls_versions
             .push(ctx.tls().map(|t| t.info.version().to_string()));
