@@ -42,7 +42,8 @@ impl Domain {
     }
 
     /// Whether this domain is `zone` or a name below it, ignoring case:
-    /// `mx.Example.com` is within `example.com`; `badexample.com` is not.
+    /// `mx.Example.com` is within `example.com`; `badexample.com` is not. A leading or
+    /// trailing dot of `zone` is ignored.
     ///
     /// ```
     /// use smtp_proto::Domain;
@@ -51,7 +52,8 @@ impl Domain {
     /// assert!(!Domain::new("badexample.com").unwrap().is_within("example.com"));
     /// ```
     pub fn is_within(&self, zone: &str) -> bool {
-        let (name, zone) = (self.as_str(), zone.trim_end_matches('.'));
+        // `.example.com` and `example.com.` name the same zone.
+        let (name, zone) = (self.as_str(), zone.trim_matches('.'));
         if same_domain(name, zone) {
             return true;
         }
