@@ -69,6 +69,8 @@ pub struct Body<'a> {
     pending: Option<Pending<'a>>,
     /// What `poll_read` took from the connection and has not handed out yet.
     rest: Bytes,
+    /// The state's byte count when a read took it.
+    received: u64,
 }
 
 type Pending<'a> =
@@ -112,6 +114,7 @@ impl<'a> Body<'a> {
             }),
             pending: None,
             rest: Bytes::new(),
+            received: 0,
         }
     }
 
@@ -153,7 +156,7 @@ impl<'a> Body<'a> {
     /// Bytes taken from the connection so far (header included); with
     /// `AsyncRead`, some may not have been read yet.
     pub fn received(&self) -> u64 {
-        self.state.as_ref().map_or(0, |s| s.received)
+        self.state.as_ref().map_or(self.received, |s| s.received)
     }
 
     /// Whether [`Body::read_all`] hit its limit.
@@ -190,6 +193,7 @@ impl AsyncRead for Body<'_> {
                 let Some(mut state) = this.state.take() else {
                     return Poll::Ready(Err(io_error(BodyError::Closed)));
                 };
+                this.received = state.received;
                 this.pending = Some(Box::pin(async move {
                     let r = state.next().await;
                     (state, r)

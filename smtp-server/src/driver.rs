@@ -206,7 +206,7 @@ impl<H: Handler> Driver<'_, H> {
             self.ctx.tls = Some(facts);
             self.ctx.hello = None;
             self.ctx.user = None;
-            self.ctx.transaction = None;
+            self.end_transaction();
         }
     }
 
@@ -227,7 +227,7 @@ impl<H: Handler> Driver<'_, H> {
                 };
                 if self.decide(d) {
                     self.ctx.hello = Some((verb, host));
-                    self.ctx.transaction = None;
+                    self.end_transaction();
                 }
             }
             ServerEvent::Auth(creds) => {
@@ -279,6 +279,14 @@ impl<H: Handler> Driver<'_, H> {
                         params,
                         recipients: Vec::new(),
                     });
+                    // The queue id, as Postfix gives one, at the accepted MAIL. Letters
+                    // and digits only (an RFC 5322 atom, as RFC 5321 §4.4 wants for the
+                    // `id` clause): the server's start, the connection, the transaction.
+                    self.messages += 1;
+                    self.ctx.queue_id = Some(format!(
+                        "{:X}S{:X}M{}",
+                        self.shared.started, self.ctx.id, self.messages
+                    ));
                 }
             }
             ServerEvent::Rcpt { to, params } => {
@@ -309,7 +317,7 @@ impl<H: Handler> Driver<'_, H> {
             }
             ServerEvent::MessageAborted(_) => self.aborted(),
             ServerEvent::Reset => {
-                self.ctx.transaction = None;
+                self.end_transaction();
                 self.hs.reset(&self.ctx);
             }
             _ => {}
@@ -339,13 +347,6 @@ impl<H: Handler> Driver<'_, H> {
     }
 
     async fn message(&mut self, first: Option<ServerEvent>) {
-        self.messages += 1;
-        // Letters and digits only (an RFC 5322 atom, as RFC 5321 §4.4 wants for the
-        // `id` clause): the start time, the connection and the message.
-        self.ctx.queue_id = Some(format!(
-            "{:X}S{:X}M{}",
-            self.shared.started, self.ctx.id, self.messages
-        ));
         let header = self.received_header();
         let lmtp = self.shared.options.lmtp;
         let mut body = Body::new(&mut self.conn, first, header);
@@ -380,8 +381,9 @@ impl<H: Handler> Driver<'_, H> {
                 let rcpts = self
                     .ctx
                     .transaction
-                    .take()
+                    .as_ref()
                     .map_or(1, |t| t.recipients.len());
+                self.end_transaction();
                 let mut decisions = decisions;
                 if lmtp {
                     // One decision per recipient (RFC 2033 §4.2); a missing one is a
@@ -412,7 +414,7 @@ impl<H: Handler> Driver<'_, H> {
                 if e == BodyError::Closed {
                     self.outcome.rejected += 1;
                     self.shared.counters.rejected.fetch_add(1, Relaxed);
-                    self.ctx.transaction = None;
+                    self.end_transaction();
                     self.hs.reset(&self.ctx);
                 } else {
                     self.aborted();
@@ -421,10 +423,16 @@ impl<H: Handler> Driver<'_, H> {
         }
     }
 
+    /// The transaction is over: its envelope and queue id go.
+    fn end_transaction(&mut self) {
+        self.ctx.transaction = None;
+        self.ctx.queue_id = None;
+    }
+
     fn aborted(&mut self) {
         self.outcome.rejected += 1;
         self.shared.counters.rejected.fetch_add(1, Relaxed);
-        self.ctx.transaction = None;
+        self.end_transaction();
         self.hs.reset(&self.ctx);
     }
 

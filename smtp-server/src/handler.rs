@@ -45,8 +45,9 @@ pub enum Decision {
 
 impl Decision {
     /// A reply from its parts, checked: `Err` when `code` is not a reply code, when
-    /// `enhanced` disagrees with it, or when `text` is not reply text (CR, LF, other
-    /// controls, over 1,000 octets).
+    /// `enhanced` disagrees with it (or `text` starts with a code that does), or when
+    /// `text` is not reply text (CR, LF, other controls) or makes the line longer than
+    /// RFC 5321's 512 octets.
     pub fn reply(code: u16, enhanced: EnhancedCode, text: &str) -> Result<Self, ValueError> {
         let code = ReplyCode::new(code)?;
         let reply = Reply::new(code, Some(enhanced), vec![Text::new(text)?])?;
@@ -77,6 +78,11 @@ impl Decision {
     /// `451 4.3.0 Temporary failure, try again later` ([`Reply::temporary_failure`]).
     pub fn temporary_failure() -> Self {
         Self::Reply(Reply::temporary_failure())
+    }
+
+    /// `535 5.7.8 Authentication credentials invalid` (RFC 4954 §6), for [`Session::auth`].
+    pub fn auth_failed() -> Self {
+        Self::Reply(smtp_proto::server::replies::auth_failed())
     }
 
     /// Whether this accepts (an accept, or a positive reply).
@@ -228,11 +234,11 @@ impl Context {
     pub fn transaction(&self) -> Option<&Transaction> {
         self.transaction.as_ref()
     }
-    /// The identifier of the message in progress (from the start of its body, in
-    /// [`Session::data`], until the next message starts): the `id` of our `Received:`
-    /// header. Use it as your queue id, or log it, so the header, your log and your
-    /// reply name the same message. Unique within the server and across restarts;
-    /// letters and digits only (an RFC 5322 atom), e.g. `18C3F1A2B3C4DS1M1`.
+    /// The identifier of the transaction in progress, from its accepted MAIL to its end
+    /// (the reply to its message, RSET, an abort): the `id` of our `Received:` header.
+    /// Use it as your queue id, or log it, so the header, your log and your reply name
+    /// the same message. Unique within the server and across restarts; letters and
+    /// digits only (an RFC 5322 atom), e.g. `18C3F1A2B3C4DS1M1`.
     pub fn queue_id(&self) -> Option<&str> {
         self.queue_id.as_deref()
     }

@@ -101,6 +101,16 @@ pub use smtp_proto::{
     MailParams, Mailbox, Mechanism, RcptParams, Reply, ReplyCode, ReversePath, Secret,
     ServerOptions, Text, TlsInfo, ValueError,
 };
+// What `ServerOptions`' fields take.
+pub use smtp_proto::{AddressLimits, BareLineEndings, Limits, LineEndings};
+
+/// The values of MAIL and RCPT parameters, as a [`Transaction`] carries them in
+/// [`MailParams`] and each [`Recipient`]'s [`RcptParams`]: `BODY=` (RFC 6152, 3030),
+/// `RET=`, `ENVID=`, `NOTIFY=`, `ORCPT=` (RFC 3461), `AUTH=` (RFC 4954), and extension
+/// parameters kept as they are.
+pub mod params {
+    pub use smtp_proto::{Body, Envid, Keyword, MailAuth, Notify, Orcpt, Param, Ret, Value};
+}
 pub use stats::{HandshakeFailure, Stats};
 pub use tls::{TlsBuilder, TlsConfig};
 pub use transport::Io;

@@ -23,6 +23,10 @@ struct Seen {
     /// The io::Error kinds and inner BodyErrors of aborted bodies.
     aborted: Vec<(std::io::ErrorKind, Option<BodyError>)>,
     outcomes: Vec<Outcome>,
+    /// `Context::queue_id` as each RCPT saw it.
+    rcpt_ids: Vec<Option<String>>,
+    /// `Context::queue_id` as `close` saw it.
+    close_ids: Vec<Option<String>>,
 }
 
 #[derive(Clone, Default)]
@@ -37,12 +41,13 @@ impl Handler for Api {
 }
 
 impl Session for ApiSession {
-    async fn rcpt(&mut self, _: &Context, to: &ForwardPath, _: &RcptParams) -> Decision {
-        if to.is_postmaster() {
-            return Decision::Accept;
-        }
+    async fn rcpt(&mut self, ctx: &Context, to: &ForwardPath, _: &RcptParams) -> Decision {
+        // The queue id exists from the accepted MAIL on.
+        let id = ctx.queue_id().map(str::to_owned);
+        self.0.lock().unwrap().rcpt_ids.push(id);
+        // The bare <Postmaster>; postmaster@ another domain is not ours to take.
         let Some(m) = to.mailbox() else {
-            return Decision::policy_refusal();
+            return Decision::Accept;
         };
         if !m.domain().is_some_and(|d| d.is_within("example.test")) {
             return Decision::policy_refusal();
@@ -93,8 +98,10 @@ impl Session for ApiSession {
         Decision::reply(250, EnhancedCode::OK, &text).unwrap()
     }
 
-    fn close(&mut self, _: &Context, outcome: &Outcome) {
-        self.0.lock().unwrap().outcomes.push(outcome.clone());
+    fn close(&mut self, ctx: &Context, outcome: &Outcome) {
+        let mut seen = self.0.lock().unwrap();
+        seen.close_ids.push(ctx.queue_id().map(str::to_owned));
+        seen.outcomes.push(outcome.clone());
     }
 }
 
@@ -158,6 +165,9 @@ async fn data_gets_the_envelope_and_reads_the_body_as_async_read() {
     assert!(m.ends_with(&expected), "{} bytes", m.len());
     assert_eq!(seen.outcomes[0].accepted, 1);
     assert_eq!(seen.outcomes[0].refused_recipients, 0);
+    // One id from MAIL to the end of the message, and none once it is over.
+    assert_eq!(seen.rcpt_ids, vec![Some(id.clone()), Some(id.clone())]);
+    assert_eq!(seen.close_ids, vec![None]);
 }
 
 #[tokio::test]
@@ -209,9 +219,15 @@ async fn named_replies_reach_the_client_and_every_refused_rcpt_is_counted() {
     ] {
         assert_eq!(c.cmd(&format!("RCPT TO:<{to}>")).await, want, "{to}");
     }
-    // Domains compare without case; the bare <Postmaster> is always taken.
+    // Domains compare without case; the bare <Postmaster> is always taken, the
+    // postmaster of a domain not ours is not.
     assert!(c.cmd("RCPT TO:<b@EXAMPLE.Test>").await.starts_with("250"));
     assert!(c.cmd("RCPT TO:<Postmaster>").await.starts_with("250"));
+    assert!(
+        c.cmd("RCPT TO:<postmaster@other.test>")
+            .await
+            .starts_with("550 5.7.1")
+    );
     assert!(c.cmd("RCPT TO:<c@example.test>").await.starts_with("250"));
     // Past max_recipients (3): refused by the session.
     assert!(c.cmd("RCPT TO:<d@example.test>").await.starts_with("452"));
@@ -219,6 +235,6 @@ async fn named_replies_reach_the_client_and_every_refused_rcpt_is_counted() {
     assert!(c.closed().await);
     srv.shutdown().await;
     let seen = api.0.lock().unwrap();
-    assert_eq!(seen.outcomes[0].refused_recipients, 2 + 7 + 1);
+    assert_eq!(seen.outcomes[0].refused_recipients, 2 + 7 + 1 + 1);
     assert_eq!(seen.outcomes[0].accepted, 0);
 }
