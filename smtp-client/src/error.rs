@@ -34,8 +34,9 @@ pub enum Error {
     /// A timeout expired while waiting for the server (RFC 5321 §4.5.3.2).
     #[error("timed out {stage}")]
     Timeout {
-        /// What was awaited: `"connecting"`, `"TLS handshake"`, or a reply (e.g.
-        /// `"waiting for the reply to RCPT"`).
+        /// What was awaited, in words: `"resolving …"`, `"in the TLS handshake"`, or a
+        /// reply (`"waiting for the greeting"`, `"waiting for the reply to RCPT"`). A
+        /// connect that times out is an `Io` error of kind `TimedOut`.
         stage: String,
         /// What the session had got, when the timeout came after connecting (see
         /// [`Error::report`]).
@@ -220,13 +221,13 @@ impl Error {
     }
 
     /// What the session had got when it failed, for an error after the connection was
-    /// made (`Rejected`, `MessageRefused`, `Policy`, `Tls`, `Protocol`, `Io` from
+    /// made (`Rejected`, `MessageRefused`, `Policy`, `Tls`, `Protocol`, `Io`, `Timeout` from
     /// [`Connection::connect`](crate::Connection::connect) and friends,
     /// [`Connection::send`](crate::Connection::send) and MX delivery): the server,
     /// greeting, capabilities, and the TLS facts when TLS was up. `None` before a
-    /// connection existed, and for the kinds that carry none (`Timeout`, and the
-    /// errors of `send` that leave the caller its connection and its report: `Body`,
-    /// `LineTooLong`, `Closed`).
+    /// connection existed, and for the kinds that carry none (the errors of `send` that
+    /// leave the caller its connection and its report: `Body`, `LineTooLong`,
+    /// `Closed`).
     pub fn report(&self) -> Option<&SessionReport> {
         match self {
             Self::Io { report, .. }

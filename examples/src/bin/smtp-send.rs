@@ -38,11 +38,11 @@ struct Args {
     /// The server, HOST:PORT.
     #[arg(long)]
     server: String,
-    /// The envelope sender: a plain address or a <path> (empty or `<>` for the null
-    /// path).
+    /// The envelope sender: a plain address or one in angle brackets (empty or `<>` for
+    /// the null path).
     #[arg(long, default_value = "smtp-send@localhost")]
     from: String,
-    /// A recipient, a plain address or a <path> (repeat for more).
+    /// A recipient, a plain address or one in angle brackets (repeat for more).
     #[arg(long, required = true)]
     to: Vec<String>,
     /// The message (`-` for stdin); default: a small generated test message.
@@ -283,14 +283,22 @@ async fn run(args: Args) -> ExitCode {
         Ok(t) => t,
         Err(e) => return usage(format!("--ca: {e}")),
     };
+    // Plain addresses or <paths>, as given: results name recipients the same way.
+    let from = match args.from.trim() {
+        "" => "<>",
+        f => f,
+    };
+    let envelope = match Envelope::new(from, args.to.iter().map(|t| t.trim())) {
+        Ok(e) => e,
+        Err(e) => return usage(format!("bad address: {e}")),
+    };
     let mut opts = ClientOptions::new(&args.ehlo, policy).with_trust(trust);
     if !args.policy.is_empty() {
-        // The destination is the domain the mail is for, unless told otherwise.
-        let first = args.to.first().map(|t| t.trim());
+        // The destination is the domain the mail is for (of the first recipient, as the
+        // grammar reads it), unless told otherwise.
         let domain = args.destination.clone().or_else(|| {
-            first
-                .and_then(|t| t.trim_matches(['<', '>']).rsplit_once('@'))
-                .map(|(_, d)| d.to_owned())
+            let (first, _) = envelope.recipients.first()?;
+            Some(first.domain()?.to_string())
         });
         let Some(domain) = domain else {
             return usage("--policy needs --destination".into());
@@ -307,15 +315,6 @@ async fn run(args: Args) -> ExitCode {
         // PLAIN or LOGIN, whichever the server offers after TLS (PLAIN when both are).
         opts.auth = Some(ClientAuth::password(u, p));
     }
-    // Plain addresses or <paths>, as given: results name recipients the same way.
-    let from = match args.from.trim() {
-        "" => "<>",
-        f => f,
-    };
-    let envelope = match Envelope::new(from, args.to.iter().map(|t| t.trim())) {
-        Ok(e) => e,
-        Err(e) => return usage(format!("bad address: {e}")),
-    };
     let message = match args.data.as_deref() {
         None => generated(&args),
         Some("-") => {

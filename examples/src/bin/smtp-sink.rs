@@ -6,9 +6,9 @@
 //! ```
 
 use clap::Parser;
-use smtp_server::proto::{Credentials, Domain, EnhancedCode, Mechanism, ServerOptions};
 use smtp_server::{
-    Body, Context, Decision, Handler, Listener, Outcome, Server, Session, TlsConfig, Transaction,
+    Body, Context, Credentials, Decision, Domain, EnhancedCode, Handler, Listener, Mechanism,
+    Outcome, Server, ServerOptions, Session, TlsConfig, Transaction,
 };
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -81,7 +81,7 @@ impl Session for SinkSession {
     async fn auth(&mut self, _: &Context, c: &Credentials) -> Decision {
         match &self.sink.auth {
             Some((u, p)) if *u == c.username && p == c.password.expose() => Decision::Accept,
-            _ => Decision::Reply(smtp_server::proto::server::replies::auth_failed()),
+            _ => Decision::auth_failed(),
         }
     }
 
