@@ -186,17 +186,6 @@ pub struct ClientSession {
     sent_parts: Vec<(Sent, usize)>,
 }
 
-impl std::fmt::Debug for ClientSession {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientSession")
-            .field("phase", &self.phase)
-            .field("expects", &self.expects)
-            .field("tls", &self.tls)
-            .field("in_transaction", &self.tx.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
 impl ClientSession {
     /// A new session; it waits for the server's greeting.
     pub fn new(options: ClientOptions, security: TransportSecurity) -> Self {

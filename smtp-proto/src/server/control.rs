@@ -61,3 +61,20 @@ impl ServerSession {
         self.refused_rcpts
     }
 }
+
+impl std::fmt::Debug for ServerSession {
+    /// A summary: never the unread input, which may hold pipelined AUTH secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerSession")
+            .field("state", &self.state)
+            .field("pending", &self.pending)
+            .field("hello", &self.hello)
+            .field("authenticated", &self.authenticated)
+            .field("in_transaction", &self.tx.is_some())
+            .field("tls", &self.tls)
+            .field("errors", &self.errors)
+            .field("junk", &self.junk)
+            .field("buffered", &self.input.len())
+            .finish_non_exhaustive()
+    }
+}
