@@ -46,6 +46,7 @@ pub enum TransportSecurity {
 pub struct TlsInfo {
     version: Word,
     cipher: Word,
+    key_exchange: Option<Word>,
     sni: Option<Word>,
     peer_verified: bool,
 }
@@ -57,6 +58,7 @@ impl TlsInfo {
         Ok(Self {
             version: Word::new(version)?,
             cipher: Word::new(cipher)?,
+            key_exchange: None,
             sni: None,
             peer_verified: false,
         })
@@ -80,9 +82,19 @@ impl TlsInfo {
         Self {
             version,
             cipher,
+            key_exchange: None,
             sni: None,
             peer_verified: false,
         }
+    }
+
+    /// Records the key-exchange group the handshake used, by its name in the IANA TLS
+    /// Supported Groups registry (RFC 8422 §5.1.1, RFC 8446 §4.2.7): e.g.
+    /// `X25519MLKEM768` (the post-quantum hybrid), `X25519`, `secp256r1`. Printable
+    /// ASCII without spaces.
+    pub fn with_key_exchange(mut self, group: &str) -> Result<Self, ValueError> {
+        self.key_exchange = Some(Word::new(group)?);
+        Ok(self)
     }
 
     /// Records the server name the client asked for (SNI).
@@ -106,6 +118,11 @@ impl TlsInfo {
     /// The cipher suite, e.g. `TLS_AES_256_GCM_SHA384`.
     pub fn cipher(&self) -> &str {
         self.cipher.as_str()
+    }
+
+    /// The key-exchange group, e.g. `X25519MLKEM768`, when the binding recorded it.
+    pub fn key_exchange(&self) -> Option<&str> {
+        self.key_exchange.as_ref().map(Word::as_str)
     }
 
     /// The server name indication, if any.
@@ -177,5 +194,15 @@ mod tests {
         assert_eq!((i.version(), i.cipher()), ("TLSv1.3", "unknown"));
         let i = TlsInfo::from_names("", "");
         assert_eq!((i.version(), i.cipher()), ("TLS", "unknown"));
+    }
+
+    #[test]
+    fn the_key_exchange_group_is_optional() {
+        let i = TlsInfo::new("TLSv1.3", "TLS_AES_256_GCM_SHA384").unwrap();
+        assert_eq!(i.key_exchange(), None);
+        let i = i.with_key_exchange("X25519MLKEM768").unwrap();
+        assert_eq!(i.key_exchange(), Some("X25519MLKEM768"));
+        assert!(i.clone().with_key_exchange("X25519 MLKEM768").is_err());
+        assert!(i.with_key_exchange("").is_err());
     }
 }

@@ -1,5 +1,6 @@
 //! The `Received:` trace header (RFC 5321 §4.4) with the RFC 3848 / RFC 6531 §3.7.3
-//! protocol name and the RFC 8314 §4.3 TLS clause.
+//! protocol name, the RFC 8314 §4.3 TLS clause, and Postfix's TLS comment
+//! (`(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 key-exchange X25519MLKEM768)`).
 //!
 //! ```text
 //! Stamp          = From-domain By-domain Opt-info [CFWS] ";" FWS date-time
@@ -129,10 +130,17 @@ impl Received {
         if let Some(tls) = &self.tls {
             let _ = write!(
                 h,
-                "\r\n\t(using {} with cipher {})",
+                "\r\n\t(using {} with cipher {}",
                 tls.version(),
                 tls.cipher()
             );
+            // Postfix's clause, folded as Postfix folds it: `key-exchange X25519MLKEM768`
+            // on its own line. Only a plain token goes inside the comment (no parenthesis
+            // or backslash that would end or escape it).
+            if let Some(kx) = tls.key_exchange().filter(|k| is_token(k)) {
+                let _ = write!(h, "\r\n\t key-exchange {kx}");
+            }
+            h.push(')');
         }
         if let Some(r) = self.recipient.as_ref().filter(|r| r.mailbox().is_some()) {
             let _ = write!(h, "\r\n\tfor {r}");
@@ -149,6 +157,14 @@ impl Received {
         let _ = write!(h, ";\r\n\t{date}\r\n");
         Ok(h)
     }
+}
+
+/// Letters, digits, `_` and `-`: a name that is safe anywhere in a header comment.
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 impl ServerSession {
@@ -174,5 +190,59 @@ impl ServerSession {
             .and_then(|t| t.first_rcpt.clone())
             .filter(|p| p.mailbox().is_some());
         r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Protocol, Received};
+    use crate::session::TlsInfo;
+    use crate::types::domain::Domain;
+
+    fn header(tls: TlsInfo) -> String {
+        let protocol = Protocol {
+            lmtp: false,
+            esmtp: true,
+            utf8: false,
+            tls: true,
+            auth: false,
+        };
+        let mut r = Received::new(Domain::new("mx.example.com").unwrap(), protocol);
+        r.peer_addr = Some("192.0.2.1".parse().unwrap());
+        r.tls = Some(tls);
+        r.to_header("Thu, 03 Dec 2026 07:40:00 +0000").unwrap()
+    }
+
+    #[test]
+    fn the_key_exchange_group_is_in_the_tls_comment() {
+        let tls = TlsInfo::new("TLSv1.3", "TLS_AES_256_GCM_SHA384")
+            .unwrap()
+            .with_key_exchange("X25519MLKEM768")
+            .unwrap();
+        assert_eq!(
+            header(tls),
+            "Received: from [192.0.2.1] ([192.0.2.1])\r\n\
+             \tby mx.example.com with ESMTPS\r\n\
+             \t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384\r\n\
+             \t key-exchange X25519MLKEM768)\r\n\
+             \ttls TLS_AES_256_GCM_SHA384;\r\n\
+             \tThu, 03 Dec 2026 07:40:00 +0000\r\n"
+        );
+    }
+
+    #[test]
+    fn a_group_name_that_would_break_the_comment_is_left_out() {
+        for odd in ["x)", "x(", "x\\"] {
+            let tls = TlsInfo::new("TLSv1.3", "TLS_AES_256_GCM_SHA384")
+                .unwrap()
+                .with_key_exchange(odd)
+                .unwrap();
+            let h = header(tls);
+            assert!(
+                h.contains("\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384)\r\n"),
+                "{h}"
+            );
+            assert!(!h.contains("key-exchange"), "{h}");
+        }
     }
 }
