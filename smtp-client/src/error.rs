@@ -149,7 +149,9 @@ impl Error {
             }
             Self::Policy { violation, .. } => !matches!(
                 violation,
-                PolicyViolation::MissingExtension { .. } | PolicyViolation::TooBig { .. }
+                PolicyViolation::MissingExtension { .. }
+                    | PolicyViolation::TooBig { .. }
+                    | PolicyViolation::RequireTls { .. }
             ),
             Self::Protocol {
                 error: smtp_proto::Error::Misuse(_),

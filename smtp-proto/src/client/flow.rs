@@ -309,6 +309,10 @@ impl ClientSession {
         {
             return Err(policy::PolicyViolation::TooBig { server, size, max }.into());
         }
+        if env.params.requiretls {
+            let offered = caps.is_some_and(|c| c.has("REQUIRETLS"));
+            policy::check_requiretls(&self.opts.tls_policy, self.tls.as_ref(), offered, &server)?;
+        }
         if env.params.size.is_some() && !caps.is_some_and(|c| c.has("SIZE")) {
             env.params.size = None;
         }

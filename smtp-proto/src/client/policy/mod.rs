@@ -9,6 +9,16 @@
 use crate::session::TlsInfo;
 use std::fmt;
 
+mod compose;
+mod dane;
+mod map;
+
+pub use compose::{HostPlan, PolicySource, StsVerdict, choose};
+pub use dane::{
+    Answer, DaneDefer, DaneStatus, Dnssec, MxDane, NoDane, dane_for_host, dane_for_mx, tlsa_names,
+};
+pub use map::{DomainPattern, PolicyMap};
+
 /// A TLSA record (RFC 6698 §2.1) as the caller's DNSSEC-validating resolver returned it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Tlsa {
@@ -185,6 +195,16 @@ pub enum PolicyViolation {
         /// The extension keyword.
         extension: &'static str,
     },
+    /// The message carries REQUIRETLS (RFC 8689) and this next hop does not meet it.
+    /// Permanent: the message must not be sent on without it, and its bounce says
+    /// `5.7.30` ([`PolicyViolation::enhanced_code`]).
+    #[error("message requires TLS (REQUIRETLS) but {server} {missing}")]
+    RequireTls {
+        /// The host connected to.
+        server: String,
+        /// What was missing.
+        missing: RequireTlsMissing,
+    },
     /// The message is larger than the server's advertised SIZE.
     #[error("message of {size} octets exceeds the {max} octets {server} accepts")]
     TooBig {
@@ -195,6 +215,80 @@ pub enum PolicyViolation {
         /// The server's limit.
         max: u64,
     },
+}
+
+/// What a next hop lacked for a REQUIRETLS message (RFC 8689 §4.2.1).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RequireTlsMissing {
+    /// The session is not over TLS.
+    Tls,
+    /// TLS, but the server was not authenticated by DANE, MTA-STS or a verified
+    /// certificate (`may`, `encrypt`).
+    Verification,
+    /// The server does not offer REQUIRETLS (after TLS).
+    Extension,
+}
+
+impl fmt::Display for RequireTlsMissing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Tls => "is not reached over TLS",
+            Self::Verification => "was not authenticated (DANE, MTA-STS or a verified certificate)",
+            Self::Extension => "does not offer REQUIRETLS",
+        })
+    }
+}
+
+impl PolicyViolation {
+    /// The enhanced status code for a bounce or a log: `5.7.30` REQUIRETLS support
+    /// required (RFC 8689 §6), `5.3.4` message too big, `5.5.4` a needed extension
+    /// missing, `5.7.11` AUTH without TLS (RFC 3463 X.7.11 "encryption required"), and
+    /// for the TLS policy's own failures the transient `4.7.5` (cryptographic failure,
+    /// DANE lookups) or `4.7.10` (encryption needed, RFC 5248).
+    pub fn enhanced_code(&self) -> crate::EnhancedCode {
+        let (c, s, d) = match self {
+            Self::RequireTls { .. } => (5, 7, 30),
+            Self::TooBig { .. } => (5, 3, 4),
+            Self::MissingExtension { .. } => (5, 5, 4),
+            Self::AuthWithoutTls { .. } => (5, 7, 11),
+            Self::TlsaLookupFailed { .. } => (4, 7, 5),
+            _ => (4, 7, 10),
+        };
+        crate::EnhancedCode::new(c, s, d).unwrap_or(crate::EnhancedCode::TEMPORARY_FAILURE)
+    }
+}
+
+/// RFC 8689 §4.2.1: whether a message marked REQUIRETLS may go to this next hop: over
+/// TLS, the server authenticated by the policy (DANE with usable records, MTA-STS or
+/// `secure`, `verify`), and REQUIRETLS offered after TLS.
+pub fn check_requiretls(
+    policy: &TlsPolicy,
+    tls: Option<&TlsInfo>,
+    offered: bool,
+    server: &str,
+) -> Result<(), PolicyViolation> {
+    let fail = |missing| {
+        Err(PolicyViolation::RequireTls {
+            server: server.to_owned(),
+            missing,
+        })
+    };
+    let Some(tls) = tls else {
+        return fail(RequireTlsMissing::Tls);
+    };
+    let authenticating = match policy {
+        TlsPolicy::Verify | TlsPolicy::Secure { .. } => true,
+        TlsPolicy::Dane { records } => records.iter().any(Tlsa::is_usable),
+        _ => false,
+    };
+    if !(authenticating && tls.peer_verified()) {
+        return fail(RequireTlsMissing::Verification);
+    }
+    if !offered {
+        return fail(RequireTlsMissing::Extension);
+    }
+    Ok(())
 }
 
 /// Decides what to do after the EHLO reply: `starttls_offered` is whether `STARTTLS`
@@ -303,113 +397,5 @@ impl fmt::Display for TlsOutcome {
             ),
             None => write!(f, "plaintext (policy {}): {}", self.policy, self.reason),
         }
-    }
-}
-
-/// A destination pattern of a [`PolicyMap`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum DomainPattern {
-    /// `example.com`: this domain only.
-    Exact(String),
-    /// `.example.com`, also written `*.example.com` (or `*.no` for every domain under
-    /// `no`): every subdomain at any depth, not the domain itself (Postfix's
-    /// `.domain` in TLS policy tables).
-    Subdomains(String),
-}
-
-impl DomainPattern {
-    /// Parses `example.com`, `.example.com` or `*.example.com` (the last two mean the
-    /// same; case-insensitive; a trailing dot is ignored). `None` for an empty or
-    /// malformed pattern.
-    pub fn parse(s: &str) -> Option<Self> {
-        let s = normalize(s);
-        let ok = |d: &str| {
-            !d.is_empty()
-                && d.split('.').all(|l| {
-                    !l.is_empty()
-                        && l.bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b >= 0x80)
-                })
-        };
-        if let Some(rest) = s.strip_prefix("*.").or_else(|| s.strip_prefix('.')) {
-            ok(rest).then(|| Self::Subdomains(rest.to_owned()))
-        } else {
-            ok(&s).then_some(Self::Exact(s))
-        }
-    }
-
-    /// Whether `domain` (already normalised) matches.
-    fn matches(&self, domain: &str) -> bool {
-        match self {
-            Self::Exact(d) => domain == d,
-            Self::Subdomains(d) => domain
-                .strip_suffix(d.as_str())
-                .is_some_and(|head| head.len() > 1 && head.ends_with('.')),
-        }
-    }
-
-    /// Precedence: an exact name beats any pattern; among patterns the longer suffix
-    /// (the more specific domain) wins.
-    fn rank(&self) -> (u8, usize) {
-        match self {
-            Self::Exact(d) => (2, d.len()),
-            Self::Subdomains(d) => (1, d.len()),
-        }
-    }
-}
-
-impl fmt::Display for DomainPattern {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Exact(d) => f.write_str(d),
-            Self::Subdomains(d) => write!(f, ".{d}"),
-        }
-    }
-}
-
-fn normalize(s: &str) -> String {
-    s.trim().trim_end_matches('.').to_ascii_lowercase()
-}
-
-/// Per-destination TLS policies: the rules of Postfix's `smtp_tls_policy_maps`. The most
-/// specific matching pattern wins (see [`DomainPattern`] for the precedence); a
-/// destination no rule matches gets the caller's default (Postfix's
-/// `smtp_tls_security_level`; in `smtp-client`, the options' `tls_policy`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PolicyMap {
-    entries: Vec<(DomainPattern, TlsPolicy)>,
-}
-
-impl PolicyMap {
-    /// An empty map.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds (or replaces) the policy for a pattern.
-    pub fn insert(&mut self, pattern: DomainPattern, policy: TlsPolicy) {
-        self.entries.retain(|(p, _)| *p != pattern);
-        self.entries.push((pattern, policy));
-    }
-
-    /// The policy for `destination` and the pattern that chose it; `None` when no
-    /// rule matches.
-    pub fn lookup(&self, destination: &str) -> Option<(&TlsPolicy, &DomainPattern)> {
-        let d = normalize(destination);
-        self.entries
-            .iter()
-            .filter(|(p, _)| p.matches(&d))
-            .max_by_key(|(p, _)| p.rank())
-            .map(|(p, pol)| (pol, p))
-    }
-
-    /// How many rules the map holds.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether the map holds no rule.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
     }
 }
