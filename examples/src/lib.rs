@@ -112,7 +112,7 @@ pub fn report_json(r: &smtp_client::SessionReport) -> serde_json::Value {
         "greeting": r.greeting.as_ref().map(reply),
         "greeting_name": r.greeting_name(),
         "destination": r.destination,
-        "policy": r.policy,
+        "policy": r.policy.name(),
         "policy_rule": r.policy_rule.as_ref().map(|p| p.to_string()),
         "reason": r.reason,
         "authenticated": r.authenticated,

@@ -2,7 +2,7 @@
 //! the [`DeliveryStatus`] they add up to.
 
 use smtp_proto::client::TransactionResult;
-use smtp_proto::{ForwardPath, Reply};
+use smtp_proto::{ForwardPath, Reply, Stage};
 use std::fmt;
 
 /// One recipient's outcome.
@@ -135,12 +135,12 @@ impl Delivery {
 
     /// Why nothing was delivered, when nothing was: the stage and the deciding reply
     /// (a transient one when there is one, since retrying may then succeed).
-    pub(crate) fn refusal(&self) -> Option<(&'static str, Reply)> {
+    pub(crate) fn refusal(&self) -> Option<(Stage, Reply)> {
         if self.any_delivered() {
             return None;
         }
         if let Some(m) = self.mail.as_ref().filter(|m| !m.is_positive()) {
-            return Some(("MAIL", m.clone()));
+            return Some((Stage::Mail, m.clone()));
         }
         let pick = |replies: Vec<&Reply>| {
             replies
@@ -155,12 +155,12 @@ impl Delivery {
             .filter_map(|r| r.rcpt_reply.as_ref())
             .collect();
         if !rcpts.iter().any(|r| r.is_positive()) {
-            return pick(rcpts).map(|r| ("RCPT", r));
+            return pick(rcpts).map(|r| (Stage::Rcpt, r));
         }
         if let Some(r) = &self.refused {
-            return Some(("DATA", r.clone()));
+            return Some((Stage::Data, r.clone()));
         }
-        pick(self.message.iter().collect()).map(|r| ("message", r))
+        pick(self.message.iter().collect()).map(|r| (Stage::Message, r))
     }
 }
 

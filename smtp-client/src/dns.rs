@@ -227,7 +227,7 @@ impl<R: Resolver> MxDelivery<R> {
                             || matches!(
                                 e,
                                 Error::Rejected {
-                                    stage: "greeting",
+                                    stage: smtp_proto::Stage::Greeting,
                                     ..
                                 }
                             ) =>

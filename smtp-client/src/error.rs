@@ -3,7 +3,8 @@
 
 use crate::delivery::Delivery;
 use crate::report::SessionReport;
-use smtp_proto::client::policy::PolicyViolation;
+use smtp_proto::Stage;
+use smtp_proto::client::policy::{Level, PolicyViolation};
 use smtp_proto::{Reply, Timeout};
 use std::io;
 
@@ -58,7 +59,7 @@ pub enum Error {
         /// The host connected to.
         server: String,
         /// The policy level applied.
-        policy: &'static str,
+        policy: Level,
         /// What failed.
         reason: String,
         /// What the session had got (see [`Error::report`]).
@@ -77,7 +78,7 @@ pub enum Error {
     #[error("server refused {stage}: {reply}")]
     Rejected {
         /// What was refused.
-        stage: &'static str,
+        stage: Stage,
         /// The server's reply.
         reply: Reply,
         /// What the session had got (see [`Error::report`]).
@@ -89,8 +90,8 @@ pub enum Error {
     /// [`Error::into_delivery`]).
     #[error("message refused at {stage}: {reply}")]
     MessageRefused {
-        /// `"MAIL"`, `"RCPT"`, `"DATA"` or `"message"`.
-        stage: &'static str,
+        /// `Mail`, `Rcpt` (every recipient), `Data` (DATA or a BDAT chunk) or `Message`.
+        stage: Stage,
         /// The deciding reply (for RCPT: a transient one if any recipient got one).
         reply: Reply,
         /// Every reply of the transaction.

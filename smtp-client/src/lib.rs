@@ -153,7 +153,10 @@ pub use rustls;
 pub use smtp_proto as proto;
 /// The core's error, inside [`Error::Protocol`].
 pub use smtp_proto::Error as ProtocolError;
-pub use smtp_proto::client::policy::{DomainPattern, PolicyMap, PolicyViolation, TlsPolicy, Tlsa};
+pub use smtp_proto::Stage;
+pub use smtp_proto::client::policy::{
+    DomainPattern, Level, PolicyMap, PolicyViolation, RequireTlsMissing, TlsPolicy, Tlsa,
+};
 pub use smtp_proto::client::{ClientAuth, Envelope};
 pub use smtp_proto::framing::stuff::BareEndingsOut;
 pub use smtp_proto::{

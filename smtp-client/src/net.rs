@@ -59,7 +59,7 @@ pub(crate) async fn handshake(
     let connector = tokio_rustls::TlsConnector::from(config);
     let tls_error = |reason: String| Error::Tls {
         server: server.to_owned(),
-        policy: opts.tls_policy.name(),
+        policy: opts.tls_policy.level(),
         reason,
         report: None,
     };

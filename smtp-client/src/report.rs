@@ -1,7 +1,7 @@
 //! What a connection got: [`SessionReport`] and its [`TlsReport`].
 
 use crate::certs::CertificateSummary;
-use smtp_proto::client::policy::DomainPattern;
+use smtp_proto::client::policy::{DomainPattern, Level};
 use smtp_proto::{Capabilities, Reply};
 use std::fmt;
 use std::net::SocketAddr;
@@ -25,7 +25,7 @@ pub struct SessionReport {
     /// the server name).
     pub destination: String,
     /// The TLS policy level applied (`none`, `may`, `encrypt`, `verify`, `secure`, `dane`).
-    pub policy: &'static str,
+    pub policy: Level,
     /// The rule of the options' [`PolicyMap`](crate::PolicyMap) that chose the policy,
     /// as its pattern (`example.com`, `.example.com`); `None` when no rule matched or
     /// there is no map, and the options' `tls_policy` applied.

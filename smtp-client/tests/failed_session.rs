@@ -19,7 +19,7 @@ async fn a_refused_auth_keeps_the_tls_facts_and_claims_no_authentication() {
     let Error::Rejected { stage, reply, .. } = &e else {
         panic!("{e:?}")
     };
-    assert_eq!((*stage, reply.code().get()), ("AUTH", 535));
+    assert_eq!((stage.as_str(), reply.code().get()), ("AUTH", 535));
     assert!(!e.is_transient());
     let r = e.report().expect("a report after the handshake");
     let tls = r.tls.as_ref().expect("TLS was up");

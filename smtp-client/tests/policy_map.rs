@@ -25,7 +25,7 @@ async fn connect(srv: &Running, opts: ClientOptions) -> (String, Option<String>,
     let r = c.report().clone();
     c.quit().await.unwrap();
     (
-        r.policy.to_owned(),
+        r.policy.to_string(),
         r.policy_rule.map(|p| p.to_string()),
         r.destination,
         r.tls.is_some_and(|t| t.verified),

@@ -271,7 +271,7 @@ async fn auth_plain_and_login_after_tls_and_a_refusal_is_permanent() {
     let Error::Rejected { stage, reply, .. } = &e else {
         panic!("{e:?}")
     };
-    assert_eq!((*stage, reply.code().get()), ("AUTH", 535));
+    assert_eq!((stage.as_str(), reply.code().get()), ("AUTH", 535));
     assert!(!e.is_transient());
     srv.shutdown().await;
     let ev = rec.events();
@@ -569,7 +569,13 @@ async fn a_server_that_ends_the_session_after_a_refusal_leaves_a_transient_close
         .unwrap();
     let e = c.send(env(&["<b@example.test>"]), MSG).await.unwrap_err();
     assert!(
-        matches!(&e, Error::MessageRefused { stage: "RCPT", .. }),
+        matches!(
+            &e,
+            Error::MessageRefused {
+                stage: smtp_client::Stage::Rcpt,
+                ..
+            }
+        ),
         "{e:?}"
     );
     assert!(!c.is_open());

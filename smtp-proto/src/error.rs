@@ -293,8 +293,8 @@ pub enum Error {
     /// closed it with `421`.
     #[error("server refused {stage}: {reply}")]
     Rejected {
-        /// What was refused, e.g. `"greeting"`, `"EHLO"`, `"AUTH"`, `"session (421)"`.
-        stage: &'static str,
+        /// What was refused.
+        stage: Stage,
         /// The server's reply.
         reply: crate::types::reply::Reply,
     },
@@ -408,4 +408,64 @@ pub enum ApiMisuse {
         /// The limit, in octets including CRLF.
         limit: usize,
     },
+}
+
+/// The step of a client session that a server refused.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stage {
+    /// The greeting (not `220`).
+    Greeting,
+    /// `EHLO`.
+    Ehlo,
+    /// `LHLO` (LMTP).
+    Lhlo,
+    /// `HELO`.
+    Helo,
+    /// `STARTTLS`.
+    StartTls,
+    /// `AUTH`.
+    Auth,
+    /// `MAIL`.
+    Mail,
+    /// `RCPT` (every recipient refused).
+    Rcpt,
+    /// `DATA`, or a `BDAT` chunk.
+    Data,
+    /// The message, after its end.
+    Message,
+    /// A `421` at any point: the server closed the session.
+    Closing,
+}
+
+impl Stage {
+    /// The name in messages: `greeting`, `EHLO`, …, `message`, `session (421)`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Greeting => "greeting",
+            Self::Ehlo => "EHLO",
+            Self::Lhlo => "LHLO",
+            Self::Helo => "HELO",
+            Self::StartTls => "STARTTLS",
+            Self::Auth => "AUTH",
+            Self::Mail => "MAIL",
+            Self::Rcpt => "RCPT",
+            Self::Data => "DATA",
+            Self::Message => "message",
+            Self::Closing => "session (421)",
+        }
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `stage == "AUTH"`: compares with [`Stage::as_str`].
+impl PartialEq<&str> for Stage {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }

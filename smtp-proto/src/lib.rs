@@ -135,7 +135,7 @@ pub use codec::{
     decode_sasl_response, encode_capabilities,
 };
 pub use error::{
-    AddressPart, ApiMisuse, Error, ParseError, ParseErrorKind, PeerMisbehaved, ValueError,
+    AddressPart, ApiMisuse, Error, ParseError, ParseErrorKind, PeerMisbehaved, Stage, ValueError,
 };
 pub use framing::data::{BareLineEndings, BodyDefect, BodyStep, ChunkDecoder, DotDecoder};
 pub use framing::line::{LineEndings, LineReader};

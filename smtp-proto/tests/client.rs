@@ -177,7 +177,7 @@ fn a_421_ends_the_session() {
     assert!(matches!(
         &r.errors[..],
         [Error::Rejected {
-            stage: "session (421)",
+            stage: smtp_proto::Stage::Closing,
             ..
         }]
     ));
@@ -227,7 +227,7 @@ fn greeting_refused() {
     assert!(matches!(
         &r.errors[..],
         [Error::Rejected {
-            stage: "greeting",
+            stage: smtp_proto::Stage::Greeting,
             ..
         }]
     ));
@@ -308,7 +308,10 @@ fn auth_plain_login_xoauth2() {
     assert_eq!(r.lines()[2], "");
     assert!(matches!(
         &r.errors[..],
-        [Error::Rejected { stage: "AUTH", .. }]
+        [Error::Rejected {
+            stage: smtp_proto::Stage::Auth,
+            ..
+        }]
     ));
     assert!(
         format!(
@@ -569,7 +572,7 @@ fn the_first_error_survives_a_close_without_221() {
         matches!(
             &r.errors[..],
             [Error::Rejected {
-                stage: "greeting",
+                stage: smtp_proto::Stage::Greeting,
                 ..
             }]
         ),

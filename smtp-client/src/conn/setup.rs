@@ -146,7 +146,7 @@ impl Connection {
                 let mut plain = opts.clone();
                 plain.tls_policy = TlsPolicy::None;
                 let mut conn = Self::start(Box::new(stream), Some(addr), plan, plain).await?;
-                conn.report.policy = opts.tls_policy.name();
+                conn.report.policy = opts.tls_policy.level();
                 conn.report.tls_failure = Some(reason.clone());
                 conn.report.reason = format!(
                     "TLS handshake failed ({reason}); retried in plaintext as the policy allows"
@@ -181,7 +181,7 @@ impl Connection {
             server: server.clone(),
             addr,
             destination: destination.clone(),
-            policy: opts.tls_policy.name(),
+            policy: opts.tls_policy.level(),
             policy_rule: rule,
             ..SessionReport::default()
         };
@@ -236,7 +236,7 @@ impl Connection {
                     tracing::info!(
                         server = %self.report.server,
                         tls = %self.report.tls_line(),
-                        policy = self.report.policy,
+                        policy = self.report.policy.name(),
                         rule = ?self.report.policy_rule.as_ref().map(ToString::to_string),
                         reason = %self.report.reason,
                         "session ready"

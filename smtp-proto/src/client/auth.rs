@@ -133,7 +133,7 @@ impl ClientSession {
             };
             return self.sasl_response(BASE64.encode(line).as_bytes());
         }
-        self.refuse("AUTH", reply);
+        self.refuse(crate::error::Stage::Auth, reply);
     }
 
     /// Answers an [`ClientEvent::AuthChallenge`].

@@ -4,7 +4,7 @@ use super::policy::{self, TlsAction, TlsOutcome};
 use super::{BodyPhase, ClientEvent, ClientSession, Envelope, Expect, Phase, Sent};
 use crate::codec::Encode;
 use crate::codec::capability::decode_capabilities;
-use crate::error::{ApiMisuse, Error, PeerMisbehaved};
+use crate::error::{ApiMisuse, Error, PeerMisbehaved, Stage};
 use crate::types::command::Command;
 use crate::types::params::Body;
 use crate::types::reply::Reply;
@@ -35,13 +35,13 @@ impl ClientSession {
         // RFC 5321 §3.8: 421 at any point means the server is closing.
         if reply.code().get() == 421 && expect != Expect::Quit {
             return self.fail(Error::Rejected {
-                stage: "session (421)",
+                stage: Stage::Closing,
                 reply,
             });
         }
         match expect {
             Expect::Greeting if reply.code().get() == 220 => self.hello(),
-            Expect::Greeting => self.refuse("greeting", reply),
+            Expect::Greeting => self.refuse(Stage::Greeting, reply),
             Expect::Ehlo if reply.is_positive() => {
                 self.caps = decode_capabilities(&reply);
                 self.esmtp = true;
@@ -55,13 +55,20 @@ impl ClientSession {
                 .encode(&mut self.out);
                 self.expect(Expect::Helo);
             }
-            Expect::Ehlo => self.refuse(if self.opts.lmtp { "LHLO" } else { "EHLO" }, reply),
+            Expect::Ehlo => {
+                let stage = if self.opts.lmtp {
+                    Stage::Lhlo
+                } else {
+                    Stage::Ehlo
+                };
+                self.refuse(stage, reply)
+            }
             Expect::Helo if reply.is_positive() => {
                 self.caps = None;
                 self.esmtp = false;
                 self.after_hello();
             }
-            Expect::Helo => self.refuse("HELO", reply),
+            Expect::Helo => self.refuse(Stage::Helo, reply),
             Expect::StartTls => self.on_starttls_reply(reply),
             Expect::Auth => self.on_auth_reply(reply),
             Expect::Mail => {
@@ -162,7 +169,7 @@ impl ClientSession {
     }
 
     /// A stage the session cannot go past: QUIT, then the error.
-    pub(super) fn refuse(&mut self, stage: &'static str, reply: Reply) {
+    pub(super) fn refuse(&mut self, stage: Stage, reply: Reply) {
         self.failure = Some(Error::Rejected { stage, reply });
         self.send_quit();
     }
@@ -238,7 +245,7 @@ impl ClientSession {
                 policy::PolicyViolation::StartTlsRefused {
                     server: self.opts.server.clone(),
                     destination: self.opts.destination.clone(),
-                    policy: self.opts.tls_policy.name(),
+                    policy: self.opts.tls_policy.level(),
                     reply: reply.to_string(),
                 }
                 .into(),
@@ -254,7 +261,7 @@ impl ClientSession {
         self.phase = Phase::Idle;
         let verified = self.tls.as_ref().is_some_and(crate::TlsInfo::peer_verified);
         let tls = TlsOutcome {
-            policy: self.opts.tls_policy.name(),
+            policy: self.opts.tls_policy.level(),
             tls: self.tls.clone(),
             verified,
             reason: std::mem::take(&mut self.tls_reason),

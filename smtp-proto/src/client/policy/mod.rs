@@ -74,17 +74,69 @@ pub enum TlsPolicy {
     DaneLookupFailed,
 }
 
-impl TlsPolicy {
-    /// The level's name as Postfix spells it.
-    pub fn name(&self) -> &'static str {
+/// A policy's level, without its parameters: what logs, reports and errors name.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Level {
+    /// [`TlsPolicy::None`] (also what a session has before a policy applies).
+    #[default]
+    None,
+    /// [`TlsPolicy::May`].
+    May,
+    /// [`TlsPolicy::Encrypt`].
+    Encrypt,
+    /// [`TlsPolicy::Verify`].
+    Verify,
+    /// [`TlsPolicy::Secure`].
+    Secure,
+    /// [`TlsPolicy::Dane`] or [`TlsPolicy::DaneLookupFailed`].
+    Dane,
+}
+
+impl Level {
+    /// The level's name as Postfix spells it: `none`, `may`, `encrypt`, `verify`,
+    /// `secure`, `dane`.
+    pub fn name(self) -> &'static str {
         match self {
             Self::None => "none",
             Self::May => "may",
             Self::Encrypt => "encrypt",
             Self::Verify => "verify",
-            Self::Secure { .. } => "secure",
-            Self::Dane { .. } | Self::DaneLookupFailed => "dane",
+            Self::Secure => "secure",
+            Self::Dane => "dane",
         }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// `level == "verify"`: compares with [`Level::name`].
+impl PartialEq<&str> for Level {
+    fn eq(&self, other: &&str) -> bool {
+        self.name() == *other
+    }
+}
+
+impl TlsPolicy {
+    /// The policy's level.
+    pub fn level(&self) -> Level {
+        match self {
+            Self::None => Level::None,
+            Self::May => Level::May,
+            Self::Encrypt => Level::Encrypt,
+            Self::Verify => Level::Verify,
+            Self::Secure { .. } => Level::Secure,
+            Self::Dane { .. } | Self::DaneLookupFailed => Level::Dane,
+        }
+    }
+
+    /// The level's name as Postfix spells it.
+    pub fn name(&self) -> &'static str {
+        self.level().name()
     }
 
     /// Whether TLS is mandatory under this policy.
@@ -145,7 +197,7 @@ pub enum PolicyViolation {
         /// The destination (domain) the policy was chosen for.
         destination: String,
         /// The policy level.
-        policy: &'static str,
+        policy: Level,
     },
     /// TLS is mandatory and the server refused STARTTLS.
     #[error("{server} refused STARTTLS ({reply}) but policy for {destination} is {policy}")]
@@ -155,7 +207,7 @@ pub enum PolicyViolation {
         /// The destination.
         destination: String,
         /// The policy level.
-        policy: &'static str,
+        policy: Level,
         /// The server's reply, first line.
         reply: String,
     },
@@ -169,7 +221,7 @@ pub enum PolicyViolation {
         /// The destination.
         destination: String,
         /// The policy level.
-        policy: &'static str,
+        policy: Level,
         /// What the binding said.
         detail: String,
     },
@@ -336,7 +388,7 @@ pub fn decide(
         return Err(PolicyViolation::StartTlsNotOffered {
             server: server.to_owned(),
             destination: destination.to_owned(),
-            policy: policy.name(),
+            policy: policy.level(),
         });
     }
     Ok(TlsAction::Plaintext)
@@ -359,7 +411,7 @@ pub fn check_handshake(
         return Err(PolicyViolation::NotVerified {
             server: server.to_owned(),
             destination: destination.to_owned(),
-            policy: policy.name(),
+            policy: policy.level(),
             detail: "the binding reported an unverified certificate".to_owned(),
         });
     }
@@ -370,7 +422,7 @@ pub fn check_handshake(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsOutcome {
     /// The policy level applied.
-    pub policy: &'static str,
+    pub policy: Level,
     /// The TLS facts, when TLS was used.
     pub tls: Option<TlsInfo>,
     /// Whether the server's certificate was verified.
