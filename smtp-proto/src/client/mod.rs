@@ -66,6 +66,7 @@ mod body;
 mod event;
 mod flow;
 pub mod mx;
+pub mod sts;
 pub mod tlsrpt;
 mod options;
 pub mod policy;
