@@ -374,7 +374,7 @@ fn envelope_checks_against_the_server() {
     assert!(matches!(
         &r.errors[..],
         [Error::Policy(PolicyViolation::MissingExtension {
-            extension: "SMTPUTF8",
+            extension: smtp_proto::client::policy::Needed::SmtpUtf8,
             ..
         })]
     ));

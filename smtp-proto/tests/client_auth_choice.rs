@@ -108,9 +108,9 @@ fn a_fixed_mechanism_the_server_drops_after_tls_is_not_sent() {
     assert!(matches!(
         &s.errors[..],
         [Error::Policy(PolicyViolation::MissingExtension {
-            extension: "AUTH LOGIN",
+            extension,
             ..
-        })]
+        })] if *extension == "AUTH LOGIN"
     ));
 }
 
@@ -163,9 +163,9 @@ fn an_empty_preference_list_never_authenticates() {
     assert!(matches!(
         &s.errors[..],
         [Error::Policy(PolicyViolation::MissingExtension {
-            extension: "AUTH",
+            extension,
             ..
-        })]
+        })] if *extension == "AUTH"
     ));
 }
 

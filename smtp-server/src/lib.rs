@@ -112,7 +112,7 @@ pub mod params {
     pub use smtp_proto::{Body, Envid, Keyword, MailAuth, Notify, Orcpt, Param, Ret, Value};
 }
 pub use stats::{HandshakeFailure, Stats};
-pub use tls::{TlsBuilder, TlsConfig};
+pub use tls::{TlsBuilder, TlsConfig, default_provider};
 pub use transport::Io;
 
 /// The RFC 5322 §3.3 date-time of `t` in UTC, e.g. `Thu, 03 Dec 2026 17:08:48 +0000`

@@ -1,6 +1,9 @@
 //! TLS for the server: a [`TlsConfig`] holds the rustls configuration that new
 //! handshakes use, and can be swapped while the server runs (certificate renewal without
 //! dropping live sessions). Certificates are picked by SNI when several are loaded.
+//!
+//! The crypto provider is chosen at build time: [`default_provider`] is the one place
+//! that builds it.
 
 use crate::error::ConfigError;
 use crate::handler::TlsFacts;
@@ -14,6 +17,41 @@ use smtp_proto::TlsInfo;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
+
+#[cfg(not(any(feature = "aws-lc-rs", feature = "ring")))]
+compile_error!(
+    "smtp-server needs a crypto provider: enable its `aws-lc-rs` feature (the default) or `ring`"
+);
+
+/// The crypto provider new [`TlsBuilder`]s start from, chosen by this crate's features:
+///
+/// - `aws-lc-rs` (the default): rustls' aws-lc-rs provider, whose key-exchange groups are
+///   X25519MLKEM768 (the post-quantum hybrid, offered first), X25519, secp256r1 and
+///   secp384r1;
+/// - `ring` alone: rustls' ring provider, X25519, secp256r1 and secp384r1 (ring has no
+///   ML-KEM).
+///
+/// With both features on (as `--all-features` gives), aws-lc-rs is used: the stronger
+/// default wins, and the choice does not depend on feature order. Take its
+/// `cipher_suites` and `kx_groups` to give [`TlsBuilder::cipher_suites`] and
+/// [`TlsBuilder::kx_groups`] a subset or another order.
+pub fn default_provider() -> CryptoProvider {
+    #[cfg(feature = "aws-lc-rs")]
+    let provider = rustls::crypto::aws_lc_rs::default_provider();
+    #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+    let provider = rustls::crypto::ring::default_provider();
+    #[cfg(not(any(feature = "aws-lc-rs", feature = "ring")))]
+    let provider = unreachable!("no crypto provider (see the compile_error above)");
+    provider
+}
+
+/// The IANA name of a key-exchange group (`X25519MLKEM768`, `X25519`, `secp256r1`), or
+/// its code point in hex for a group rustls has no name for.
+pub(crate) fn group_name(group: rustls::NamedGroup) -> String {
+    group
+        .as_str()
+        .map_or_else(|| format!("0x{:04x}", u16::from(group)), str::to_owned)
+}
 
 /// The TLS configuration new handshakes use. Cloning gives another handle on the same
 /// configuration: [`TlsConfig::reload`] through any handle applies to every handshake
@@ -77,8 +115,9 @@ impl TlsConfig {
 }
 
 /// Builds a [`TlsConfig`]: certificates (one default, more by SNI name), protocol
-/// versions, cipher suites and key-exchange groups. Defaults: TLS 1.2 and 1.3, rustls'
-/// own suites and groups (all with forward secrecy and AEAD ciphers).
+/// versions, cipher suites and key-exchange groups. Defaults: TLS 1.2 and 1.3, and the
+/// suites and groups of [`default_provider`] (all with forward secrecy and AEAD ciphers;
+/// X25519MLKEM768 first with the default `aws-lc-rs` feature).
 #[derive(Debug)]
 pub struct TlsBuilder {
     provider: CryptoProvider,
@@ -98,7 +137,7 @@ impl TlsBuilder {
     /// A builder with the defaults and no certificate yet.
     pub fn new() -> Self {
         Self {
-            provider: rustls::crypto::ring::default_provider(),
+            provider: default_provider(),
             versions: rustls::DEFAULT_VERSIONS.to_vec(),
             default: None,
             by_name: HashMap::new(),
@@ -112,13 +151,15 @@ impl TlsBuilder {
         self
     }
 
-    /// The cipher suites, in preference order (from `rustls::crypto::ring::cipher_suite`).
+    /// The cipher suites, in preference order (from [`default_provider`]'s
+    /// `cipher_suites`).
     pub fn cipher_suites(mut self, suites: &[SupportedCipherSuite]) -> Self {
         self.provider.cipher_suites = suites.to_vec();
         self
     }
 
-    /// The key-exchange groups, in preference order (from `rustls::crypto::ring::kx_group`).
+    /// The key-exchange groups, in preference order (from [`default_provider`]'s
+    /// `kx_groups`).
     pub fn kx_groups(mut self, groups: &[&'static dyn rustls::crypto::SupportedKxGroup]) -> Self {
         self.provider.kx_groups = groups.to_vec();
         self
@@ -255,6 +296,9 @@ pub(crate) fn facts(conn: &ServerConnection, starttls: bool) -> TlsFacts {
         .peer_certificates()
         .map(|c| c.iter().map(|d| d.to_vec()).collect())
         .unwrap_or_default();
+    let key_exchange = conn
+        .negotiated_key_exchange_group()
+        .map(|g| group_name(g.name()));
     let mut info =
         TlsInfo::from_names(version, suite).with_peer_verified(!client_certificates.is_empty());
     if let Some(sni) = conn.server_name()
@@ -262,11 +306,14 @@ pub(crate) fn facts(conn: &ServerConnection, starttls: bool) -> TlsFacts {
     {
         info = with;
     }
+    if let Some(kx) = &key_exchange
+        && let Ok(with) = info.clone().with_key_exchange(kx)
+    {
+        info = with;
+    }
     TlsFacts {
         info,
-        key_exchange: conn
-            .negotiated_key_exchange_group()
-            .map(|g| format!("{:?}", g.name())),
+        key_exchange,
         client_certificates,
         starttls,
     }

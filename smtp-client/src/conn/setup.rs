@@ -9,7 +9,7 @@ use crate::options::ClientOptions;
 use crate::report::SessionReport;
 use crate::transport::{Io, Transport};
 use smtp_proto::TransportSecurity;
-use smtp_proto::client::policy::{self, DomainPattern, TlsAction, TlsPolicy, Verification};
+use smtp_proto::client::policy::{DomainPattern, TlsPolicy};
 use smtp_proto::client::{ClientEvent, ClientSession};
 use std::net::SocketAddr;
 use tokio::time::timeout;
@@ -130,9 +130,7 @@ impl Connection {
         mut opts: ClientOptions,
     ) -> Result<Self, Error> {
         let plan = Plan::new(&mut opts, host);
-        let retry = !opts.implicit_tls
-            && !opts.tls_policy.requires_tls()
-            && opts.tls_policy != TlsPolicy::None;
+        let retry = opts.tls_policy.retries_in_plaintext(opts.implicit_tls);
         match Self::start(stream, Some(addr), plan.clone(), opts.clone()).await {
             Err(Error::Tls { reason, .. }) if retry => {
                 tracing::info!(%addr, %reason, "TLS handshake failed; retrying in plaintext (policy may)");
@@ -189,12 +187,9 @@ impl Connection {
         let mut tls_report = None;
         let security = if opts.implicit_tls {
             // RFC 8314: the same policy judges the certificate as under STARTTLS.
-            let decided = policy::decide(&opts.tls_policy, true, &server, &destination)
+            let v = (opts.tls_policy)
+                .implicit_tls_verification(&server, &destination)
                 .map_err(|v| Error::from(v).with_report(&report))?;
-            let v = match decided {
-                TlsAction::StartTls(v) => v,
-                _ => Verification::None,
-            };
             let (info, r) = handshake(&mut io, &opts, &server, v, false)
                 .await
                 .map_err(|e| e.with_report(&report))?;

@@ -40,12 +40,10 @@ impl ClientSession {
             .filter(|m| offered.contains(m))
             .find_map(|m| auth.for_mechanism(m).map(|a| (m.clone(), a)));
         let Some((mechanism, auth)) = chosen else {
-            let extension = match wanted.as_slice() {
-                [one] if *one == Mechanism::PLAIN => "AUTH PLAIN",
-                [one] if *one == Mechanism::LOGIN => "AUTH LOGIN",
-                [one] if *one == Mechanism::XOAUTH2 => "AUTH XOAUTH2",
-                _ => "AUTH",
-            };
+            let extension = policy::Needed::Auth(match wanted.as_slice() {
+                [one] => Some(one.clone()),
+                _ => None,
+            });
             self.failure = Some(
                 policy::PolicyViolation::MissingExtension {
                     server: self.opts.server.clone(),

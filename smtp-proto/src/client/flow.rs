@@ -246,7 +246,7 @@ impl ClientSession {
                     server: self.opts.server.clone(),
                     destination: self.opts.destination.clone(),
                     policy: self.opts.tls_policy.level(),
-                    reply: reply.to_string(),
+                    reply: reply.clone(),
                 }
                 .into(),
             );
@@ -289,25 +289,25 @@ impl ClientSession {
                 .any(|(r, _)| r.mailbox().is_some_and(|m| !m.is_ascii()));
         if utf8 || env.params.smtputf8 {
             if !caps.is_some_and(|c| c.smtputf8()) {
-                return Err(missing("SMTPUTF8"));
+                return Err(missing(policy::Needed::SmtpUtf8));
             }
             env.params.smtputf8 = true;
         }
         if env.eight_bit && env.params.body.is_none() {
             if !caps.is_some_and(|c| c.eight_bit_mime()) {
-                return Err(missing("8BITMIME"));
+                return Err(missing(policy::Needed::EightBitMime));
             }
             env.params.body = Some(Body::EightBitMime);
         }
         match env.params.body {
             Some(Body::EightBitMime) if !caps.is_some_and(|c| c.eight_bit_mime()) => {
-                return Err(missing("8BITMIME"));
+                return Err(missing(policy::Needed::EightBitMime));
             }
             Some(Body::BinaryMime)
                 if !(self.opts.chunking
                     && caps.is_some_and(|c| c.binary_mime() && c.chunking())) =>
             {
-                return Err(missing("BINARYMIME"));
+                return Err(missing(policy::Needed::BinaryMime));
             }
             _ => {}
         }

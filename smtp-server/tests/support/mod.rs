@@ -64,7 +64,7 @@ impl Pki {
         for c in rustls::pki_types::CertificateDer::pem_slice_iter(self.ca_pem.as_bytes()) {
             roots.add(c.unwrap()).unwrap();
         }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(smtp_server::default_provider());
         Arc::new(
             rustls::ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
@@ -86,7 +86,7 @@ impl Pki {
             .unwrap();
         let key =
             rustls::pki_types::PrivateKeyDer::from_pem_slice(client.key_pem.as_bytes()).unwrap();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(smtp_server::default_provider());
         Arc::new(
             rustls::ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
@@ -163,6 +163,8 @@ pub struct Log {
     pub client_certs: Vec<(usize, bool)>,
     /// `Context::queue_id` of each message, as `data` saw it.
     pub queue_ids: Vec<String>,
+    /// `Context::tls` of each message, as `data` saw it.
+    pub data_tls: Vec<Option<smtp_server::TlsFacts>>,
 }
 
 /// A reply decision from parts that are known to agree.
@@ -263,6 +265,7 @@ impl Session for RecSession {
         if let Some(id) = ctx.queue_id() {
             self.log.lock().unwrap().queue_ids.push(id.to_owned());
         }
+        self.log.lock().unwrap().data_tls.push(ctx.tls().cloned());
         match body.read_all(self.body_limit).await {
             Ok(m) => {
                 self.push(format!("data {n} rcpts {} bytes", m.len()));

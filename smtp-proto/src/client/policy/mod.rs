@@ -139,6 +139,28 @@ impl TlsPolicy {
         self.level().name()
     }
 
+    /// Whether, after a failed STARTTLS handshake, the message may be retried in
+    /// plaintext on a new connection (Postfix does so under `may`): only when the
+    /// policy accepts plaintext at all and TLS came by STARTTLS. Never after implicit
+    /// TLS, never when TLS is required, never under `none` (it never tried TLS).
+    pub fn retries_in_plaintext(&self, implicit_tls: bool) -> bool {
+        !implicit_tls && !self.requires_tls() && *self != TlsPolicy::None
+    }
+
+    /// What the handshake of an implicit-TLS connection (RFC 8314) must verify: the
+    /// same as after STARTTLS under this policy; `none` and `may` verify nothing there
+    /// but the connection is still TLS.
+    pub fn implicit_tls_verification(
+        &self,
+        server: &str,
+        destination: &str,
+    ) -> Result<Verification, PolicyViolation> {
+        Ok(match decide(self, true, server, destination)? {
+            TlsAction::StartTls(v) => v,
+            TlsAction::Plaintext => Verification::None,
+        })
+    }
+
     /// Whether TLS is mandatory under this policy.
     pub fn requires_tls(&self) -> bool {
         match self {
@@ -208,8 +230,8 @@ pub enum PolicyViolation {
         destination: String,
         /// The policy level.
         policy: Level,
-        /// The server's reply, first line.
-        reply: String,
+        /// The server's reply.
+        reply: crate::Reply,
     },
     /// The policy needs a verified certificate and the binding reports it was not.
     #[error(
@@ -244,8 +266,8 @@ pub enum PolicyViolation {
     MissingExtension {
         /// The host connected to.
         server: String,
-        /// The extension keyword.
-        extension: &'static str,
+        /// The extension.
+        extension: Needed,
     },
     /// The message carries REQUIRETLS (RFC 8689) and this next hop does not meet it.
     /// Permanent: the message must not be sent on without it, and its bounce says
@@ -267,6 +289,39 @@ pub enum PolicyViolation {
         /// The server's limit.
         max: u64,
     },
+}
+
+/// An extension a message or session needs from the server.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Needed {
+    /// `SMTPUTF8` (RFC 6531), for UTF-8 addresses.
+    SmtpUtf8,
+    /// `8BITMIME` (RFC 6152), for an 8-bit body.
+    EightBitMime,
+    /// `BINARYMIME` with `CHUNKING` (RFC 3030).
+    BinaryMime,
+    /// `AUTH` with this mechanism, or with any the client can use (`None`).
+    Auth(Option<crate::Mechanism>),
+}
+
+impl fmt::Display for Needed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::SmtpUtf8 => f.write_str("SMTPUTF8"),
+            Self::EightBitMime => f.write_str("8BITMIME"),
+            Self::BinaryMime => f.write_str("BINARYMIME"),
+            Self::Auth(None) => f.write_str("AUTH"),
+            Self::Auth(Some(m)) => write!(f, "AUTH {m}"),
+        }
+    }
+}
+
+/// `extension == "AUTH LOGIN"`: compares with the `Display` form.
+impl PartialEq<&str> for Needed {
+    fn eq(&self, other: &&str) -> bool {
+        self.to_string() == *other
+    }
 }
 
 /// What a next hop lacked for a REQUIRETLS message (RFC 8689 §4.2.1).
