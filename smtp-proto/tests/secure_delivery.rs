@@ -410,3 +410,42 @@ fn a_requiretls_message_is_never_sent_in_plaintext() {
     );
     assert!(!String::from_utf8_lossy(&wire).contains("MAIL FROM"));
 }
+
+#[test]
+fn an_mta_sts_policy_gives_each_mx_host_its_verdict() {
+    use smtp_proto::client::sts::{StsPolicy, plan_delivery};
+    let mx = ["mx1.dane.test", "evil.example.net"];
+    let enforce = StsPolicy::parse(
+        "version: STSv1\r\nmode: enforce\r\nmx: *.dane.test\r\nmax_age: 86400\r\n",
+    )
+    .unwrap();
+    let plan = plan_delivery(Some(&enforce), &mx);
+    assert_eq!(plan.verdict("MX1.dane.test."), StsVerdict::Enforce);
+    assert_eq!(
+        plan.verdict("evil.example.net"),
+        StsVerdict::EnforceMxMismatch
+    );
+    let none = DaneStatus::NotApplicable(NoDane::MxInsecure);
+    assert_eq!(
+        choose(
+            None,
+            &none,
+            &plan.verdict("evil.example.net"),
+            "evil.example.net",
+            &TlsPolicy::May
+        ),
+        HostPlan::Skip
+    );
+    let testing = StsPolicy::parse(
+        "version: STSv1\r\nmode: testing\r\nmx: *.dane.test\r\nmax_age: 86400\r\n",
+    )
+    .unwrap();
+    assert_eq!(
+        plan_delivery(Some(&testing), &mx).verdict("evil.example.net"),
+        StsVerdict::Testing
+    );
+    assert_eq!(
+        plan_delivery(None, &mx).verdict("mx1.dane.test"),
+        StsVerdict::NoPolicy
+    );
+}

@@ -66,10 +66,10 @@ mod body;
 mod event;
 mod flow;
 pub mod mx;
-pub mod sts;
-pub mod tlsrpt;
 mod options;
 pub mod policy;
+pub mod sts;
+pub mod tlsrpt;
 mod transcript;
 
 pub use event::{ClientEvent, TransactionResult};

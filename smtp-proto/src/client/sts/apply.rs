@@ -2,7 +2,7 @@
 //! hosts may be used, what TLS each needs, and what is only reported.
 
 use super::{Mode, StsPolicy};
-use crate::client::policy::{PolicyViolation, TlsPolicy};
+use crate::client::policy::{PolicyViolation, StsVerdict, TlsPolicy};
 
 /// What MTA-STS requires of the session with one MX host (§4.2): STARTTLS, a
 /// certificate that chains to a trusted root, is not expired and names the host. As a
@@ -108,6 +108,25 @@ pub enum StsDelivery {
         /// What `enforce` would have refused before connecting.
         would_fail: Vec<StsFailure>,
     },
+}
+
+impl StsDelivery {
+    /// The verdict for one MX host, for [`choose`](crate::client::policy::choose):
+    /// `Enforce` for a host the enforced policy lists, `EnforceMxMismatch` for one it
+    /// does not, `Testing` under mode testing, `NoPolicy` otherwise.
+    pub fn verdict(&self, host: &str) -> StsVerdict {
+        let host = host.trim_end_matches('.');
+        match self {
+            Self::AsUsual => StsVerdict::NoPolicy,
+            Self::Testing { .. } => StsVerdict::Testing,
+            Self::Enforce { hosts, .. }
+                if hosts.iter().any(|h| h.host.eq_ignore_ascii_case(host)) =>
+            {
+                StsVerdict::Enforce
+            }
+            Self::Enforce { .. } => StsVerdict::EnforceMxMismatch,
+        }
+    }
 }
 
 /// What the domain's policy (`None`: no policy, see
