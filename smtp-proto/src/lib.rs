@@ -121,6 +121,7 @@
 
 pub mod client;
 pub mod codec;
+pub mod date;
 pub mod error;
 pub mod framing;
 pub mod limits;
