@@ -29,12 +29,8 @@ pub(crate) fn matches(record: &Tlsa, cert: &[u8]) -> bool {
     };
     let digest = match record.matching {
         0 => selected,
-        1 => ring::digest::digest(&ring::digest::SHA256, &selected)
-            .as_ref()
-            .to_vec(),
-        2 => ring::digest::digest(&ring::digest::SHA512, &selected)
-            .as_ref()
-            .to_vec(),
+        1 => crate::tls::sha256(&selected),
+        2 => crate::tls::sha512(&selected),
         _ => return false,
     };
     digest == record.data

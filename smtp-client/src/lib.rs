@@ -112,6 +112,21 @@
 //!
 //! # Features
 //!
+//! The crypto provider, chosen at build time ([`default_provider`] builds it):
+//!
+//! - `aws-lc-rs` (default): rustls' aws-lc-rs provider. The client offers the
+//!   post-quantum hybrid key exchange X25519MLKEM768 (ML-KEM-768 with X25519) first,
+//!   with an X25519 key share beside it, so a server without ML-KEM picks X25519 at no
+//!   extra round trip; [`TlsReport::key_exchange`] says which one was agreed. DANE's
+//!   SHA-256/512 digests come from aws-lc-rs too, so this build does not need ring.
+//!   Building it compiles AWS-LC's C sources (a C compiler is enough on the common
+//!   targets).
+//! - `ring`: rustls' ring provider (and ring's digests), for a smaller build: X25519
+//!   first, no post-quantum group. Use `--no-default-features --features ring`.
+//!
+//! With both on (`--all-features`), aws-lc-rs is used; with neither, the build stops
+//! with an error that names them.
+//!
 //! - `dns` (off by default): `dns::HickoryResolver`, a [`dns::Resolver`] on
 //!   `hickory-resolver` with the system's configuration, and that dependency. The rest
 //!   of the [`dns`] module ([`dns::MxDelivery`], [`dns::mail_hosts`], the `Resolver`

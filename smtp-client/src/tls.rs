@@ -1,5 +1,8 @@
 //! TLS for the client: a rustls configuration per handshake (its verifier carries the
 //! session's [`Verification`]), the handshake itself, and the facts it produced.
+//!
+//! The crypto provider is chosen at build time: [`default_provider`] is the one place
+//! that builds it, and `sha256`/`sha512` (DANE's digests) come from the same crate.
 
 use crate::certs::CertificateSummary;
 use crate::error::Error;
@@ -14,6 +17,16 @@ use smtp_proto::TlsInfo;
 use smtp_proto::client::policy::Verification;
 use std::sync::{Arc, Mutex};
 
+#[cfg(not(any(feature = "aws-lc-rs", feature = "ring")))]
+compile_error!(
+    "smtp-client needs a crypto provider: enable its `aws-lc-rs` feature (the default) or `ring`"
+);
+
+#[cfg(feature = "aws-lc-rs")]
+use aws_lc_rs::digest;
+#[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+use ring::digest;
+
 /// Where the verifier writes its finding.
 pub(crate) type CheckSlot = Arc<Mutex<Option<CertCheck>>>;
 
@@ -23,7 +36,7 @@ pub(crate) fn config(
     server: &str,
     verification: Verification,
 ) -> Result<(Arc<ClientConfig>, CheckSlot), Error> {
-    let mut provider = rustls::crypto::ring::default_provider();
+    let mut provider = default_provider();
     if let Some(suites) = &opts.cipher_suites {
         provider.cipher_suites = suites.clone();
     }
@@ -79,6 +92,7 @@ pub(crate) fn facts(
         enforced: false,
         chain_ok: None,
         name_ok: None,
+        failure: None,
     });
     let sni = match sni {
         ServerName::DnsName(d) => Some(d.as_ref().to_owned()),
@@ -98,12 +112,18 @@ pub(crate) fn facts(
                 .collect()
         })
         .unwrap_or_default();
+    let key_exchange = conn
+        .negotiated_key_exchange_group()
+        .map(|g| group_name(g.name()));
+    if let Some(kx) = &key_exchange
+        && let Ok(with) = info.clone().with_key_exchange(kx)
+    {
+        info = with;
+    }
     let report = TlsReport {
         version: info.version().to_owned(),
         cipher: info.cipher().to_owned(),
-        key_exchange: conn
-            .negotiated_key_exchange_group()
-            .map(|g| format!("{:?}", g.name())),
+        key_exchange,
         sni,
         starttls,
         chain,
@@ -115,7 +135,51 @@ pub(crate) fn facts(
     (info, report)
 }
 
-/// The default provider, for callers that build their own lists of suites or groups.
+/// The crypto provider every handshake starts from, chosen by this crate's features:
+///
+/// - `aws-lc-rs` (the default): rustls' aws-lc-rs provider, whose key-exchange groups are
+///   X25519MLKEM768 (the post-quantum hybrid, offered first), X25519, secp256r1 and
+///   secp384r1. rustls sends key shares for both X25519MLKEM768 and X25519, so a server
+///   without ML-KEM picks X25519 with no extra round trip;
+/// - `ring` alone: rustls' ring provider, X25519, secp256r1 and secp384r1 (ring has no
+///   ML-KEM).
+///
+/// With both features on (as `--all-features` gives), aws-lc-rs is used: the stronger
+/// default wins, and the choice does not depend on feature order. Take its
+/// `cipher_suites` and `kx_groups` to set [`ClientOptions::cipher_suites`] and
+/// [`ClientOptions::kx_groups`] to a subset or another order.
 pub fn default_provider() -> CryptoProvider {
-    rustls::crypto::ring::default_provider()
+    #[cfg(feature = "aws-lc-rs")]
+    let provider = rustls::crypto::aws_lc_rs::default_provider();
+    #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+    let provider = rustls::crypto::ring::default_provider();
+    #[cfg(not(any(feature = "aws-lc-rs", feature = "ring")))]
+    let provider = unreachable!("no crypto provider (see the compile_error above)");
+    provider
+}
+
+/// The IANA name of a key-exchange group (`X25519MLKEM768`, `X25519`, `secp256r1`), or
+/// its code point in hex for a group rustls has no name for.
+fn group_name(group: rustls::NamedGroup) -> String {
+    group
+        .as_str()
+        .map_or_else(|| format!("0x{:04x}", u16::from(group)), str::to_owned)
+}
+
+/// SHA-256 (TLSA matching type 1, RFC 6698 §2.1.3), from the provider's crate.
+pub(crate) fn sha256(data: &[u8]) -> Vec<u8> {
+    #[cfg(any(feature = "aws-lc-rs", feature = "ring"))]
+    let d = digest::digest(&digest::SHA256, data).as_ref().to_vec();
+    #[cfg(not(any(feature = "aws-lc-rs", feature = "ring")))]
+    let d = unreachable!("no crypto provider for {} bytes", data.len());
+    d
+}
+
+/// SHA-512 (TLSA matching type 2, RFC 6698 §2.1.3), from the provider's crate.
+pub(crate) fn sha512(data: &[u8]) -> Vec<u8> {
+    #[cfg(any(feature = "aws-lc-rs", feature = "ring"))]
+    let d = digest::digest(&digest::SHA512, data).as_ref().to_vec();
+    #[cfg(not(any(feature = "aws-lc-rs", feature = "ring")))]
+    let d = unreachable!("no crypto provider for {} bytes", data.len());
+    d
 }

@@ -66,8 +66,25 @@
 //!
 //! The protocol types a handler meets (paths, parameters, replies, options) are the
 //! core's, re-exported here at the crate root so these docs show them; the whole core
-//! is [`proto`]. This crate has no cargo features yet: TLS is rustls with its `ring`
-//! crypto provider.
+//! is [`proto`].
+//!
+//! ## Features: the crypto provider
+//!
+//! TLS is rustls with one of its crypto providers, chosen here at build time;
+//! [`default_provider`] builds it and [`TlsBuilder`] starts from it.
+//!
+//! - `aws-lc-rs` (default): rustls' aws-lc-rs provider, which puts the post-quantum
+//!   hybrid key exchange X25519MLKEM768 (ML-KEM-768 with X25519) first, then X25519,
+//!   secp256r1 and secp384r1, as rustls does by default. A client without ML-KEM
+//!   (OpenSSL before 3.5, Postfix on it) gets X25519. Building it compiles AWS-LC's C
+//!   sources (a C compiler is enough on the common targets).
+//! - `ring`: rustls' ring provider, for a smaller build: X25519 first, no post-quantum
+//!   group. Use `--no-default-features --features ring`.
+//!
+//! With both on (`--all-features`), aws-lc-rs is used; with neither, the build stops
+//! with an error that names them. The group each handshake agreed on is in
+//! [`TlsFacts::key_exchange`], [`TlsInfo::key_exchange`] and our `Received:` header
+//! (`key-exchange X25519MLKEM768`, as Postfix writes it).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -162,8 +162,7 @@ impl Received {
 /// Letters, digits, `_` and `-`: a name that is safe anywhere in a header comment.
 fn is_token(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
