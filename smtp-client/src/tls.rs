@@ -148,6 +148,10 @@ pub(crate) fn facts(
 /// default wins, and the choice does not depend on feature order. Take its
 /// `cipher_suites` and `kx_groups` to set [`ClientOptions::cipher_suites`] and
 /// [`ClientOptions::kx_groups`] to a subset or another order.
+#[cfg_attr(
+    not(any(feature = "aws-lc-rs", feature = "ring")),
+    allow(unreachable_code, unused_variables)
+)]
 pub fn default_provider() -> CryptoProvider {
     #[cfg(feature = "aws-lc-rs")]
     let provider = rustls::crypto::aws_lc_rs::default_provider();
@@ -167,6 +171,10 @@ fn group_name(group: rustls::NamedGroup) -> String {
 }
 
 /// SHA-256 (TLSA matching type 1, RFC 6698 §2.1.3), from the provider's crate.
+#[cfg_attr(
+    not(any(feature = "aws-lc-rs", feature = "ring")),
+    allow(unreachable_code, unused_variables)
+)]
 pub(crate) fn sha256(data: &[u8]) -> Vec<u8> {
     #[cfg(any(feature = "aws-lc-rs", feature = "ring"))]
     let d = digest::digest(&digest::SHA256, data).as_ref().to_vec();
@@ -176,6 +184,10 @@ pub(crate) fn sha256(data: &[u8]) -> Vec<u8> {
 }
 
 /// SHA-512 (TLSA matching type 2, RFC 6698 §2.1.3), from the provider's crate.
+#[cfg_attr(
+    not(any(feature = "aws-lc-rs", feature = "ring")),
+    allow(unreachable_code, unused_variables)
+)]
 pub(crate) fn sha512(data: &[u8]) -> Vec<u8> {
     #[cfg(any(feature = "aws-lc-rs", feature = "ring"))]
     let d = digest::digest(&digest::SHA512, data).as_ref().to_vec();

@@ -35,6 +35,10 @@ compile_error!(
 /// default wins, and the choice does not depend on feature order. Take its
 /// `cipher_suites` and `kx_groups` to give [`TlsBuilder::cipher_suites`] and
 /// [`TlsBuilder::kx_groups`] a subset or another order.
+#[cfg_attr(
+    not(any(feature = "aws-lc-rs", feature = "ring")),
+    allow(unreachable_code, unused_variables)
+)]
 pub fn default_provider() -> CryptoProvider {
     #[cfg(feature = "aws-lc-rs")]
     let provider = rustls::crypto::aws_lc_rs::default_provider();

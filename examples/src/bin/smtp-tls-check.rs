@@ -6,6 +6,10 @@
 //! smtp-tls-check mx.example.com [--servername NAME] [--ca FILE] [--warn-days 21] [--json]
 //! ```
 //!
+//! The `TLS:` line (and `session.tls` in `--json`) gives the version, the cipher suite
+//! and the key-exchange group: `TLS: TLSv1.3 TLS_AES_256_GCM_SHA384 X25519MLKEM768`
+//! with a server that has the post-quantum hybrid, `X25519` with one that has not.
+//!
 //! Problems: no STARTTLS, a failed handshake, a certificate that is expired, expiring
 //! soon, weak, for another name or not chained to a trust anchor, and AUTH offered
 //! before TLS.
