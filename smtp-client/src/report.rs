@@ -1,7 +1,7 @@
 //! What a connection got: [`SessionReport`] and its [`TlsReport`].
 
 use crate::certs::CertificateSummary;
-use smtp_proto::client::policy::{DomainPattern, Level};
+use smtp_proto::client::policy::{DomainPattern, Level, PolicySource};
 use smtp_proto::{Capabilities, Reply};
 use std::fmt;
 use std::net::SocketAddr;
@@ -30,6 +30,12 @@ pub struct SessionReport {
     /// as its pattern (`example.com`, `.example.com`); `None` when no rule matched or
     /// there is no map, and the options' `tls_policy` applied.
     pub policy_rule: Option<DomainPattern>,
+    /// Which policy decided for this host under MX delivery
+    /// ([`dns::MxDelivery`](crate::dns::MxDelivery)): a local rule, DANE, MTA-STS or the
+    /// default ([`PolicySource::name`]: `local`, `dane`, `mta-sts`, `default`). `None`
+    /// for a connection made directly, whose policy comes from the options alone
+    /// ([`policy_rule`](Self::policy_rule) tells a rule from the default there).
+    pub policy_source: Option<PolicySource>,
     /// Why the session is secured as it is, in words (e.g. `STARTTLS not offered`).
     pub reason: String,
     /// TLS facts, when TLS was negotiated.

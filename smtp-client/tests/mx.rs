@@ -1,46 +1,69 @@
 //! Delivery to a domain through a resolver: MX preference order, the implicit MX,
-//! null MX, hosts that are down or refuse, and the per-domain policy on every host.
+//! null MX, hosts that are down or refuse, the policy order per host (local rule,
+//! DANE, default) and what each host's attempt records. The answers come from tables
+//! with the DNSSEC state each test needs; `dane_lab.rs` does the same against real
+//! signed zones.
 
 mod support;
 
-use smtp_client::dns::{MxDelivery, MxHost, Resolver, mail_hosts};
+use smtp_client::dns::{
+    Answer, DaneDefer, Dnssec, HostAddrs, HostOutcome, HostPlan, MxDelivery, MxHost, PolicySource,
+    Resolver, mail_hosts,
+};
 use smtp_client::{DomainPattern, Envelope, Error, PolicyMap, PolicyViolation, TlsPolicy, Tlsa};
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use support::*;
 
-/// A resolver from tables: MX per domain, one address per host.
+/// A resolver from tables: MX per domain, one address per host, one TLSA answer for
+/// every host; every answer in the same DNSSEC state.
 struct Table {
-    mx: HashMap<&'static str, Vec<MxHost>>,
-    addrs: HashMap<String, SocketAddr>,
-    /// The TLSA answer for every host: `None` a failed lookup.
-    tlsa: Option<Option<Vec<Tlsa>>>,
+    mx: Answer<MxHost>,
+    addrs: HashMap<&'static str, IpAddr>,
+    tlsa: Answer<Tlsa>,
+    dnssec: Dnssec,
+}
+
+impl Table {
+    /// Insecure answers (a resolver that does not validate): `example.test` has `mx`.
+    fn insecure(mx: Vec<MxHost>, addrs: &[(&'static str, &str)]) -> Self {
+        Self {
+            mx: Answer::Records(mx, Dnssec::Insecure),
+            addrs: addrs
+                .iter()
+                .map(|(h, a)| (*h, a.parse().unwrap()))
+                .collect(),
+            tlsa: Answer::NoRecords(Dnssec::Insecure),
+            dnssec: Dnssec::Insecure,
+        }
+    }
+
+    /// The same answers, Secure, with this TLSA answer.
+    fn secure(mut self, tlsa: Answer<Tlsa>) -> Self {
+        self.dnssec = Dnssec::Secure;
+        if let Answer::Records(mx, _) = self.mx {
+            self.mx = Answer::Records(mx, Dnssec::Secure);
+        }
+        self.tlsa = tlsa;
+        self
+    }
 }
 
 impl Resolver for Table {
-    async fn mx(&self, domain: &str) -> Result<Vec<MxHost>, Error> {
-        match self.mx.get(domain) {
-            Some(v) => Ok(v.clone()),
-            None => Err(Error::Dns {
-                reason: format!("{domain} does not exist"),
-                permanent: true,
-            }),
+    async fn mx(&self, domain: &str) -> Answer<MxHost> {
+        match domain {
+            "example.test" => self.mx.clone(),
+            _ => Answer::NoRecords(self.dnssec),
         }
     }
-    async fn addrs(&self, host: &str, _port: u16) -> Result<Vec<SocketAddr>, Error> {
-        self.addrs
-            .get(host)
-            .map(|a| vec![*a])
-            .ok_or_else(|| Error::Dns {
-                reason: format!("no address for {host}"),
-                permanent: false,
-            })
-    }
-    async fn tlsa(&self, _host: &str, _port: u16) -> Result<Option<Vec<Tlsa>>, Error> {
-        self.tlsa.clone().ok_or_else(|| Error::Dns {
-            reason: "SERVFAIL".into(),
-            permanent: false,
+    async fn addrs(&self, host: &str) -> HostAddrs {
+        HostAddrs::new(match self.addrs.get(host) {
+            Some(a) => Answer::Records(vec![*a], self.dnssec),
+            None => Answer::NoRecords(self.dnssec),
         })
+    }
+    async fn tlsa(&self, _owner: &str) -> Answer<Tlsa> {
+        self.tlsa.clone()
     }
 }
 
@@ -81,68 +104,92 @@ fn hosts_in_preference_order_with_the_rfc_5321_fallbacks() {
 }
 
 #[tokio::test]
-async fn the_first_reachable_host_gets_the_message_under_the_domains_policy() {
+async fn the_first_reachable_host_gets_the_message_under_the_domains_rule() {
     let ca = Ca::new();
-    // The backup MX's certificate names it; the primary is down.
+    // The backup MX's certificate names it; the primary (127.0.0.2) is down.
     let pki = ca.issue_for(&["mx2.example.test"], Cert::Valid);
     let rec = Recorder::default();
     let srv = start(builder(&rec, &pki, options())).await;
-    let dead: SocketAddr = format!("127.0.0.1:{}", dead_port().await).parse().unwrap();
-    let table = Table {
-        mx: HashMap::from([(
-            "example.test",
-            vec![mx(20, "mx2.example.test"), mx(10, "mx1.example.test")],
-        )]),
-        addrs: HashMap::from([
-            ("mx1.example.test".to_string(), dead),
-            ("mx2.example.test".to_string(), srv.addr()),
-        ]),
-        tlsa: Some(None),
-    };
+    let port = srv.addr().port();
+    let table = Table::insecure(
+        vec![mx(20, "mx2.example.test"), mx(10, "mx1.example.test")],
+        &[
+            ("mx1.example.test", "127.0.0.2"),
+            ("mx2.example.test", "127.0.0.1"),
+        ],
+    );
     let mut policies = PolicyMap::new();
     policies.insert(DomainPattern::parse(".test").unwrap(), TlsPolicy::Verify);
     let opts = client(&ca, TlsPolicy::None).with_policy_map(policies, "ignored.test");
-    let to_domain = MxDelivery::new("example.test", opts.clone()).resolver(&table);
-    let (d, report) = to_domain
+    let to_domain = MxDelivery::new("example.test", opts.clone())
+        .resolver(&table)
+        .port(port);
+    let sent = to_domain
         .send(&env(), b"Subject: x\r\n\r\nhi\r\n")
         .await
         .unwrap();
-    assert!(d.all_delivered());
+    assert!(sent.delivery.all_delivered());
+    let report = &sent.report;
     assert_eq!(report.server, "mx2.example.test");
     // The domain's rule decides, for every host of the domain.
     assert_eq!(report.destination, "example.test");
     assert_eq!(report.policy, "verify");
     assert_eq!(report.policy_rule.as_ref().unwrap().to_string(), ".test");
-    assert!(report.tls.unwrap().verified);
+    assert_eq!(report.policy_source.as_ref().unwrap().name(), "local");
+    assert!(report.tls.as_ref().unwrap().verified);
+    // What happened at each host, in order.
+    let [first, second] = &sent.attempts[..] else {
+        panic!("{:?}", sent.attempts)
+    };
+    assert_eq!(first.host, "mx1.example.test");
+    assert!(
+        matches!(
+            first.outcome,
+            HostOutcome::Failed {
+                transient: true,
+                ..
+            }
+        ),
+        "{first}"
+    );
+    assert_eq!(second.host, "mx2.example.test");
+    assert_eq!(second.outcome, HostOutcome::Answered);
+    assert!(
+        matches!(second.source(), Some(PolicySource::Local(r)) if r.to_string() == ".test"),
+        "{second}"
+    );
+    assert!(
+        second.to_string().starts_with(&format!(
+            "mx2.example.test [127.0.0.1:{port}] verify (local (.test)): answered"
+        )),
+        "{second}"
+    );
     // Under `verify` a certificate for another name makes the host unusable: the
     // error is the TLS failure, transient (deferred, never sent in plaintext).
-    let table = Table {
-        mx: HashMap::from([("example.test", vec![mx(10, "mx9.example.test")])]),
-        addrs: HashMap::from([("mx9.example.test".to_string(), srv.addr())]),
-        tlsa: Some(None),
-    };
+    let table = Table::insecure(
+        vec![mx(10, "mx9.example.test")],
+        &[("mx9.example.test", "127.0.0.1")],
+    );
     let e = MxDelivery::new("example.test", opts)
         .resolver(table)
-        .port(25)
+        .port(port)
         .send(&env(), b"x\r\n")
         .await
         .unwrap_err();
-    assert!(e.is_tls_failure() && e.is_transient(), "{e:?}");
+    assert!(e.error.is_tls_failure() && e.is_transient(), "{e:?}");
     // The host's report comes with the failure: which rule, which server.
     let report = e.report().expect("a report from the host tried");
     assert_eq!(report.server, "mx9.example.test");
     assert_eq!(report.policy_rule.as_ref().unwrap().to_string(), ".test");
+    assert_eq!(report.policy_source.as_ref().unwrap().name(), "local");
+    assert_eq!(e.attempts.len(), 1);
     srv.shutdown().await;
     assert_eq!(rec.messages().len(), 1);
 }
 
 #[tokio::test]
 async fn an_unknown_domain_is_permanent() {
-    let table = Table {
-        mx: HashMap::new(),
-        addrs: HashMap::new(),
-        tlsa: Some(None),
-    };
+    let table = Table::insecure(vec![], &[]);
     let opts = client(&Ca::new(), TlsPolicy::May);
     let e = MxDelivery::new("nowhere.test", opts)
         .resolver(&table)
@@ -151,10 +198,34 @@ async fn an_unknown_domain_is_permanent() {
         .unwrap_err();
     assert!(!e.is_transient(), "{e:?}");
     assert!(e.report().is_none(), "no connection was made: {e:?}");
+    // The implicit MX was tried, and has no address.
+    let [a] = &e.attempts[..] else {
+        panic!("{:?}", e.attempts)
+    };
+    assert_eq!(a.host, "nowhere.test");
+    assert!(
+        matches!(
+            a.outcome,
+            HostOutcome::NoAddress {
+                transient: false,
+                ..
+            }
+        ),
+        "{a}"
+    );
+    // A failed MX lookup defers the domain (there is no host to try).
+    let mut failed = Table::insecure(vec![], &[]);
+    failed.mx = Answer::Failed;
+    let e = MxDelivery::new("example.test", client(&Ca::new(), TlsPolicy::May))
+        .resolver(failed)
+        .send(&env(), b"x\r\n")
+        .await
+        .unwrap_err();
+    assert!(e.is_transient() && e.attempts.is_empty(), "{e:?}");
 }
 
 #[tokio::test]
-async fn dane_destinations_use_the_hosts_tlsa_records_and_defer_when_the_lookup_fails() {
+async fn secure_tlsa_records_make_dane_decide_and_a_failed_lookup_defers_the_host() {
     let ca = Ca::new();
     let pki = ca.issue(Cert::SelfSigned);
     let rec = Recorder::default();
@@ -176,43 +247,82 @@ async fn dane_destinations_use_the_hosts_tlsa_records_and_defer_when_the_lookup_
             .as_ref()
             .to_vec(),
     };
+    let table = || {
+        Table::insecure(
+            vec![mx(10, "mx.example.test")],
+            &[("mx.example.test", "127.0.0.1")],
+        )
+    };
+    let deliver = |opts, table| {
+        MxDelivery::new("example.test", opts)
+            .resolver(table)
+            .port(srv.addr().port())
+    };
+    // The default is `none`; Secure TLSA records make DANE decide (TLS, verified).
+    let sent = deliver(
+        client(&ca, TlsPolicy::None),
+        table().secure(Answer::Records(vec![record.clone()], Dnssec::Secure)),
+    )
+    .send(&env(), b"x\r\n")
+    .await
+    .unwrap();
+    let tls = sent.report.tls.as_ref().unwrap();
+    assert!(
+        tls.verified && tls.verification.contains("DANE-EE(3)"),
+        "{tls:?}"
+    );
+    assert_eq!(sent.report.policy, "dane");
+    assert_eq!(sent.report.policy_source, Some(PolicySource::Dane));
+    // The same records from a resolver that does not validate (Insecure): ignored,
+    // the default decides.
+    let mut insecure = table();
+    insecure.tlsa = Answer::Records(vec![record.clone()], Dnssec::Insecure);
+    let sent = deliver(client(&ca, TlsPolicy::None), insecure)
+        .send(&env(), b"x\r\n")
+        .await
+        .unwrap();
+    assert!(sent.report.tls.is_none());
+    assert_eq!(sent.report.policy_source, Some(PolicySource::Default));
+    // A local `dane` rule without records: DANE from DNS, under the rule's name.
     let mut policies = PolicyMap::new();
     policies.insert(
         DomainPattern::parse("example.test").unwrap(),
         TlsPolicy::Dane { records: vec![] },
     );
-    let opts = client(&ca, TlsPolicy::None).with_policy_map(policies, "example.test");
-    let table = |tlsa| Table {
-        mx: HashMap::from([("example.test", vec![mx(10, "mx.example.test")])]),
-        addrs: HashMap::from([("mx.example.test".to_string(), srv.addr())]),
-        tlsa,
-    };
-    let (_, report) = MxDelivery::new("example.test", opts.clone())
-        .resolver(table(Some(Some(vec![record]))))
-        .send(&env(), b"x\r\n")
-        .await
-        .unwrap();
-    let tls = report.tls.unwrap();
-    assert!(
-        tls.verified && tls.verification.contains("DANE-EE(3)"),
-        "{tls:?}"
-    );
+    let local = client(&ca, TlsPolicy::None).with_policy_map(policies, "example.test");
+    let sent = deliver(
+        local,
+        table().secure(Answer::Records(vec![record], Dnssec::Secure)),
+    )
+    .send(&env(), b"x\r\n")
+    .await
+    .unwrap();
+    assert!(sent.report.tls.as_ref().unwrap().verified);
+    assert_eq!(sent.report.policy_source.as_ref().unwrap().name(), "local");
     // A failed TLSA lookup: this host is deferred without a connection.
     let before = rec.events().len();
-    let e = MxDelivery::new("example.test", opts)
-        .resolver(table(None))
+    let e = deliver(client(&ca, TlsPolicy::May), table().secure(Answer::Failed))
         .send(&env(), b"x\r\n")
         .await
         .unwrap_err();
     assert!(
         matches!(
-            e,
+            e.error,
             Error::Policy {
                 violation: PolicyViolation::TlsaLookupFailed { .. },
                 ..
             }
         ) && e.is_transient(),
         "{e:?}"
+    );
+    let [a] = &e.attempts[..] else {
+        panic!("{:?}", e.attempts)
+    };
+    assert_eq!(a.plan, HostPlan::Defer(DaneDefer::TlsaLookupFailed));
+    assert_eq!(a.outcome, HostOutcome::NotTried);
+    assert_eq!(
+        a.to_string(),
+        "mx.example.test: deferred (DANE: the TLSA lookup failed)"
     );
     assert_eq!(rec.events().len(), before);
     srv.shutdown().await;
