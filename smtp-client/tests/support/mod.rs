@@ -6,6 +6,7 @@
 #[path = "../../../smtp-server/tests/support/mod.rs"]
 pub mod srv;
 
+pub mod lab;
 pub mod postfix;
 
 pub use srv::temp_dir;
