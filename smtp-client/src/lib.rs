@@ -21,7 +21,8 @@
 //! - AUTH PLAIN, LOGIN and XOAUTH2, never over plaintext unless
 //!   [`ClientOptions::auth_without_tls`] says so.
 //! - MX delivery: [`dns::MxDelivery`] tries a domain's mail hosts in order through a
-//!   [`dns::Resolver`].
+//!   DNSSEC-aware [`dns::Resolver`], each host under the policy that decides for it (a
+//!   local rule, DANE, MTA-STS, the default), and says what happened at each.
 //!
 //! This crate builds no messages: give [`Connection::send`] the bytes of one (RFC 5322),
 //! e.g. from the `mail-builder` crate (see the workspace README).
@@ -128,9 +129,13 @@
 //! with an error that names them.
 //!
 //! - `dns` (off by default): `dns::HickoryResolver`, a [`dns::Resolver`] on
-//!   `hickory-resolver` with the system's configuration, and that dependency. The rest
-//!   of the [`dns`] module ([`dns::MxDelivery`], [`dns::mail_hosts`], the `Resolver`
+//!   `hickory-resolver` with the system's configuration, and that dependency. It does
+//!   not validate DNSSEC: every answer is insecure, so DANE never applies. The rest of
+//!   the [`dns`] module ([`dns::MxDelivery`], [`dns::mail_hosts`], the `Resolver`
 //!   trait) needs no feature.
+//! - `dane` (off by default; includes `dns`): DNSSEC validation inside
+//!   `dns::HickoryResolver` (hickory's `dnssec-ring`), from the root trust anchors or
+//!   given ones (`dns::DnssecAnchors`), so that MX delivery applies DANE (RFC 7672).
 //!
 //! # Types from the core
 //!
