@@ -1,7 +1,8 @@
 //! [`MxDelivery`]: the hosts of a domain in turn, each under the policy that decides
 //! for it, and what became of each ([`HostAttempt`]).
 
-use super::{HostAddrs, Resolver, mail_hosts};
+use super::attempt::Tries;
+use super::{HostAddrs, HostOutcome, MxError, MxSent, Resolver, mail_hosts};
 use crate::conn::Connection;
 use crate::delivery::Delivery;
 use crate::error::Error;
@@ -13,7 +14,6 @@ use smtp_proto::client::policy::{
     PolicyViolation, StsVerdict, TlsPolicy, choose, dane_for_host, dane_for_mx, tlsa_names,
 };
 use smtp_proto::client::sts::{StsDelivery, StsPolicy};
-use std::fmt;
 use std::net::SocketAddr;
 
 /// The [`MxDelivery`] state before [`MxDelivery::resolver`]: it cannot send yet.
@@ -80,202 +80,18 @@ impl<R> MxDelivery<R> {
     }
 }
 
-/// A message the domain's mail hosts answered about: the first host that gave an
-/// answer about the message, accepted (wholly or in part) or refused (see
-/// [`Delivery`]).
-#[non_exhaustive]
-#[derive(Debug, Clone)]
-pub struct MxSent {
-    /// Each recipient's fate.
-    pub delivery: Delivery,
-    /// What the connection to the host that answered got, with the
-    /// [policy source](SessionReport::policy_source).
-    pub report: SessionReport,
-    /// Every host (and address) tried or passed over, in order; the last one answered.
-    pub attempts: Vec<HostAttempt>,
-}
-
-/// Delivery to the domain failed: no host answered about the message, or one refused
-/// it for every recipient (then [`Error::delivery`] has the replies).
-///
-/// The error is a transient one if any host failed transiently or was deferred (a
-/// later attempt may succeed: keep the message queued), else the last. The attempts
-/// say, host by host, what was planned and what happened.
-#[non_exhaustive]
-#[derive(Debug)]
-pub struct MxError {
-    /// The error that decides: transient (defer) or permanent (bounce).
-    pub error: Error,
-    /// Every host (and address) tried or passed over, in order. Empty when the MX
-    /// lookup itself failed.
-    pub attempts: Vec<HostAttempt>,
-}
-
-impl MxError {
-    /// Whether trying again later may succeed ([`Error::is_transient`]).
-    pub fn is_transient(&self) -> bool {
-        self.error.is_transient()
-    }
-
-    /// What the last session got, when a connection was made ([`Error::report`]).
-    pub fn report(&self) -> Option<&SessionReport> {
-        self.error.report()
-    }
-
-    /// The error alone.
-    pub fn into_error(self) -> Error {
-        self.error
-    }
-}
-
-impl fmt::Display for MxError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.error.fmt(f)
-    }
-}
-
-/// The source is the inner error's own (its `Display` is the inner error's).
-impl std::error::Error for MxError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.error.source()
-    }
-}
-
-impl From<MxError> for Error {
-    fn from(e: MxError) -> Self {
-        e.error
-    }
-}
-
-/// One mail host (and, once connected, one of its addresses): what the policies
-/// planned for it and what happened.
-///
-/// Its `Display` is one line: `mx2.example.com [192.0.2.2:25] dane (dane): failed
-/// (transient): TLS with … failed …`.
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostAttempt {
-    /// The MX host.
-    pub host: String,
-    /// The address connected to (`None` when none was).
-    pub addr: Option<SocketAddr>,
-    /// What the policies decided: connect under a policy from a source, skip, or defer.
-    pub plan: HostPlan,
-    /// What happened.
-    pub outcome: HostOutcome,
-}
-
-impl HostAttempt {
-    /// The policy that decided, when the plan was to connect.
-    pub fn source(&self) -> Option<&PolicySource> {
-        match &self.plan {
-            HostPlan::Connect { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-
-    /// Why DANE deferred the host, when it did.
-    pub fn deferred(&self) -> Option<DaneDefer> {
-        match self.plan {
-            HostPlan::Defer(why) => Some(why),
-            _ => None,
-        }
-    }
-}
-
-/// What happened at one host (or address).
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HostOutcome {
-    /// The host answered about the message (see the [`Delivery`]).
-    Answered,
-    /// Not connected to: the plan was to skip (MTA-STS) or to defer (DANE).
-    NotTried,
-    /// The host has no usable address: none (permanent) or the lookup failed.
-    NoAddress {
-        /// Why.
-        reason: String,
-        /// Whether a later attempt may find one.
-        transient: bool,
-    },
-    /// Connecting or the session failed before an answer about the message: the host
-    /// is down, refused, or did not meet the TLS policy.
-    Failed {
-        /// The error, in words.
-        reason: String,
-        /// Whether a later attempt may succeed.
-        transient: bool,
-    },
-}
-
-impl fmt::Display for HostAttempt {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.host)?;
-        if let Some(addr) = self.addr {
-            write!(f, " [{addr}]")?;
-        }
-        match &self.plan {
-            HostPlan::Connect { policy, source } => {
-                write!(f, " {} ({})", policy.level(), source)?;
-            }
-            HostPlan::Skip => return f.write_str(": skipped (MTA-STS enforce does not list it)"),
-            HostPlan::Defer(why) => return write!(f, ": deferred (DANE: {why})"),
-        }
-        let word = |transient: &bool| if *transient { "transient" } else { "permanent" };
-        match &self.outcome {
-            HostOutcome::Answered => f.write_str(": answered"),
-            HostOutcome::NotTried => f.write_str(": not tried"),
-            HostOutcome::NoAddress { reason, transient } => {
-                write!(f, ": no address ({}): {reason}", word(transient))
-            }
-            HostOutcome::Failed { reason, transient } => {
-                write!(f, ": failed ({}): {reason}", word(transient))
-            }
-        }
-    }
-}
-
-/// The attempts so far and the error that decides if none succeeds.
-#[derive(Default)]
-struct Tries {
-    attempts: Vec<HostAttempt>,
-    last: Option<Error>,
-}
-
-impl Tries {
-    /// Records a failure; a transient error is kept over a permanent one (a later
-    /// attempt may succeed where one host failed transiently).
-    fn failed(&mut self, e: Error) {
-        if self
-            .last
-            .as_ref()
-            .is_none_or(|l| !l.is_transient() || e.is_transient())
-        {
-            self.last = Some(e);
-        }
-    }
-
-    fn note(
-        &mut self,
-        host: &str,
-        addr: Option<SocketAddr>,
-        plan: &HostPlan,
-        outcome: HostOutcome,
-    ) {
-        self.attempts.push(HostAttempt {
-            host: host.to_owned(),
-            addr,
-            plan: plan.clone(),
-            outcome,
-        });
-    }
-
-    fn give_up(self, error: Error) -> MxError {
-        MxError {
-            error,
-            attempts: self.attempts,
-        }
-    }
+/// What came of one address (short-lived: its size does not matter).
+#[allow(clippy::large_enum_variant)]
+enum Attempt {
+    /// The server answered about the message: it was accepted, for some recipients
+    /// at least.
+    Answered(Delivery, SessionReport),
+    /// The server answered about the message and refused it (final).
+    Refused(Error),
+    /// No answer about the message, and the next host may do better.
+    Next(Error),
+    /// No answer about the message, and no other host would do better (final).
+    Failed(Error),
 }
 
 impl<R: Resolver> MxDelivery<R> {
@@ -375,74 +191,44 @@ impl<R: Resolver> MxDelivery<R> {
             o.tls_policy = policy;
             for ip in ips {
                 let addr = SocketAddr::new(ip, self.port);
-                let mut conn = match Connection::connect_addr(addr, host, o.clone()).await {
-                    Ok(c) => c,
-                    Err(mut e) => {
+                let (outcome, result) = match self.at(addr, host, &o, envelope, message).await {
+                    Attempt::Answered(delivery, mut report) => {
+                        report.policy_source = Some(source.clone());
+                        (HostOutcome::Answered, Ok((delivery, report)))
+                    }
+                    Attempt::Refused(mut e) => {
                         with_source(&mut e, &source);
-                        let transient = e.is_transient();
-                        tries.note(
-                            host,
-                            Some(addr),
-                            &plan,
-                            HostOutcome::Failed {
-                                reason: e.to_string(),
-                                transient,
-                            },
-                        );
-                        // A host that is down, defers, fails the TLS policy, or
-                        // refuses the session at its greeting: the next one may do
-                        // better (RFC 5321 §5.1).
-                        let greeting = matches!(
-                            e,
-                            Error::Rejected {
-                                stage: smtp_proto::Stage::Greeting,
-                                ..
-                            }
-                        );
-                        if transient || greeting {
-                            tracing::info!(%host, %addr, error = %e, "trying the next mail host");
-                            tries.failed(e);
-                            continue;
-                        }
-                        return Err(tries.give_up(e));
+                        (HostOutcome::Answered, Err(e))
+                    }
+                    Attempt::Failed(mut e) => {
+                        with_source(&mut e, &source);
+                        let outcome = HostOutcome::Failed {
+                            reason: e.to_string(),
+                            transient: e.is_transient(),
+                        };
+                        (outcome, Err(e))
+                    }
+                    Attempt::Next(mut e) => {
+                        with_source(&mut e, &source);
+                        tracing::info!(%host, %addr, error = %e, "trying the next mail host");
+                        let outcome = HostOutcome::Failed {
+                            reason: e.to_string(),
+                            transient: e.is_transient(),
+                        };
+                        tries.note(host, Some(addr), &plan, outcome);
+                        tries.failed(e);
+                        continue;
                     }
                 };
-                let sent = conn.send(envelope.clone(), message).await;
-                let mut report = conn.report().clone();
-                report.policy_source = Some(source.clone());
-                let _ = conn.quit().await;
-                match sent {
-                    Ok(delivery) => {
-                        tries.note(host, Some(addr), &plan, HostOutcome::Answered);
-                        return Ok(MxSent {
-                            delivery,
-                            report,
-                            attempts: tries.attempts,
-                        });
-                    }
-                    // The connection broke before any answer about the message.
-                    Err(mut e)
-                        if e.is_transient() && e.delivery().is_none() && e.reply().is_none() =>
-                    {
-                        with_source(&mut e, &source);
-                        let reason = e.to_string();
-                        tries.note(
-                            host,
-                            Some(addr),
-                            &plan,
-                            HostOutcome::Failed {
-                                reason,
-                                transient: true,
-                            },
-                        );
-                        tries.failed(e);
-                    }
-                    Err(mut e) => {
-                        with_source(&mut e, &source);
-                        tries.note(host, Some(addr), &plan, HostOutcome::Answered);
-                        return Err(tries.give_up(e));
-                    }
-                }
+                tries.note(host, Some(addr), &plan, outcome);
+                return match result {
+                    Ok((delivery, report)) => Ok(MxSent {
+                        delivery,
+                        report,
+                        attempts: tries.attempts,
+                    }),
+                    Err(e) => Err(tries.give_up(e)),
+                };
             }
         }
         let error = match tries.last.take() {
@@ -462,6 +248,46 @@ impl<R: Resolver> MxDelivery<R> {
             },
         };
         Err(tries.give_up(error))
+    }
+
+    /// One address of a host: connect under `opts`, send, quit.
+    async fn at(
+        &self,
+        addr: SocketAddr,
+        host: &str,
+        opts: &ClientOptions,
+        envelope: &Envelope,
+        message: &[u8],
+    ) -> Attempt {
+        let mut conn = match Connection::connect_addr(addr, host, opts.clone()).await {
+            Ok(c) => c,
+            // A host that is down, defers, fails the TLS policy, or refuses the
+            // session at its greeting: the next one may do better (RFC 5321 §5.1).
+            Err(e)
+                if e.is_transient()
+                    || matches!(
+                        e,
+                        Error::Rejected {
+                            stage: smtp_proto::Stage::Greeting,
+                            ..
+                        }
+                    ) =>
+            {
+                return Attempt::Next(e);
+            }
+            Err(e) => return Attempt::Failed(e),
+        };
+        let sent = conn.send(envelope.clone(), message).await;
+        let report = conn.report().clone();
+        // The message's fate is known; a failing QUIT changes nothing about it.
+        let _ = conn.quit().await;
+        match sent {
+            Ok(delivery) => Attempt::Answered(delivery, report),
+            Err(e) if e.delivery().is_some() || e.reply().is_some() => Attempt::Refused(e),
+            // The connection broke before any answer about the message.
+            Err(e) if e.is_transient() => Attempt::Next(e),
+            Err(e) => Attempt::Failed(e),
+        }
     }
 
     /// What the policies say for one host, in the core's order: the local rule, DANE,

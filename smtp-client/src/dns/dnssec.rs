@@ -134,9 +134,9 @@ impl HickoryResolver {
     }
 
     /// One name server (UDP, and TCP for long answers), validating DNSSEC from
-    /// `anchors`: for a name server of the operator's, or a test lab with its own
-    /// signed zones. Nothing is cached between lookups' DNSSEC chains beyond what
-    /// hickory's validator keeps, and the hosts file is not read.
+    /// `anchors`: for a name server of the operator's (it must pass DNSSEC records
+    /// through, as for [`validating_from_system`](Self::validating_from_system)), or a
+    /// test lab serving its own signed zones. The hosts file is not read.
     pub fn validating(name_server: SocketAddr, anchors: DnssecAnchors) -> Result<Self, Error> {
         let connection = |mut c: ConnectionConfig| {
             c.port = name_server.port();

@@ -13,8 +13,8 @@ use std::net::IpAddr;
 ///
 /// [`from_system`](Self::from_system) validates nothing: every answer counts as
 /// Insecure, so DANE never applies. With the `dane` feature,
-/// [`validating_from_system`](Self::validating_from_system) and
-/// [`validating`](Self::validating) validate DNSSEC in-process (RFC 4035 §5, RFC 5155)
+/// `validating_from_system` and `validating` validate DNSSEC in-process (RFC 4035 §5,
+/// RFC 5155)
 /// and report each RRset's state: records whose chain of trust holds are Secure,
 /// provably unsigned ones Insecure; a bogus answer is `Bogus`, and every other failure
 /// (SERVFAIL, a timeout, DNSSEC records that could not be had) is `Failed`, never

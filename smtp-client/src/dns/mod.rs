@@ -10,7 +10,8 @@
 //! 1. **A local rule**: the rule of the options' policy map that matches the domain
 //!    ([`ClientOptions::policy_for`](crate::ClientOptions::policy_for)). A rule of
 //!    level `dane` without records means "DANE from DNS": the host's TLSA records when
-//!    they are Secure, as `may` when there are none.
+//!    they are Secure, as `may` when there are none. A rule does not make bogus MX
+//!    records usable: they defer the domain whatever the rule says.
 //! 2. **DANE** (RFC 7672): Secure MX records, Secure addresses and a Secure TLSA RRset
 //!    make DANE mandatory for the host. A bogus answer or a failed lookup on that path
 //!    defers the host (§2.1.1), and a bogus or failed MX lookup the whole domain: no
@@ -76,13 +77,15 @@ use smtp_proto::client::policy::Tlsa;
 use std::future::Future;
 use std::net::IpAddr;
 
+mod attempt;
 mod delivery;
 #[cfg(feature = "dane")]
 mod dnssec;
 #[cfg(feature = "dns")]
 mod hickory;
 
-pub use delivery::{HostAttempt, HostOutcome, MxDelivery, MxError, MxSent, NoResolver};
+pub use attempt::{HostAttempt, HostOutcome, MxError, MxSent};
+pub use delivery::{MxDelivery, NoResolver};
 #[cfg(feature = "dane")]
 pub use dnssec::DnssecAnchors;
 #[cfg(feature = "dns")]
