@@ -3,6 +3,7 @@
 
 use crate::delivery::Delivery;
 use crate::report::SessionReport;
+use crate::verify::CertFailure;
 use smtp_proto::Stage;
 use smtp_proto::client::policy::{Level, PolicyViolation};
 use smtp_proto::{Reply, Timeout};
@@ -62,6 +63,9 @@ pub enum Error {
         policy: Level,
         /// What failed.
         reason: String,
+        /// What was wrong with the certificate, when the policy refused it (`None`:
+        /// the handshake itself failed, e.g. no common protocol version or cipher).
+        certificate: Option<CertFailure>,
         /// What the session had got (see [`Error::report`]).
         report: Option<Box<SessionReport>>,
     },

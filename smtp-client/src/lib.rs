@@ -136,6 +136,10 @@
 //! - `dane` (off by default; includes `dns`): DNSSEC validation inside
 //!   `dns::HickoryResolver` (hickory's `dnssec-ring`), from the root trust anchors or
 //!   given ones (`dns::DnssecAnchors`), so that MX delivery applies DANE (RFC 7672).
+//! - `tls-rpt` (off by default): the `tlsrpt` module (TLS reporting, RFC 8460):
+//!   results recorded per policy and each domain's JSON aggregate report, with
+//!   `serde_json`. The record parser and the result names are the core's, always there
+//!   (`proto::client::tlsrpt`).
 //!
 //! # Types from the core
 //!
@@ -155,6 +159,8 @@ mod net;
 mod options;
 mod report;
 mod tls;
+#[cfg(feature = "tls-rpt")]
+pub mod tlsrpt;
 mod transport;
 mod verify;
 
@@ -166,6 +172,7 @@ pub use options::{ClientCert, ClientOptions, Timeouts, TrustAnchors};
 pub use report::{SessionReport, TlsReport};
 pub use tls::default_provider;
 pub use transport::Io;
+pub use verify::CertFailure;
 
 /// rustls, whose types [`ClientOptions`] takes (protocol versions, cipher suites,
 /// key-exchange groups).

@@ -5,6 +5,7 @@ use crate::error::Error;
 use crate::options::ClientOptions;
 use crate::tls;
 use crate::transport::Transport;
+use crate::verify::CertFailure;
 use smtp_proto::client::policy::Verification;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -57,10 +58,11 @@ pub(crate) async fn handshake(
         return Err(Error::Closed);
     };
     let connector = tokio_rustls::TlsConnector::from(config);
-    let tls_error = |reason: String| Error::Tls {
+    let tls_error = |reason: String, certificate: Option<CertFailure>| Error::Tls {
         server: server.to_owned(),
         policy: opts.tls_policy.level(),
         reason,
+        certificate,
         report: None,
     };
     let stream = match timeout(
@@ -77,11 +79,11 @@ pub(crate) async fn handshake(
         }
         Ok(Err(e)) => {
             let check = record.lock().unwrap_or_else(|p| p.into_inner()).take();
-            let reason = match check {
-                Some(c) if c.enforced => c.detail,
-                _ => format!("handshake failed: {e}"),
+            let (reason, certificate) = match check {
+                Some(c) if c.enforced => (c.detail, c.failure),
+                _ => (format!("handshake failed: {e}"), None),
             };
-            return Err(tls_error(reason));
+            return Err(tls_error(reason, certificate));
         }
         Ok(Ok(s)) => s,
     };

@@ -29,6 +29,53 @@ pub(crate) struct CertCheck {
     pub(crate) chain_ok: Option<bool>,
     /// The name check alone (`None`: not done).
     pub(crate) name_ok: Option<bool>,
+    /// What was wrong, when it did not verify.
+    pub(crate) failure: Option<CertFailure>,
+}
+
+/// Why a server certificate did not verify, in a form a caller can match on (and a
+/// TLS report can file: RFC 8460 §4.3).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CertFailure {
+    /// Past its validity.
+    Expired,
+    /// Before its validity.
+    NotValidYet,
+    /// Not chained to a trusted root (self-signed, or an unknown CA).
+    UnknownIssuer,
+    /// It does not carry the name the policy wants.
+    NameMismatch,
+    /// A signature in the chain does not verify.
+    BadSignature,
+    /// Revoked.
+    Revoked,
+    /// DANE: no usable TLSA record matches, or a DANE-TA match failed its checks.
+    TlsaMismatch,
+    /// Another defect (a malformed certificate, an unsupported algorithm).
+    Other,
+}
+
+impl CertFailure {
+    fn of(e: &rustls::Error) -> Self {
+        match e {
+            rustls::Error::InvalidCertificate(c) => match c {
+                CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                    Self::Expired
+                }
+                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                    Self::NotValidYet
+                }
+                CertificateError::UnknownIssuer => Self::UnknownIssuer,
+                CertificateError::NotValidForName
+                | CertificateError::NotValidForNameContext { .. } => Self::NameMismatch,
+                CertificateError::BadSignature => Self::BadSignature,
+                CertificateError::Revoked => Self::Revoked,
+                _ => Self::Other,
+            },
+            _ => Self::Other,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -63,8 +110,9 @@ impl Verifier {
         leaf: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
-    ) -> Result<(), String> {
-        let parsed = ParsedCertificate::try_from(leaf).map_err(|e| describe(&e))?;
+    ) -> Result<(), (String, CertFailure)> {
+        let fail = |e: rustls::Error| (describe(&e), CertFailure::of(&e));
+        let parsed = ParsedCertificate::try_from(leaf).map_err(fail)?;
         verify_server_cert_signed_by_trust_anchor(
             &parsed,
             &self.roots,
@@ -72,7 +120,7 @@ impl Verifier {
             now,
             self.algs.all,
         )
-        .map_err(|e| describe(&e))
+        .map_err(fail)
     }
 
     /// The finding, and the chain and name checks on their own.
@@ -81,18 +129,26 @@ impl Verifier {
         leaf: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
-    ) -> (Result<String, String>, Option<bool>, Option<bool>) {
+    ) -> (
+        Result<String, (String, CertFailure)>,
+        Option<bool>,
+        Option<bool>,
+    ) {
         let names = match &self.mode {
             Verification::None => std::slice::from_ref(&self.server),
             Verification::Chain { names } => names.as_slice(),
             Verification::Dane { records, names } => {
-                let r = dane::verify(records, names, leaf, intermediates, now, self.algs.all);
+                let r = dane::verify(records, names, leaf, intermediates, now, self.algs.all)
+                    .map_err(|why| (why, CertFailure::TlsaMismatch));
                 return (r, None, None);
             }
-            _ => return (Err("unsupported verification".into()), None, None),
+            _ => {
+                let why = "unsupported verification".to_owned();
+                return (Err((why, CertFailure::Other)), None, None);
+            }
         };
         let chain = self.chain(leaf, intermediates, now);
-        let name = names_match(leaf, names);
+        let name = names_match(leaf, names).map_err(|why| (why, CertFailure::NameMismatch));
         let (c, n) = (chain.is_ok(), name.is_ok());
         (chain.and(name), Some(c), Some(n))
     }
@@ -154,9 +210,9 @@ impl ServerCertVerifier for Verifier {
     ) -> Result<ServerCertVerified, rustls::Error> {
         let (result, chain_ok, name_ok) = self.check(end_entity, intermediates, now);
         let enforce = !matches!(self.mode, Verification::None);
-        let (verified, detail) = match &result {
-            Ok(how) => (true, how.clone()),
-            Err(why) => (false, why.clone()),
+        let (verified, detail, failure) = match &result {
+            Ok(how) => (true, how.clone(), None),
+            Err((why, kind)) => (false, why.clone(), Some(kind.clone())),
         };
         let mut slot = self.record.lock().unwrap_or_else(|e| e.into_inner());
         *slot = Some(CertCheck {
@@ -165,6 +221,7 @@ impl ServerCertVerifier for Verifier {
             enforced: enforce && !verified,
             chain_ok,
             name_ok,
+            failure,
         });
         if enforce && !verified {
             return Err(rustls::Error::InvalidCertificate(
