@@ -449,3 +449,22 @@ fn an_mta_sts_policy_gives_each_mx_host_its_verdict() {
         StsVerdict::NoPolicy
     );
 }
+
+#[test]
+fn tls_required_no_asks_relays_to_ignore_recipient_policies() {
+    use smtp_proto::client::policy::ignores_recipient_policies as ignores;
+    let m = b"From: a@x\r\nTLS-Required: No\r\nSubject: s\r\n\r\nbody\r\n";
+    assert!(ignores(m, false));
+    // REQUIRETLS wins (RFC 8689 §4.1).
+    assert!(!ignores(m, true));
+    assert!(ignores(b"tls-required:   no  \r\n\r\n", false));
+    assert!(ignores(
+        b"Subject: s\r\nTLS-Required:\r\n No\r\n\r\n",
+        false
+    ));
+    assert!(!ignores(b"TLS-Required: Yes\r\n\r\n", false));
+    assert!(!ignores(b"X-TLS-Required: No\r\n\r\n", false));
+    // Only the header section counts.
+    assert!(!ignores(b"Subject: s\r\n\r\nTLS-Required: No\r\n", false));
+    assert!(!ignores(b"", false));
+}

@@ -155,3 +155,51 @@ pub fn choose(
         },
     }
 }
+
+/// Whether a message asks relays to ignore the recipient domain's TLS policies
+/// (DANE, MTA-STS) with a `TLS-Required: No` header field (RFC 8689 §5): looks at the
+/// header section of `message` only (up to the first empty line), field names
+/// without case, values unfolded. Ignored when the message was sent with the
+/// REQUIRETLS parameter (§4.1), so pass `requiretls` too. When it says yes, give
+/// [`choose`] `DaneStatus::NotApplicable` and `StsVerdict::NoPolicy`; local rules
+/// still apply.
+pub fn ignores_recipient_policies(message: &[u8], requiretls: bool) -> bool {
+    if requiretls {
+        return false;
+    }
+    let mut lines = message
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut field: Option<Vec<u8>> = None;
+    let mut found = false;
+    let mut check = |f: &[u8]| {
+        if let Some(colon) = f.iter().position(|&b| b == b':') {
+            let (name, value) = (&f[..colon], &f[colon + 1..]);
+            if name.eq_ignore_ascii_case(b"TLS-Required")
+                && value.trim_ascii().eq_ignore_ascii_case(b"no")
+            {
+                found = true;
+            }
+        }
+    };
+    for line in lines.by_ref() {
+        if line.is_empty() {
+            break;
+        }
+        if matches!(line.first(), Some(b' ' | b'\t')) {
+            // A folded continuation (RFC 5322 §2.2.3).
+            if let Some(f) = field.as_mut() {
+                f.extend_from_slice(line);
+            }
+            continue;
+        }
+        if let Some(f) = field.take() {
+            check(&f);
+        }
+        field = Some(line.to_vec());
+    }
+    if let Some(f) = field.take() {
+        check(&f);
+    }
+    found
+}

@@ -13,7 +13,7 @@ mod compose;
 mod dane;
 mod map;
 
-pub use compose::{HostPlan, PolicySource, StsVerdict, choose};
+pub use compose::{HostPlan, PolicySource, StsVerdict, choose, ignores_recipient_policies};
 pub use dane::{
     Answer, DaneDefer, DaneStatus, Dnssec, MxDane, NoDane, dane_for_host, dane_for_mx, tlsa_names,
 };
