@@ -78,6 +78,9 @@ impl CertFailure {
     }
 }
 
+/// How the certificate verified, or why not (in words and as a kind).
+type Finding = Result<String, (String, CertFailure)>;
+
 #[derive(Debug)]
 pub(crate) struct Verifier {
     pub(crate) mode: Verification,
@@ -129,11 +132,7 @@ impl Verifier {
         leaf: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
-    ) -> (
-        Result<String, (String, CertFailure)>,
-        Option<bool>,
-        Option<bool>,
-    ) {
+    ) -> (Finding, Option<bool>, Option<bool>) {
         let names = match &self.mode {
             Verification::None => std::slice::from_ref(&self.server),
             Verification::Chain { names } => names.as_slice(),

@@ -16,10 +16,9 @@ async fn failure(kind: Cert, policy: TlsPolicy, starttls: bool) -> Error {
     let pki = ca.issue(kind);
     let rec = Recorder::default();
     let srv = serve(&rec, options(), false, starttls.then(|| pki.tls())).await;
-    let e = Connection::connect(&target(&srv), client(&ca, policy))
-        .await
-        .err()
-        .expect("the policy refuses this server");
+    let Err(e) = Connection::connect(&target(&srv), client(&ca, policy)).await else {
+        panic!("the policy refuses this server");
+    };
     srv.shutdown().await;
     e
 }

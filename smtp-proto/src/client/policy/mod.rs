@@ -320,7 +320,15 @@ impl fmt::Display for Needed {
 /// `extension == "AUTH LOGIN"`: compares with the `Display` form.
 impl PartialEq<&str> for Needed {
     fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
+        match self {
+            Self::Auth(Some(m)) => other
+                .strip_prefix("AUTH ")
+                .is_some_and(|rest| rest.eq_ignore_ascii_case(m.as_str())),
+            Self::SmtpUtf8 => *other == "SMTPUTF8",
+            Self::EightBitMime => *other == "8BITMIME",
+            Self::BinaryMime => *other == "BINARYMIME",
+            Self::Auth(None) => *other == "AUTH",
+        }
     }
 }
 
