@@ -173,8 +173,8 @@ impl Error {
     }
 
     /// Whether the TLS policy was not met: STARTTLS missing, refused or stripped, the
-    /// handshake failed, the certificate was not acceptable, or plaintext was injected
-    /// around the upgrade.
+    /// handshake failed, the certificate was not acceptable, plaintext was injected
+    /// around the upgrade, or a REQUIRETLS message found no next hop that meets it.
     pub fn is_tls_failure(&self) -> bool {
         match self {
             Self::Tls { .. } => true,
@@ -185,6 +185,7 @@ impl Error {
                     | PolicyViolation::NotVerified { .. }
                     | PolicyViolation::TlsaLookupFailed { .. }
                     | PolicyViolation::AuthWithoutTls { .. }
+                    | PolicyViolation::RequireTls { .. }
             ),
             Self::Protocol {
                 error:

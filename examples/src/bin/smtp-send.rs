@@ -66,6 +66,11 @@ struct Args {
     /// TLS from the first byte (RFC 8314) instead of STARTTLS.
     #[arg(long)]
     implicit_tls: bool,
+    /// Send with REQUIRETLS (RFC 8689): only to a server that offers it over TLS that
+    /// the policy authenticated (verify, secure, DANE, MTA-STS); otherwise exit 3,
+    /// never in plaintext.
+    #[arg(long)]
+    require_tls: bool,
     /// Extra trust anchors (PEM), besides Mozilla's roots.
     #[arg(long, value_name = "FILE")]
     ca: Option<PathBuf>,
@@ -188,9 +193,20 @@ fn policy_map(rules: &[String], server_name: &str) -> Result<PolicyMap, String> 
     Ok(map)
 }
 
-/// The `tls:` line: what the session got, `failed` when the policy was not met.
+/// The `tls:` line: what the session got, `failed` when the policy was not met (a
+/// REQUIRETLS refusal came after a handshake that went well: that one is shown).
 fn tls_line(report: Option<&SessionReport>, error: Option<&Error>) -> String {
+    let requiretls = |e: &Error| {
+        matches!(
+            e,
+            Error::Policy {
+                violation: smtp_client::PolicyViolation::RequireTls { .. },
+                ..
+            }
+        )
+    };
     match (error, report) {
+        (Some(e), Some(r)) if requiretls(e) => r.tls_line(),
         (Some(e), _) if e.is_tls_failure() => "failed".to_owned(),
         (_, Some(r)) => r.tls_line(),
         _ => "none".to_owned(),
@@ -288,10 +304,11 @@ async fn run(args: Args) -> ExitCode {
         "" => "<>",
         f => f,
     };
-    let envelope = match Envelope::new(from, args.to.iter().map(|t| t.trim())) {
+    let mut envelope = match Envelope::new(from, args.to.iter().map(|t| t.trim())) {
         Ok(e) => e,
         Err(e) => return usage(format!("bad address: {e}")),
     };
+    envelope.params.requiretls = args.require_tls;
     let mut opts = ClientOptions::new(&args.ehlo, policy).with_trust(trust);
     if !args.policy.is_empty() {
         // The destination is the domain the mail is for (of the first recipient, as the

@@ -248,8 +248,9 @@ impl Session for RecSession {
             refusal(535, (5, 7, 8), "Bad credentials")
         }
     }
-    async fn mail(&mut self, ctx: &Context, from: &ReversePath, _: &MailParams) -> Decision {
-        self.push(format!("mail {from} user={:?}", ctx.user()));
+    async fn mail(&mut self, ctx: &Context, from: &ReversePath, p: &MailParams) -> Decision {
+        let requiretls = if p.requiretls { " REQUIRETLS" } else { "" };
+        self.push(format!("mail {from} user={:?}{requiretls}", ctx.user()));
         Decision::Accept
     }
     async fn rcpt(&mut self, _: &Context, to: &ForwardPath, _: &RcptParams) -> Decision {
