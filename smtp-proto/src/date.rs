@@ -102,7 +102,10 @@ mod tests {
         let at = |s| UtcDateTime::from_unix(s);
         assert_eq!(at(0).rfc5322(), "Thu, 01 Jan 1970 00:00:00 +0000");
         assert_eq!(at(951_782_400).rfc5322(), "Tue, 29 Feb 2000 00:00:00 +0000");
-        assert_eq!(at(1_796_317_728).rfc5322(), "Thu, 03 Dec 2026 17:08:48 +0000");
+        assert_eq!(
+            at(1_796_317_728).rfc5322(),
+            "Thu, 03 Dec 2026 17:08:48 +0000"
+        );
         assert_eq!(at(951_868_799).rfc3339(), "2000-02-29T23:59:59Z");
         assert_eq!(at(4_102_444_800).rfc3339(), "2100-01-01T00:00:00Z");
     }
