@@ -11,6 +11,8 @@
 //! After a failure the `tls:` line and the `--json` session report still say what the
 //! session got (TLS up before a refused AUTH, say): the error carries the report.
 
+mod mx;
+
 use clap::{Parser, ValueEnum};
 use serde_json::json;
 use smtp_client::{
@@ -35,9 +37,10 @@ enum Level {
 #[derive(Parser, Debug)]
 #[command(name = "smtp-send", version)]
 struct Args {
-    /// The server, HOST:PORT.
+    /// The server, HOST:PORT. Without it the message goes to the mail hosts (MX) of the
+    /// recipients' domain, with DANE and MTA-STS applied.
     #[arg(long)]
-    server: String,
+    server: Option<String>,
     /// The envelope sender: a plain address or one in angle brackets (empty or `<>` for
     /// the null path).
     #[arg(long, default_value = "smtp-send@localhost")]
@@ -51,9 +54,10 @@ struct Args {
     /// The name sent in EHLO.
     #[arg(long, default_value = "localhost")]
     ehlo: String,
-    /// TLS policy (with --policy: for destinations no rule matches).
-    #[arg(long, value_enum, default_value_t = Level::Verify)]
-    tls: Level,
+    /// TLS policy (with --policy: for destinations no rule matches). Default `verify`
+    /// with --server; `may` for MX delivery, where DANE and MTA-STS raise it.
+    #[arg(long, value_enum)]
+    tls: Option<Level>,
     /// A per-destination rule, PATTERN=LEVEL (repeat for more), as in Postfix's TLS
     /// policy tables: `example.com` the domain only, `.example.com` (or
     /// `*.example.com`) its subdomains only.
@@ -87,6 +91,19 @@ struct Args {
     /// Show the SMTP transcript on stderr (credentials redacted).
     #[arg(short, long)]
     verbose: bool,
+    /// MX delivery: ask this DNS server (ADDR:PORT) instead of the system's resolvers.
+    #[arg(long, value_name = "ADDR:PORT")]
+    dns: Option<std::net::SocketAddr>,
+    /// MX delivery: DNSSEC trust anchors, DNSKEY lines in zone-file form (default: the
+    /// root's).
+    #[arg(long, value_name = "FILE")]
+    trust_anchor: Option<PathBuf>,
+    /// MX delivery: the SMTP port of the mail hosts.
+    #[arg(long, default_value_t = 25)]
+    port: u16,
+    /// MX delivery: the HTTPS port of the MTA-STS policy host.
+    #[arg(long, default_value_t = 443)]
+    https_port: u16,
     /// Seconds to wait for the server at each step.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
@@ -122,6 +139,33 @@ fn generated(args: &Args) -> Vec<u8> {
         args.to.iter().map(|t| bracket(t)).collect::<Vec<_>>().join(", "),
     )
     .into_bytes()
+}
+
+/// The message: `--data FILE`, stdin, or a generated one.
+fn message(args: &Args) -> Result<Vec<u8>, String> {
+    match args.data.as_deref() {
+        None => Ok(generated(args)),
+        Some("-") => {
+            let mut b = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)
+                .map_err(|e| format!("reading stdin: {e}"))?;
+            Ok(b)
+        }
+        Some(path) => std::fs::read(path).map_err(|e| format!("--data {path}: {e}")),
+    }
+}
+
+/// The envelope from `--from` and `--to`: plain addresses or <paths>, as given
+/// (results name recipients the same way).
+fn envelope(args: &Args) -> Result<Envelope, String> {
+    let from = match args.from.trim() {
+        "" => "<>",
+        f => f,
+    };
+    let mut envelope = Envelope::new(from, args.to.iter().map(|t| t.trim()))
+        .map_err(|e| format!("bad address: {e}"))?;
+    envelope.params.requiretls = args.require_tls;
+    Ok(envelope)
 }
 
 /// The exit status for an error.
@@ -237,7 +281,7 @@ fn print_text(
     if let Some(e) = error {
         println!("error: {e}");
     }
-    if let Some(r) = report.filter(|_| !args.policy.is_empty()) {
+    if let Some(r) = report.filter(|_| !args.policy.is_empty() && args.server.is_some()) {
         let rule = r
             .policy_rule
             .as_ref()
@@ -256,7 +300,7 @@ fn to_json(
 ) -> serde_json::Value {
     let reply = |r: &smtp_client::proto::Reply| r.to_string().trim_end().to_owned();
     json!({
-        "server": args.server,
+        "server": args.server.as_deref().unwrap_or("MX"),
         "exit": exit,
         "error": error.map(|e| e.to_string()),
         "transient": error.map(Error::is_transient),
@@ -280,8 +324,11 @@ fn to_json(
 }
 
 async fn run(args: Args) -> ExitCode {
-    let Some((host, _)) = smtp_examples::host_port(&args.server, 25) else {
-        return usage(format!("--server {}: expected HOST:PORT", args.server));
+    let Some(server) = args.server.clone() else {
+        return mx::run(args).await;
+    };
+    let Some((host, _)) = smtp_examples::host_port(&server, 25) else {
+        return usage(format!("--server {server}: expected HOST:PORT"));
     };
     let server_name = args.servername.clone().unwrap_or(host);
     if server_name.is_empty() {
@@ -290,7 +337,7 @@ async fn run(args: Args) -> ExitCode {
     if let Err(e) = smtp_client::proto::Host::new(&args.ehlo) {
         return usage(format!("--ehlo {}: {e}", args.ehlo));
     }
-    let policy = level(args.tls, &server_name);
+    let policy = level(args.tls.unwrap_or(Level::Verify), &server_name);
     let map = match policy_map(&args.policy, &server_name) {
         Ok(m) => m,
         Err(e) => return usage(e),
@@ -299,16 +346,10 @@ async fn run(args: Args) -> ExitCode {
         Ok(t) => t,
         Err(e) => return usage(format!("--ca: {e}")),
     };
-    // Plain addresses or <paths>, as given: results name recipients the same way.
-    let from = match args.from.trim() {
-        "" => "<>",
-        f => f,
-    };
-    let mut envelope = match Envelope::new(from, args.to.iter().map(|t| t.trim())) {
+    let envelope = match envelope(&args) {
         Ok(e) => e,
-        Err(e) => return usage(format!("bad address: {e}")),
+        Err(e) => return usage(e),
     };
-    envelope.params.requiretls = args.require_tls;
     let mut opts = ClientOptions::new(&args.ehlo, policy).with_trust(trust);
     if !args.policy.is_empty() {
         // The destination is the domain the mail is for (of the first recipient, as the
@@ -332,21 +373,11 @@ async fn run(args: Args) -> ExitCode {
         // PLAIN or LOGIN, whichever the server offers after TLS (PLAIN when both are).
         opts.auth = Some(ClientAuth::password(u, p));
     }
-    let message = match args.data.as_deref() {
-        None => generated(&args),
-        Some("-") => {
-            let mut b = Vec::new();
-            if let Err(e) = std::io::Read::read_to_end(&mut std::io::stdin(), &mut b) {
-                return usage(format!("reading stdin: {e}"));
-            }
-            b
-        }
-        Some(path) => match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) => return usage(format!("--data {path}: {e}")),
-        },
+    let message = match message(&args) {
+        Ok(m) => m,
+        Err(e) => return usage(e),
     };
-    let (report, delivery, error, exit) = match Connection::connect(&args.server, opts).await {
+    let (report, delivery, error, exit) = match Connection::connect(&server, opts).await {
         Err(e) => {
             // After a refused AUTH or STARTTLS the session got somewhere: say where.
             let code = status(&e);

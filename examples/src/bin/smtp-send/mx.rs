@@ -1,0 +1,157 @@
+//! Delivery without `--server`: to the mail hosts (MX) of the recipients' domain, each
+//! host under the policy that decides for it (a `--policy` rule, DANE, MTA-STS, else
+//! `--tls`, default `may`), with what happened at each host tried.
+
+use super::{
+    Args, Level, delivery_status, envelope, level, message, policy_map, print_text, refused_status,
+    status, to_json, usage,
+};
+use serde_json::json;
+use smtp_client::dns::{DnssecAnchors, HickoryResolver, HostAttempt, MxDelivery};
+use smtp_client::{ClientAuth, ClientOptions};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// The resolver the flags ask for: validating (DNSSEC) always, at `--dns` or the
+/// system's servers, anchored at `--trust-anchor` or the root.
+fn resolver(args: &Args) -> Result<HickoryResolver, String> {
+    let anchors = match &args.trust_anchor {
+        Some(path) => DnssecAnchors::from_file(path)
+            .map_err(|e| format!("--trust-anchor {}: {e}", path.display()))?,
+        None => DnssecAnchors::root(),
+    };
+    match args.dns {
+        Some(addr) => HickoryResolver::validating(addr, anchors).map_err(|e| e.to_string()),
+        None if args.trust_anchor.is_some() => Err("--trust-anchor needs --dns".into()),
+        None => HickoryResolver::validating_from_system().map_err(|e| e.to_string()),
+    }
+}
+
+/// The recipients' one domain.
+fn domain(env: &smtp_client::Envelope) -> Result<String, String> {
+    let mut domains = env
+        .recipients
+        .iter()
+        .map(|(to, _)| to.domain().map(|d| d.as_str().to_ascii_lowercase()));
+    let Some(Some(first)) = domains.next() else {
+        return Err("MX delivery needs recipients with a domain (or give --server)".into());
+    };
+    if domains.any(|d| d.as_deref() != Some(first.as_str())) {
+        return Err("MX delivery takes recipients of one domain at a time".into());
+    }
+    Ok(first)
+}
+
+/// `policy: dane` and one `mx:` line per host tried.
+fn print_attempts(attempts: &[HostAttempt]) {
+    let decided = attempts
+        .iter()
+        .rev()
+        .find_map(HostAttempt::source)
+        .map_or("none".to_owned(), |s| s.name().to_owned());
+    println!("policy: {decided}");
+    for a in attempts {
+        println!("mx: {a}");
+    }
+}
+
+fn attempts_json(attempts: &[HostAttempt]) -> serde_json::Value {
+    json!(
+        attempts
+            .iter()
+            .map(|a| json!({
+                "host": a.host,
+                "address": a.addr.map(|a| a.to_string()),
+                "policy": a.source().map(|s| s.name()),
+                "rule": a.source().map(ToString::to_string),
+                "deferred": a.deferred().map(|d| d.to_string()),
+                "result": a.to_string(),
+            }))
+            .collect::<Vec<_>>()
+    )
+}
+
+pub(super) async fn run(args: Args) -> ExitCode {
+    if let Err(e) = smtp_client::proto::Host::new(&args.ehlo) {
+        return usage(format!("--ehlo {}: {e}", args.ehlo));
+    }
+    let envelope = match envelope(&args) {
+        Ok(e) => e,
+        Err(e) => return usage(e),
+    };
+    let domain = match domain(&envelope) {
+        Ok(d) => d,
+        Err(e) => return usage(e),
+    };
+    let trust = match smtp_examples::trust(args.ca.as_deref()) {
+        Ok(t) => t,
+        Err(e) => return usage(format!("--ca: {e}")),
+    };
+    let resolver = match resolver(&args) {
+        Ok(r) => r,
+        Err(e) => return usage(e),
+    };
+    let message = match message(&args) {
+        Ok(m) => m,
+        Err(e) => return usage(e),
+    };
+    // `secure` without --server: the domain and its subdomains (Postfix's nexthop).
+    let policy = match args.tls.unwrap_or(Level::May) {
+        Level::Secure => smtp_client::TlsPolicy::Secure { names: Vec::new() },
+        l => level(l, &domain),
+    };
+    let mut opts = ClientOptions::new(&args.ehlo, policy).with_trust(trust);
+    if !args.policy.is_empty() {
+        match policy_map(&args.policy, &domain) {
+            Ok(map) => opts = opts.with_policy_map(map, &domain),
+            Err(e) => return usage(e),
+        }
+    }
+    opts.timeouts = smtp_client::Timeouts::all(Duration::from_secs(args.timeout));
+    if let Some(a) = &args.auth {
+        let Some((u, p)) = a.split_once(':') else {
+            return usage("--auth must be USER:PASS".into());
+        };
+        opts.auth = Some(ClientAuth::password(u, p));
+    }
+    let sent = MxDelivery::new(&domain, opts)
+        .resolver(&resolver)
+        .port(args.port)
+        .send(&envelope, &message)
+        .await;
+    let (report, delivery, error, exit, attempts) = match sent {
+        Ok(s) => {
+            let code = delivery_status(&s.delivery);
+            (Some(s.report), Some(s.delivery), None, code, s.attempts)
+        }
+        Err(e) => {
+            let d = e.error.delivery().cloned();
+            let code = d.as_ref().map_or_else(|| status(&e.error), refused_status);
+            let report = e.report().cloned();
+            (report, d, Some(e.error), code, e.attempts)
+        }
+    };
+    if args.json {
+        let mut v = to_json(
+            &args,
+            report.as_ref(),
+            delivery.as_ref(),
+            error.as_ref(),
+            exit,
+        );
+        v["domain"] = json!(domain);
+        v["policy"] = json!(
+            attempts
+                .iter()
+                .rev()
+                .find_map(HostAttempt::source)
+                .map(|s| s.name())
+        );
+        v["attempts"] = attempts_json(&attempts);
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        print_attempts(&attempts);
+        print_text(&args, report.as_ref(), delivery.as_ref(), error.as_ref());
+    }
+    ExitCode::from(exit)
+}

@@ -1,0 +1,140 @@
+//! `smtp-send` without `--server`: MX delivery with DANE against a DNSSEC-signed lab zone
+//! (NSD on 127.0.0.1, our own trust anchor), our server behind every MX name. It says
+//! which policy decided and what happened at each host, and exits 0 delivered, 3 TLS
+//! policy not met, 75 deferred (bogus DNS included).
+
+mod common;
+#[path = "../../smtp-client/tests/support/mod.rs"]
+mod support;
+
+use common::*;
+use support::lab::{Lab, LabSpec, spki_sha256};
+use support::{Ca, Cert, Recorder, builder, options, start, temp_dir};
+
+const NAMES: &[&str] = &[
+    "mx1.dane.test",
+    "mx2.dane.test",
+    "mx3.dane.test",
+    "mxt.dane.test",
+    "mxs.dane.test",
+    "mxa.dane.test",
+    "mxc.dane.test",
+    "mx.insecure.test",
+    "mx.bogus.test",
+];
+
+struct World {
+    _srv: support::Running,
+    rec: Recorder,
+    lab: Lab,
+    ca_file: String,
+    port: u16,
+}
+
+async fn world(name: &str) -> World {
+    let ca = Ca::new();
+    let mut pki = ca.issue_for(NAMES, Cert::Valid);
+    let ee = spki_sha256(&pki.cert_pem);
+    let ta = spki_sha256(&ca.pem);
+    pki.cert_pem.push_str(&ca.pem);
+    let rec = Recorder::default();
+    let srv = start(builder(&rec, &pki, options())).await;
+    let port = srv.addr().port();
+    let lab = Lab::start(&LabSpec {
+        smtp_port: port,
+        ee_spki_sha256: ee,
+        ta_spki_sha256: ta,
+    });
+    let ca_file = temp_dir(name).join("ca.pem");
+    std::fs::write(&ca_file, &ca.pem).unwrap();
+    World {
+        _srv: srv,
+        rec,
+        lab,
+        ca_file: s(&ca_file),
+        port,
+    }
+}
+
+impl World {
+    async fn send(&self, to: &str, extra: &[&str]) -> Ran {
+        let (dns, anchor, port) = (
+            self.lab.addr.to_string(),
+            s(&self.lab.anchor),
+            self.port.to_string(),
+        );
+        let mut args = vec![
+            "--to",
+            to,
+            "--dns",
+            &dns,
+            "--trust-anchor",
+            &anchor,
+            "--port",
+            &port,
+            "--ca",
+            &self.ca_file,
+        ];
+        args.extend_from_slice(extra);
+        run(SEND, &args).await
+    }
+}
+
+#[tokio::test]
+async fn dane_decides_and_each_host_tried_is_told() {
+    let w = world("send-mx-dane").await;
+    let r = w.send("b@dane.test", &[]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.line("policy: dane").is_some(), "{r:?}");
+    assert!(r.line("mx: mx1.dane.test").is_some(), "{r:?}");
+    assert!(
+        r.line("tls: TLSv1.3")
+            .is_some_and(|l| l.ends_with(" verified")),
+        "{r:?}"
+    );
+    assert_eq!(w.rec.messages().len(), 1);
+
+    // A bogus host first and a mismatching one next: neither gets the message, the
+    // third does, and each line says why.
+    let r = w.send("b@fallback.dane.test", &["--json"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["policy"], "dane", "{v}");
+    let hosts: Vec<&str> = v["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["host"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        hosts,
+        ["mxt.dane.test", "mx2.dane.test", "mx1.dane.test"],
+        "{v}"
+    );
+    assert!(v["attempts"][0]["deferred"].is_string(), "{v}");
+    assert_eq!(w.rec.messages().len(), 2);
+}
+
+#[tokio::test]
+async fn bogus_records_defer_and_insecure_zones_get_the_default() {
+    let w = world("send-mx-bogus").await;
+    let r = w.send("b@bogus.test", &[]).await;
+    assert_eq!(r.code, 75, "{r:?}");
+    assert!(w.rec.messages().is_empty());
+
+    let r = w.send("b@insecure.test", &[]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.line("policy: default").is_some(), "{r:?}");
+
+    // A local rule wins over DANE, and `--tls` is the default.
+    let r = w
+        .send("b@dane.test", &["--policy", "dane.test=encrypt", "--json"])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["policy"], "local", "{v}");
+
+    // Recipients of two domains at once are a usage error.
+    let r = w.send("b@dane.test", &["--to", "c@insecure.test"]).await;
+    assert_eq!(r.code, 2, "{r:?}");
+}
