@@ -6,6 +6,7 @@ use crate::report::SessionReport;
 use crate::verify::CertFailure;
 use smtp_proto::Stage;
 use smtp_proto::client::policy::{Level, PolicyViolation};
+use smtp_proto::client::tlsrpt::ResultType;
 use smtp_proto::{Reply, Timeout};
 use std::io;
 
@@ -164,6 +165,36 @@ impl Error {
             } => false,
             Self::Dns { permanent, .. } => !permanent,
             _ => true,
+        }
+    }
+
+    /// The TLS-RPT result type (RFC 8460 §4.3) of this failure, when it is a TLS
+    /// failure a report files (`None` for others: a refused message, a network
+    /// error). `dane`: the host was under DANE (certificate mismatches are then
+    /// `tlsa-invalid`, a missing STARTTLS `dane-required`).
+    pub fn tls_report_type(&self, dane: bool) -> Option<ResultType> {
+        use PolicyViolation as V;
+        match self {
+            Self::Policy { violation, .. } => match violation {
+                V::StartTlsNotOffered { .. } | V::StartTlsRefused { .. } if dane => {
+                    Some(ResultType::DaneRequired)
+                }
+                V::StartTlsNotOffered { .. } | V::StartTlsRefused { .. } => {
+                    Some(ResultType::StartTlsNotSupported)
+                }
+                V::TlsaLookupFailed { .. } => Some(ResultType::DnssecInvalid),
+                V::NotVerified { .. } if dane => Some(ResultType::TlsaInvalid),
+                V::NotVerified { .. } => Some(ResultType::ValidationFailure),
+                _ => None,
+            },
+            Self::Tls { certificate, .. } => Some(match (certificate, dane) {
+                (Some(CertFailure::TlsaMismatch), _) | (Some(_), true) => ResultType::TlsaInvalid,
+                (Some(CertFailure::Expired), _) => ResultType::CertificateExpired,
+                (Some(CertFailure::NameMismatch), _) => ResultType::CertificateHostMismatch,
+                (Some(CertFailure::UnknownIssuer), _) => ResultType::CertificateNotTrusted,
+                _ => ResultType::ValidationFailure,
+            }),
+            _ => None,
         }
     }
 

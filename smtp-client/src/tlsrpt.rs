@@ -27,9 +27,8 @@
 //! record nothing for it.
 
 use crate::error::Error;
-use crate::verify::CertFailure;
 use serde_json::{Map, Value, json};
-use smtp_proto::client::policy::{PolicyViolation, Tlsa};
+use smtp_proto::client::policy::Tlsa;
 use smtp_proto::date::UtcDateTime;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -140,33 +139,9 @@ impl Failure {
     }
 
     /// The result type of a failed delivery attempt, when it is a TLS failure a report
-    /// files (`None` for others: a refused message, a network error). `dane` says
-    /// whether the host was under DANE (certificate mismatches are then
-    /// `tlsa-invalid`).
+    /// files ([`Error::tls_report_type`]).
     pub fn result_type_of(error: &Error, dane: bool) -> Option<ResultType> {
-        use PolicyViolation as V;
-        match error {
-            Error::Policy { violation, .. } => match violation {
-                V::StartTlsNotOffered { .. } | V::StartTlsRefused { .. } if dane => {
-                    Some(ResultType::DaneRequired)
-                }
-                V::StartTlsNotOffered { .. } | V::StartTlsRefused { .. } => {
-                    Some(ResultType::StartTlsNotSupported)
-                }
-                V::TlsaLookupFailed { .. } => Some(ResultType::DnssecInvalid),
-                V::NotVerified { .. } if dane => Some(ResultType::TlsaInvalid),
-                V::NotVerified { .. } => Some(ResultType::ValidationFailure),
-                _ => None,
-            },
-            Error::Tls { certificate, .. } => Some(match (certificate, dane) {
-                (Some(CertFailure::TlsaMismatch), _) | (Some(_), true) => ResultType::TlsaInvalid,
-                (Some(CertFailure::Expired), _) => ResultType::CertificateExpired,
-                (Some(CertFailure::NameMismatch), _) => ResultType::CertificateHostMismatch,
-                (Some(CertFailure::UnknownIssuer), _) => ResultType::CertificateNotTrusted,
-                _ => ResultType::ValidationFailure,
-            }),
-            _ => None,
-        }
+        error.tls_report_type(dane)
     }
 }
 
@@ -212,6 +187,51 @@ impl TlsRptLog {
             .failures
             .entry(failure)
             .or_default() += 1;
+    }
+
+    /// What one MX delivery to `domain` got at each host it tried (the `attempts` of
+    /// [`MxSent`](crate::dns::MxSent) or [`MxError`](crate::dns::MxError)), filed under
+    /// the policy that decided for the host: DANE (its TLSA records), MTA-STS (`sts`,
+    /// the policy the delivery was given), or none. Attempts with nothing to report
+    /// (no address, a network error) are left out. Do not call it for the delivery of a
+    /// report itself (RFC 8460 §3).
+    pub fn record(
+        &self,
+        domain: &str,
+        sts: Option<&smtp_proto::client::sts::StsPolicy>,
+        attempts: &[crate::dns::HostAttempt],
+    ) {
+        use smtp_proto::client::policy::{HostPlan, PolicySource, TlsPolicy};
+        for a in attempts {
+            let Some(result) = a.tls else { continue };
+            let policy = match (&a.plan, sts) {
+                (
+                    HostPlan::Connect {
+                        source: PolicySource::Dane,
+                        policy: TlsPolicy::Dane { records },
+                    },
+                    _,
+                ) => ReportPolicy::tlsa(domain, records),
+                (HostPlan::Defer(_), _) => ReportPolicy::tlsa(domain, &[]),
+                (HostPlan::Skip, Some(p))
+                | (
+                    HostPlan::Connect {
+                        source: PolicySource::MtaSts,
+                        ..
+                    },
+                    Some(p),
+                ) => ReportPolicy::sts(domain, p),
+                _ => ReportPolicy::no_policy_found(domain),
+            };
+            match result {
+                Ok(()) => self.success(&policy),
+                Err(t) => {
+                    let mut f = Failure::new(t).mx(&a.host);
+                    f.receiving_ip = a.addr.map(|s| s.ip());
+                    self.failure(&policy, f);
+                }
+            }
+        }
     }
 
     /// The domains with results.

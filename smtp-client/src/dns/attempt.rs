@@ -5,6 +5,7 @@ use crate::delivery::Delivery;
 use crate::error::Error;
 use crate::report::SessionReport;
 use smtp_proto::client::policy::{DaneDefer, HostPlan, PolicySource};
+use smtp_proto::client::tlsrpt::ResultType;
 use std::fmt;
 use std::net::SocketAddr;
 
@@ -91,6 +92,10 @@ pub struct HostAttempt {
     pub plan: HostPlan,
     /// What happened.
     pub outcome: HostOutcome,
+    /// What a TLS report (RFC 8460) files for it: `Ok` a session that met its policy,
+    /// `Err` the failure's result type; `None` when there is nothing to report (no
+    /// address, a network error, a refusal that is not about TLS).
+    pub tls: Option<Result<(), ResultType>>,
 }
 
 impl HostAttempt {
@@ -189,12 +194,14 @@ impl Tries {
         addr: Option<SocketAddr>,
         plan: &HostPlan,
         outcome: HostOutcome,
+        tls: Option<Result<(), ResultType>>,
     ) {
         self.attempts.push(HostAttempt {
             host: host.to_owned(),
             addr,
             plan: plan.clone(),
             outcome,
+            tls,
         });
     }
 

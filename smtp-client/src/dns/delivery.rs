@@ -14,6 +14,7 @@ use smtp_proto::client::policy::{
     PolicyViolation, StsVerdict, TlsPolicy, choose, dane_for_host, dane_for_mx, tlsa_names,
 };
 use smtp_proto::client::sts::{StsDelivery, StsPolicy};
+use smtp_proto::client::tlsrpt::ResultType;
 use std::net::SocketAddr;
 
 /// The [`MxDelivery`] state before [`MxDelivery::resolver`]: it cannot send yet.
@@ -146,12 +147,15 @@ impl<R: Resolver> MxDelivery<R> {
                 HostPlan::Connect { policy, source } => (policy.clone(), source.clone()),
                 HostPlan::Skip => {
                     tracing::info!(%host, "MTA-STS enforce does not list this host; skipped");
-                    tries.note(host, None, &plan, HostOutcome::NotTried);
+                    // RFC 8460 §4.3: an MX host the policy does not allow.
+                    let tls = Some(Err(ResultType::ValidationFailure));
+                    tries.note(host, None, &plan, HostOutcome::NotTried, tls);
                     continue;
                 }
                 HostPlan::Defer(why) => {
                     tracing::info!(%host, %why, "DANE defers this host");
-                    tries.note(host, None, &plan, HostOutcome::NotTried);
+                    let tls = Some(Err(ResultType::DnssecInvalid));
+                    tries.note(host, None, &plan, HostOutcome::NotTried, tls);
                     tries.failed(deferral(*why, host, domain));
                     continue;
                 }
@@ -171,7 +175,7 @@ impl<R: Resolver> MxDelivery<R> {
                         reason: reason.clone(),
                         transient,
                     };
-                    tries.note(host, None, &plan, outcome);
+                    tries.note(host, None, &plan, outcome, None);
                     tries.failed(Error::Dns {
                         reason,
                         permanent: !transient,
@@ -189,16 +193,19 @@ impl<R: Resolver> MxDelivery<R> {
                 _ => None,
             };
             o.tls_policy = policy;
+            let dane = source == PolicySource::Dane;
             for ip in ips {
                 let addr = SocketAddr::new(ip, self.port);
-                let (outcome, result) = match self.at(addr, host, &o, envelope, message).await {
+                let (outcome, result, tls) = match self.at(addr, host, &o, envelope, message).await
+                {
                     Attempt::Answered(delivery, mut report) => {
                         report.policy_source = Some(source.clone());
-                        (HostOutcome::Answered, Ok((delivery, report)))
+                        (HostOutcome::Answered, Ok((delivery, report)), Some(Ok(())))
                     }
                     Attempt::Refused(mut e) => {
                         with_source(&mut e, &source);
-                        (HostOutcome::Answered, Err(e))
+                        // The session met its policy; the server refused the message.
+                        (HostOutcome::Answered, Err(e), Some(Ok(())))
                     }
                     Attempt::Failed(mut e) => {
                         with_source(&mut e, &source);
@@ -206,7 +213,8 @@ impl<R: Resolver> MxDelivery<R> {
                             reason: e.to_string(),
                             transient: e.is_transient(),
                         };
-                        (outcome, Err(e))
+                        let tls = e.tls_report_type(dane).map(Err);
+                        (outcome, Err(e), tls)
                     }
                     Attempt::Next(mut e) => {
                         with_source(&mut e, &source);
@@ -215,12 +223,13 @@ impl<R: Resolver> MxDelivery<R> {
                             reason: e.to_string(),
                             transient: e.is_transient(),
                         };
-                        tries.note(host, Some(addr), &plan, outcome);
+                        let tls = e.tls_report_type(dane).map(Err);
+                        tries.note(host, Some(addr), &plan, outcome, tls);
                         tries.failed(e);
                         continue;
                     }
                 };
-                tries.note(host, Some(addr), &plan, outcome);
+                tries.note(host, Some(addr), &plan, outcome, tls);
                 return match result {
                     Ok((delivery, report)) => Ok(MxSent {
                         delivery,
