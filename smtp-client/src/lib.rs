@@ -140,6 +140,10 @@
 //!   results recorded per policy and each domain's JSON aggregate report, with
 //!   `serde_json`. The record parser and the result names are the core's, always there
 //!   (`proto::client::tlsrpt`).
+//! - `mta-sts` (off by default): the `mta_sts` module (MTA-STS, RFC 8461): each
+//!   domain's policy fetched over HTTPS (hyper and hyper-rustls, on this crate's crypto
+//!   provider and trust anchors), cached, and turned into the plan for its MX hosts.
+//!   The policy rules are the core's, always there (`proto::client::sts`).
 //!
 //! # Types from the core
 //!
@@ -155,6 +159,8 @@ mod dane;
 mod delivery;
 pub mod dns;
 mod error;
+#[cfg(feature = "mta-sts")]
+pub mod mta_sts;
 mod net;
 mod options;
 mod report;

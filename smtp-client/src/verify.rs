@@ -57,7 +57,7 @@ pub enum CertFailure {
 }
 
 impl CertFailure {
-    fn of(e: &rustls::Error) -> Self {
+    pub(crate) fn of(e: &rustls::Error) -> Self {
         match e {
             rustls::Error::InvalidCertificate(c) => match c {
                 CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
