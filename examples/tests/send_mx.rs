@@ -24,6 +24,7 @@ const NAMES: &[&str] = &[
 ];
 
 struct World {
+    ca: Ca,
     _srv: support::Running,
     rec: Recorder,
     lab: Lab,
@@ -48,6 +49,7 @@ async fn world(name: &str) -> World {
     let ca_file = temp_dir(name).join("ca.pem");
     std::fs::write(&ca_file, &ca.pem).unwrap();
     World {
+        ca,
         _srv: srv,
         rec,
         lab,
@@ -137,4 +139,57 @@ async fn bogus_records_defer_and_insecure_zones_get_the_default() {
     // Recipients of two domains at once are a usage error.
     let r = w.send("b@dane.test", &["--to", "c@insecure.test"]).await;
     assert_eq!(r.code, 2, "{r:?}");
+}
+
+#[path = "../../smtp-client/tests/support/policy_host.rs"]
+mod policy_host;
+
+#[tokio::test]
+async fn mta_sts_decides_where_dane_does_not() {
+    use policy_host::{PolicyHost, policy, response};
+    let w = world("send-mx-sts").await;
+    // The policy host's certificate, from the test CA the --ca file holds.
+    let host_pki = w.ca.issue_for(&["mta-sts.sts.test"], Cert::Valid);
+    let enforce = "version: STSv1\r\nmode: enforce\r\nmx: mx3.dane.test\r\nmax_age: 86400\r\n";
+    let ph = PolicyHost::start(&host_pki, &[("mta-sts.sts.test", policy(enforce))]).await;
+    let https = ph.addr().port().to_string();
+
+    // enforce: mx3 is listed (and must present a certificate for its name), the
+    // insecure zone's host is not and is skipped.
+    let r = w
+        .send("b@sts.test", &["--https-port", &https, "--json"])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["policy"], "mta-sts", "{v}");
+    assert_eq!(v["attempts"][0]["host"], "mx3.dane.test", "{v}");
+    assert_eq!(ph.requests("mta-sts.sts.test"), 1);
+
+    // A policy that lists neither host: both skipped, the message stays queued.
+    let other = "version: STSv1\r\nmode: enforce\r\nmx: *.example.test\r\nmax_age: 86400\r\n";
+    ph.set("mta-sts.sts.test", policy(other));
+    let r = w.send("b@sts.test", &["--https-port", &https]).await;
+    assert_eq!(r.code, 75, "{r:?}");
+    assert_eq!(r.stdout.matches("skipped").count(), 2, "{r:?}");
+
+    // testing: delivered as usual, still filed under MTA-STS.
+    let testing = "version: STSv1\r\nmode: testing\r\nmx: *.example.test\r\nmax_age: 86400\r\n";
+    ph.set("mta-sts.sts.test", policy(testing));
+    let r = w.send("b@sts.test", &["--https-port", &https]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.line("policy: mta-sts").is_some(), "{r:?}");
+
+    // A redirect is not followed: no policy, the default decides, and it is said why.
+    ph.set(
+        "mta-sts.sts.test",
+        response(
+            "301 Moved Permanently",
+            &[("Location", "https://elsewhere.test/")],
+            b"",
+        ),
+    );
+    let r = w.send("b@sts.test", &["--https-port", &https]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.line("policy: default").is_some(), "{r:?}");
+    assert!(r.stderr.contains("MTA-STS for sts.test"), "{r:?}");
 }

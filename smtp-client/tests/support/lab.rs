@@ -19,6 +19,7 @@
 //! | `fallback.dane.test` | MX 10 mxt, 20 mx2, 30 mx1 | Secure |
 //! | `cname.dane.test` | MX 10 mxc | Secure |
 //! | `_mta-sts.dane.test` | TXT `v=STSv1; id=20261202T000000;` | Secure |
+//! | `sts.test` | MX mx3.dane.test, mx.insecure.test; `_mta-sts` TXT; `mta-sts` A | Secure, no DANE: MTA-STS decides |
 //! | `insecure.test` | delegated without DS: MX, A, TLSA 3 1 1 (matching) | Insecure |
 //! | `bogus.test` | delegated with DS; MX and TLSA edited after signing | Bogus (its A: Secure) |
 //!
@@ -341,6 +342,12 @@ fn write_zones(dir: &Path, spec: &LabSpec) -> PathBuf {
         let _ = writeln!(test, "_{p}._tcp.{host}.dane IN TLSA {record}");
     }
     test.push_str("_mta-sts.dane IN TXT \"v=STSv1; id=20261202T000000;\"\n");
+    // sts.test: Secure MX, hosts without DANE (mx3: a Secure denial of TLSA; the
+    // insecure zone's host), an MTA-STS record and policy host: MTA-STS decides.
+    test.push_str(
+        "sts IN MX 10 mx3.dane.test.\nsts IN MX 20 mx.insecure.test.\n\
+         _mta-sts.sts IN TXT \"v=STSv1; id=1;\"\nmta-sts.sts IN A 127.0.0.1\n",
+    );
     std::fs::write(dir.join("test.zone"), test).unwrap();
     let key = keygen(dir, "test.");
     let signed = sign(dir, "test.", &key);

@@ -7,7 +7,7 @@
 //! The responses are written as bytes, not built by an HTTP server library: a test
 //! says exactly what goes on the wire (an endless body, a stall, a redirect), as the
 //! other tests of this crate script their SMTP peers.
-#![allow(unreachable_pub)]
+#![allow(unreachable_pub, dead_code)]
 
 use crate::support::Pki;
 use std::collections::HashMap;

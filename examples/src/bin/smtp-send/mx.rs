@@ -7,7 +7,10 @@ use super::{
     status, to_json, usage,
 };
 use serde_json::json;
-use smtp_client::dns::{DnssecAnchors, HickoryResolver, HostAttempt, MxDelivery};
+use smtp_client::dns::{
+    Answer, DnssecAnchors, HickoryResolver, HostAttempt, MxDelivery, Resolver, mail_hosts,
+};
+use smtp_client::mta_sts::{FetchOptions, MtaSts, StsOutcome, dns_txt_from_answer, txt_name};
 use smtp_client::{ClientAuth, ClientOptions};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -25,6 +28,41 @@ fn resolver(args: &Args) -> Result<HickoryResolver, String> {
         None if args.trust_anchor.is_some() => Err("--trust-anchor needs --dns".into()),
         None => HickoryResolver::validating_from_system().map_err(|e| e.to_string()),
     }
+}
+
+/// The domain's MTA-STS policy (RFC 8461): its `_mta-sts` TXT record through the
+/// resolver, the policy from `https://mta-sts.<domain>/` (port `--https-port`,
+/// `--ca` trusted too). With `--dns`, the policy host's address comes from that DNS
+/// server as well, and nothing else is reached.
+async fn mta_sts(
+    args: &Args,
+    r: &HickoryResolver,
+    domain: &str,
+    trust: smtp_client::TrustAnchors,
+) -> Result<StsOutcome, String> {
+    let mut fetch = FetchOptions::default()
+        .with_trust(trust)
+        .with_https_port(args.https_port)
+        .with_timeout(Duration::from_secs(args.timeout));
+    if args.dns.is_some() {
+        let host = format!("mta-sts.{domain}");
+        if let Answer::Records(ips, _) = r.addrs(&host).await.answer
+            && let Some(ip) = ips.first()
+        {
+            let addr = std::net::SocketAddr::new(*ip, args.https_port);
+            fetch = fetch.resolve(&host, addr);
+        }
+        fetch = fetch.only_resolved();
+    }
+    let sts = MtaSts::https(fetch).map_err(|e| e.to_string())?;
+    let txt = dns_txt_from_answer(&r.txt(&txt_name(domain)).await);
+    let hosts = match r.mx(domain).await {
+        Answer::Records(mx, _) => mail_hosts(mx, domain).unwrap_or_default(),
+        _ => vec![domain.to_owned()],
+    };
+    Ok(sts
+        .plan(domain, &txt, &hosts, smtp_examples::now_secs() as u64)
+        .await)
 }
 
 /// The recipients' one domain.
@@ -91,6 +129,14 @@ pub(super) async fn run(args: Args) -> ExitCode {
         Ok(r) => r,
         Err(e) => return usage(e),
     };
+    let sts = match mta_sts(&args, &resolver, &domain, trust.clone()).await {
+        Ok(s) => s,
+        Err(e) => return usage(format!("MTA-STS: {e}")),
+    };
+    if let Some(f) = &sts.failure {
+        // Not fatal (RFC 8461 §5): without a valid policy, MTA-STS has no say.
+        eprintln!("MTA-STS for {domain}: {f}");
+    }
     let message = match message(&args) {
         Ok(m) => m,
         Err(e) => return usage(e),
@@ -114,11 +160,13 @@ pub(super) async fn run(args: Args) -> ExitCode {
         };
         opts.auth = Some(ClientAuth::password(u, p));
     }
-    let sent = MxDelivery::new(&domain, opts)
+    let mut delivery = MxDelivery::new(&domain, opts)
         .resolver(&resolver)
-        .port(args.port)
-        .send(&envelope, &message)
-        .await;
+        .port(args.port);
+    if let Some(p) = sts.policy.clone() {
+        delivery = delivery.mta_sts(p);
+    }
+    let sent = delivery.send(&envelope, &message).await;
     let (report, delivery, error, exit, attempts) = match sent {
         Ok(s) => {
             let code = delivery_status(&s.delivery);
@@ -140,6 +188,10 @@ pub(super) async fn run(args: Args) -> ExitCode {
             exit,
         );
         v["domain"] = json!(domain);
+        v["mta_sts"] = json!({
+            "policy": sts.policy.as_ref().map(ToString::to_string),
+            "failure": sts.failure.as_ref().map(ToString::to_string),
+        });
         v["policy"] = json!(
             attempts
                 .iter()

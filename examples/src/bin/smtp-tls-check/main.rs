@@ -16,6 +16,9 @@
 //!
 //! Exit status: 0 all is well; 1 a problem was found; 75 no connection; 2 usage.
 
+mod policy;
+mod sts;
+
 use clap::Parser;
 use serde_json::json;
 use smtp_client::{ClientOptions, Connection, SessionReport, TlsPolicy};
@@ -51,6 +54,24 @@ struct Args {
     /// Seconds to wait for the server at each step.
     #[arg(long, default_value_t = 30)]
     timeout: u64,
+    /// Also check DANE (RFC 7672): the TLSA records of the server (DNSSEC-validated)
+    /// and whether the certificate it serves matches them.
+    #[arg(long)]
+    dane: bool,
+    /// Also check the MTA-STS policy (RFC 8461) of this domain: its TXT record, the
+    /// policy, and whether the server is one of its MX hosts.
+    #[arg(long, value_name = "DOMAIN")]
+    mta_sts: Option<String>,
+    /// Ask this DNS server (ADDR:PORT) instead of the system's resolvers (and resolve
+    /// the server's name with it).
+    #[arg(long, value_name = "ADDR:PORT")]
+    dns: Option<std::net::SocketAddr>,
+    /// DNSSEC trust anchors, DNSKEY lines in zone-file form (default: the root's).
+    #[arg(long, value_name = "FILE")]
+    trust_anchor: Option<PathBuf>,
+    /// The HTTPS port of the MTA-STS policy host.
+    #[arg(long, default_value_t = 443)]
+    https_port: u16,
 }
 
 /// What was found, in order; `problems` decides the exit status.
@@ -209,11 +230,38 @@ async fn run(args: Args) -> ExitCode {
         format!("{host}:{port}")
     };
     let mut report = None;
-    let (findings, exit) = match Connection::connect(&target, opts).await {
+    let resolver = if args.dns.is_some() || args.dane || args.mta_sts.is_some() {
+        match policy::resolver(&args) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                eprintln!("smtp-tls-check: {e}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    } else {
+        None
+    };
+    let mut pre = Findings::default();
+    let connected = match (&resolver, args.dns) {
+        // The lab's (or the operator's) DNS names the server too.
+        (Some(r), Some(_)) => match policy::address(r, &host, port).await {
+            Ok(addr) => Connection::connect_addr(addr, &name, opts.clone()).await,
+            Err(e) => Err(e),
+        },
+        _ => Connection::connect(&target, opts.clone()).await,
+    };
+    let (findings, exit) = match connected {
         Ok(conn) => {
-            let f = check(&args, &name, conn.report());
+            let mut f = check(&args, &name, conn.report());
             report = Some(smtp_examples::report_json(conn.report()));
+            let addr = conn.report().addr;
             let _ = conn.quit().await;
+            if let (Some(r), true, Some(addr)) = (&resolver, args.dane, addr) {
+                policy::dane(r, &host, addr, &name, &opts, &mut f).await;
+            }
+            if let (Some(r), Some(domain)) = (&resolver, &args.mta_sts) {
+                policy::mta_sts(r, &args, domain, &host, &mut f).await;
+            }
             let exit = if f.problems.is_empty() {
                 EXIT_OK
             } else {
@@ -227,14 +275,12 @@ async fn run(args: Args) -> ExitCode {
                 || matches!(e, smtp_client::Error::Rejected { .. })
                 || matches!(&e, smtp_client::Error::Timeout { stage, .. } if stage.contains("TLS")) =>
         {
-            let mut f = Findings::default();
-            f.problem(format!("{e}"));
-            (f, EXIT_PROBLEM)
+            pre.problem(format!("{e}"));
+            (std::mem::take(&mut pre), EXIT_PROBLEM)
         }
         Err(e) => {
-            let mut f = Findings::default();
-            f.say(format!("connection failed: {e}"));
-            (f, EXIT_TEMPFAIL)
+            pre.say(format!("connection failed: {e}"));
+            (std::mem::take(&mut pre), EXIT_TEMPFAIL)
         }
     };
     if args.json {
