@@ -193,3 +193,29 @@ async fn mta_sts_decides_where_dane_does_not() {
     assert!(r.line("policy: default").is_some(), "{r:?}");
     assert!(r.stderr.contains("MTA-STS for sts.test"), "{r:?}");
 }
+
+#[tokio::test]
+async fn tls_required_no_sets_dane_aside_but_requiretls_keeps_it() {
+    let w = world("send-mx-tls-required-no").await;
+    let dir = temp_dir("send-mx-tls-required-no-msg");
+    let msg = dir.join("msg.eml");
+    std::fs::write(&msg, "TLS-Required: No\r\nSubject: t\r\n\r\nhello\r\n").unwrap();
+    // fallback.dane.test: its first host's TLSA records are bogus. With the header
+    // (RFC 8689 §5) DANE is not applied: the first host takes it under the default.
+    let r = w
+        .send("b@fallback.dane.test", &["--data", &s(&msg), "--json"])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["policy"], "default", "{v}");
+    assert_eq!(v["attempts"][0]["host"], "mxt.dane.test", "{v}");
+    // The header is ignored for a REQUIRETLS message (§4.1): DANE defers that host.
+    let r = w
+        .send(
+            "b@fallback.dane.test",
+            &["--data", &s(&msg), "--require-tls", "--json"],
+        )
+        .await;
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(v["attempts"][0]["deferred"].is_string(), "{v}");
+}

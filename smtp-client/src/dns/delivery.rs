@@ -11,7 +11,8 @@ use crate::report::SessionReport;
 use smtp_proto::client::Envelope;
 use smtp_proto::client::policy::{
     Answer, DaneDefer, DaneStatus, Dnssec, DomainPattern, HostPlan, MxDane, NoDane, PolicySource,
-    PolicyViolation, StsVerdict, TlsPolicy, choose, dane_for_host, dane_for_mx, tlsa_names,
+    PolicyViolation, StsVerdict, TlsPolicy, choose, dane_for_host, dane_for_mx,
+    ignores_recipient_policies, tlsa_names,
 };
 use smtp_proto::client::sts::{StsDelivery, StsPolicy};
 use smtp_proto::client::tlsrpt::ResultType;
@@ -136,13 +137,24 @@ impl<R: Resolver> MxDelivery<R> {
             Ok(h) => h,
             Err(e) => return Err(tries.give_up(e)),
         };
+        // RFC 8689 §5: `TLS-Required: No` (without REQUIRETLS) asks relays to ignore
+        // the recipient domain's DANE and MTA-STS policies; local rules still apply.
+        let ignore = ignores_recipient_policies(message, envelope.params.requiretls);
+        if ignore {
+            tracing::info!(%domain, "TLS-Required: No: DANE and MTA-STS not applied");
+        }
         let sts = match &self.sts {
-            Some(policy) => policy.plan(&hosts),
-            None => StsDelivery::AsUsual,
+            Some(policy) if !ignore => policy.plan(&hosts),
+            _ => StsDelivery::AsUsual,
+        };
+        let mx_policy = if ignore {
+            MxDane::NotApplicable
+        } else {
+            mx_dane
         };
         for host in &hosts {
             let addrs = self.resolver.addrs(host).await;
-            let plan = self.plan(host, mx_dane, &addrs, sts.verdict(host)).await;
+            let plan = self.plan(host, mx_policy, &addrs, sts.verdict(host)).await;
             let (policy, source) = match &plan {
                 HostPlan::Connect { policy, source } => (policy.clone(), source.clone()),
                 HostPlan::Skip => {

@@ -155,7 +155,7 @@ fn message(args: &Args) -> Result<Vec<u8>, String> {
     }
 }
 
-/// The envelope from `--from` and `--to`: plain addresses or <paths>, as given
+/// The envelope from `--from` and `--to`: plain addresses or `<paths>`, as given
 /// (results name recipients the same way).
 fn envelope(args: &Args) -> Result<Envelope, String> {
     let from = match args.from.trim() {
