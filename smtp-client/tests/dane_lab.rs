@@ -208,12 +208,14 @@ async fn a_matching_dane_ee_record_authenticates_the_server() {
         ("mx1.dane.test", &HostOutcome::Answered)
     );
     // An MX host that is a CNAME: the TLSA records of the chain's Secure target
-    // (mx1) apply; the certificate is checked against them.
+    // (mx1) apply; the certificate is checked against them, and the session is with
+    // the TLSA base domain (its name, and the SNI: RFC 7672 §8.1).
     let sent = w
         .send("cname.dane.test", w.opts(TlsPolicy::None))
         .await
         .unwrap();
-    assert_eq!(sent.report.server, "mxc.dane.test");
+    assert_eq!(sent.attempts[0].host, "mxc.dane.test");
+    assert_eq!(sent.report.server, "mx1.dane.test");
     assert_eq!(sent.report.policy_source, Some(PolicySource::Dane));
     assert!(sent.report.tls.as_ref().unwrap().verified);
     assert_eq!(w.rec.messages().len(), 2);
@@ -235,6 +237,24 @@ async fn a_dane_ta_record_for_the_issuing_ca_authenticates_the_server() {
         "{tls:?}"
     );
     assert_eq!(sent.report.policy_source, Some(PolicySource::Dane));
+}
+
+#[tokio::test]
+async fn behind_a_cname_dane_ta_checks_the_tlsa_base_domain() {
+    let w = World::new().await;
+    // cnameta.dane.test: MX mxac, a CNAME to mxa (DANE-TA). The certificate names mxa,
+    // not mxac: the TLSA base domain is the name checked and sent as SNI.
+    let sent = w
+        .send("cnameta.dane.test", w.opts(TlsPolicy::May))
+        .await
+        .unwrap();
+    let tls = sent.report.tls.as_ref().unwrap();
+    assert!(
+        tls.verified && tls.verification.contains("DANE-TA(2)"),
+        "{tls:?}"
+    );
+    assert_eq!(tls.sni.as_deref(), Some("mxa.dane.test"), "{tls:?}");
+    assert_eq!(sent.attempts[0].host, "mxac.dane.test");
 }
 
 #[tokio::test]

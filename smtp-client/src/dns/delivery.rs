@@ -154,7 +154,7 @@ impl<R: Resolver> MxDelivery<R> {
         };
         for host in &hosts {
             let addrs = self.resolver.addrs(host).await;
-            let plan = self.plan(host, mx_policy, &addrs, sts.verdict(host)).await;
+            let (plan, dane_base) = self.plan(host, mx_policy, &addrs, sts.verdict(host)).await;
             let (policy, source) = match &plan {
                 HostPlan::Connect { policy, source } => (policy.clone(), source.clone()),
                 HostPlan::Skip => {
@@ -198,6 +198,19 @@ impl<R: Resolver> MxDelivery<R> {
             let mut o = self.opts.clone();
             o.destination = Some(domain.to_owned());
             o.server_name = None;
+            // RFC 7672 §3.2.2, §8.1: behind a CNAME, the TLSA base domain (the chain's
+            // end) is the name DANE-TA certificates carry and the SNI.
+            if let (
+                HostPlan::Connect {
+                    policy: TlsPolicy::Dane { .. },
+                    ..
+                },
+                Some(base),
+            ) = (&plan, &dane_base)
+                && !base.eq_ignore_ascii_case(host.trim_end_matches('.'))
+            {
+                o.server_name = Some(base.clone());
+            }
             // Settled here for this host; the connection keeps it.
             o.policy_map = None;
             o.settled_rule = match &source {
@@ -313,7 +326,14 @@ impl<R: Resolver> MxDelivery<R> {
 
     /// What the policies say for one host, in the core's order: the local rule, DANE,
     /// MTA-STS, the default. TLSA records are looked up only when DANE can apply.
-    async fn plan(&self, host: &str, mx: MxDane, addrs: &HostAddrs, sts: StsVerdict) -> HostPlan {
+    /// Also the TLSA base domain, when DANE found records.
+    async fn plan(
+        &self,
+        host: &str,
+        mx: MxDane,
+        addrs: &HostAddrs,
+        sts: StsVerdict,
+    ) -> (HostPlan, Option<String>) {
         let (local_policy, rule) = self.opts.policy_for(&self.domain);
         let local = rule.map(|r| (local_policy, r));
         let default = &self.opts.tls_policy;
@@ -321,26 +341,33 @@ impl<R: Resolver> MxDelivery<R> {
             // A local `dane` rule without records: DANE from DNS, else as `may`.
             Some((TlsPolicy::Dane { records }, rule)) if records.is_empty() => {
                 match self.dane(host, mx, addrs).await {
-                    DaneStatus::Required { records, .. } => {
-                        local_plan(TlsPolicy::Dane { records }, rule)
+                    DaneStatus::Required { records, base } => {
+                        (local_plan(TlsPolicy::Dane { records }, rule), Some(base))
                     }
-                    DaneStatus::Defer(why) => HostPlan::Defer(why),
+                    DaneStatus::Defer(why) => (HostPlan::Defer(why), None),
                     DaneStatus::NotApplicable(_) => {
-                        local_plan(TlsPolicy::Dane { records: vec![] }, rule)
+                        (local_plan(TlsPolicy::Dane { records: vec![] }, rule), None)
                     }
                 }
             }
             // Any other local rule decides alone: DANE is not looked up.
-            Some(local) => choose(
-                Some(local),
-                &DaneStatus::NotApplicable(NoDane::MxInsecure),
-                &sts,
-                host,
-                default,
+            Some(local) => (
+                choose(
+                    Some(local),
+                    &DaneStatus::NotApplicable(NoDane::MxInsecure),
+                    &sts,
+                    host,
+                    default,
+                ),
+                None,
             ),
             None => {
                 let dane = self.dane(host, mx, addrs).await;
-                choose(None, &dane, &sts, host, default)
+                let base = match &dane {
+                    DaneStatus::Required { base, .. } => Some(base.clone()),
+                    _ => None,
+                };
+                (choose(None, &dane, &sts, host, default), base)
             }
         }
     }

@@ -329,6 +329,9 @@ fn write_zones(dir: &Path, spec: &LabSpec) -> PathBuf {
         let _ = writeln!(test, "fallback.dane IN MX {pref} {host}.dane.test.");
     }
     test.push_str("cname.dane IN MX 10 mxc.dane.test.\nmxc.dane IN CNAME mx1.dane.test.\n");
+    // A CNAME to the DANE-TA host: the TLSA base domain is mxa, the name the
+    // certificate carries (RFC 7672 §3.2.2); mxac itself is not in it.
+    test.push_str("cnameta.dane IN MX 10 mxac.dane.test.\nmxac.dane IN CNAME mxa.dane.test.\n");
     for host in ["mx1", "mx2", "mx3", "mxt", "mxs", "mxa"] {
         let _ = writeln!(test, "{host}.dane IN A 127.0.0.1");
     }
