@@ -193,15 +193,19 @@ impl TlsRptLog {
     /// [`MxSent`](crate::dns::MxSent) or [`MxError`](crate::dns::MxError)), filed under
     /// the policy that decided for the host: DANE (its TLSA records), MTA-STS (`sts`,
     /// the policy the delivery was given), or none. Attempts with nothing to report
-    /// (no address, a network error) are left out. Do not call it for the delivery of a
-    /// report itself (RFC 8460 §3).
+    /// (no address, a network error) are left out, and so is the delivery of a TLS
+    /// report itself (`message` carries `TLS-Report-Domain`: RFC 8460 §3, §5.3).
     pub fn record(
         &self,
         domain: &str,
         sts: Option<&smtp_proto::client::sts::StsPolicy>,
         attempts: &[crate::dns::HostAttempt],
+        message: &[u8],
     ) {
         use smtp_proto::client::policy::{HostPlan, PolicySource, TlsPolicy};
+        if smtp_proto::client::tlsrpt::is_report_message(message) {
+            return;
+        }
         for a in attempts {
             let Some(result) = a.tls else { continue };
             let policy = match (&a.plan, sts) {

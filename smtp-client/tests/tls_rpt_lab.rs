@@ -45,7 +45,15 @@ async fn each_host_tried_is_reported_under_its_policy() {
         .send(&env, "Subject: r\r\n\r\nhi\r\n")
         .await
         .unwrap();
-    log.record("fallback.dane.test", None, &sent.attempts);
+    log.record(
+        "fallback.dane.test",
+        None,
+        &sent.attempts,
+        b"Subject: r\r\n\r\nhi\r\n",
+    );
+    // The delivery of a report is not itself reported (RFC 8460 §3).
+    let report = b"TLS-Report-Domain: fallback.dane.test\r\nTLS-Report-Submitter: s\r\n\r\n{}";
+    log.record("fallback.dane.test", None, &sent.attempts, report);
 
     // An insecure zone under an enforced MTA-STS policy that does not list its host.
     let sts = StsPolicy::new(
@@ -62,7 +70,12 @@ async fn each_host_tried_is_reported_under_its_policy() {
         .send(&env2, "Subject: r\r\n\r\nhi\r\n")
         .await
         .unwrap_err();
-    log.record("insecure.test", Some(&sts), &refused.attempts);
+    log.record(
+        "insecure.test",
+        Some(&sts),
+        &refused.attempts,
+        b"Subject: r\r\n\r\nhi\r\n",
+    );
     srv.shutdown().await;
 
     let meta = ReportMeta {

@@ -468,3 +468,14 @@ fn tls_required_no_asks_relays_to_ignore_recipient_policies() {
     assert!(!ignores(b"Subject: s\r\n\r\nTLS-Required: No\r\n", false));
     assert!(!ignores(b"", false));
 }
+
+#[test]
+fn a_tls_report_is_known_by_its_header() {
+    use smtp_proto::client::tlsrpt::is_report_message;
+    assert!(is_report_message(
+        b"From: r@x\r\ntls-report-domain: example.com\r\n\r\n{}"
+    ));
+    assert!(!is_report_message(
+        b"Subject: s\r\n\r\nTLS-Report-Domain: x\r\n"
+    ));
+}

@@ -221,6 +221,15 @@ impl TlsRptRecord {
     }
 }
 
+/// Whether `message` is a TLS report (RFC 8460 §5.3: it carries a `TLS-Report-Domain`
+/// header field). A session that delivers one must not be reported on itself (§3), so
+/// a sender records nothing for it.
+pub fn is_report_message(message: &[u8]) -> bool {
+    crate::client::policy::compose::has_header_field(message, |name, _| {
+        name.eq_ignore_ascii_case(b"TLS-Report-Domain")
+    })
+}
+
 /// `s` without its URI scheme (case-insensitive, RFC 3986 §3.1).
 fn strip_scheme<'a>(s: &'a str, scheme: &str) -> Option<&'a str> {
     let head = s.get(..scheme.len())?;

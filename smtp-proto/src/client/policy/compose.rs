@@ -164,42 +164,39 @@ pub fn choose(
 /// [`choose`] `DaneStatus::NotApplicable` and `StsVerdict::NoPolicy`; local rules
 /// still apply.
 pub fn ignores_recipient_policies(message: &[u8], requiretls: bool) -> bool {
-    if requiretls {
-        return false;
-    }
-    let mut lines = message
-        .split(|&b| b == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
-    let mut field: Option<Vec<u8>> = None;
-    let mut found = false;
-    let mut check = |f: &[u8]| {
-        if let Some(colon) = f.iter().position(|&b| b == b':') {
-            let (name, value) = (&f[..colon], &f[colon + 1..]);
-            if name.eq_ignore_ascii_case(b"TLS-Required")
+    !requiretls
+        && has_header_field(message, |name, value| {
+            name.eq_ignore_ascii_case(b"TLS-Required")
                 && value.trim_ascii().eq_ignore_ascii_case(b"no")
-            {
-                found = true;
-            }
-        }
+        })
+}
+
+/// Whether a field of the header section of `message` (up to the first empty line;
+/// folded lines unfolded, RFC 5322 §2.2.3) satisfies `wanted(name, value)`.
+pub(crate) fn has_header_field(message: &[u8], wanted: impl Fn(&[u8], &[u8]) -> bool) -> bool {
+    let check = |f: &[u8]| {
+        f.iter()
+            .position(|&b| b == b':')
+            .is_some_and(|colon| wanted(&f[..colon], &f[colon + 1..]))
     };
-    for line in lines.by_ref() {
+    let mut field: Option<Vec<u8>> = None;
+    for line in message
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+    {
         if line.is_empty() {
             break;
         }
         if matches!(line.first(), Some(b' ' | b'\t')) {
-            // A folded continuation (RFC 5322 §2.2.3).
             if let Some(f) = field.as_mut() {
                 f.extend_from_slice(line);
             }
             continue;
         }
-        if let Some(f) = field.take() {
-            check(&f);
+        if field.take().is_some_and(|f| check(&f)) {
+            return true;
         }
         field = Some(line.to_vec());
     }
-    if let Some(f) = field.take() {
-        check(&f);
-    }
-    found
+    field.is_some_and(|f| check(&f))
 }

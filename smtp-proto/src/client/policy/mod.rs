@@ -9,7 +9,7 @@
 use crate::session::TlsInfo;
 use std::fmt;
 
-mod compose;
+pub(crate) mod compose;
 mod dane;
 mod map;
 
