@@ -164,6 +164,7 @@ pub mod mta_sts;
 mod net;
 mod options;
 mod report;
+mod resume;
 mod tls;
 #[cfg(feature = "tls-rpt")]
 pub mod tlsrpt;

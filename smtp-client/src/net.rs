@@ -78,7 +78,9 @@ pub(crate) async fn handshake(
             });
         }
         Ok(Err(e)) => {
-            let check = record.lock().unwrap_or_else(|p| p.into_inner()).take();
+            // The connection is gone: the verifier's last finding is this handshake's
+            // (or, when handshakes with this server run at once, one like it).
+            let check = record.lock().unwrap_or_else(|p| p.into_inner()).last();
             let (reason, certificate) = match check {
                 Some(c) if c.enforced => (c.detail, c.failure),
                 _ => (format!("handshake failed: {e}"), None),
@@ -87,8 +89,19 @@ pub(crate) async fn handshake(
         }
         Ok(Ok(s)) => s,
     };
-    let check = record.lock().unwrap_or_else(|p| p.into_inner()).take();
-    let (info, report) = tls::facts(stream.get_ref().1, check, &sni, starttls);
+    let conn = stream.get_ref().1;
+    let resumed = conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
+    // The finding for the certificate this session has: for a resumed session, the
+    // one its first handshake verified (the chain is the original one).
+    let check = conn
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .and_then(|leaf| {
+            let findings = record.lock().unwrap_or_else(|p| p.into_inner());
+            findings.for_leaf(leaf.as_ref())
+        });
+    let (info, mut report) = tls::facts(conn, check, &sni, starttls);
+    report.resumed = resumed;
     *io = Transport::Tls(Box::new(stream));
     Ok((info, report))
 }

@@ -58,6 +58,12 @@ pub struct ClientOptions {
     pub kx_groups: Option<Vec<&'static dyn SupportedKxGroup>>,
     /// A client certificate to present when the server asks for one.
     pub client_cert: Option<ClientCert>,
+    /// Resume TLS sessions (RFC 8446 §2.2) with servers this process has talked to
+    /// under the same verification (policy, names, trust anchors, client certificate,
+    /// versions, groups and suites): a resumed session is never one verified under
+    /// other rules, and its report carries the first handshake's verification.
+    /// Default: on.
+    pub tls_resumption: bool,
     /// Credentials: AUTH PLAIN, LOGIN or XOAUTH2 (RFC 4954) after TLS. Under the
     /// `may` and `encrypt` policies TLS is not authenticated, so an active attacker
     /// could receive them: use `verify` (the default) or stronger for submission.
@@ -98,6 +104,7 @@ impl Default for ClientOptions {
             cipher_suites: None,
             kx_groups: None,
             client_cert: None,
+            tls_resumption: true,
             auth: None,
             auth_without_tls: false,
             chunking: false,

@@ -88,8 +88,12 @@ pub struct TlsReport {
     /// The name check alone: the certificate names the server (or one of the policy's
     /// names). `None` under DANE.
     pub name_matched: Option<bool>,
-    /// How it was verified, or why it was not.
+    /// How it was verified, or why it was not (for a resumed session: at its first
+    /// handshake).
     pub verification: String,
+    /// Whether the session was resumed (RFC 8446 §2.2) from an earlier one with the
+    /// same server under the same verification, rather than a full handshake.
+    pub resumed: bool,
 }
 
 impl fmt::Display for TlsReport {

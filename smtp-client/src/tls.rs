@@ -8,14 +8,14 @@ use crate::certs::CertificateSummary;
 use crate::error::Error;
 use crate::options::ClientOptions;
 use crate::report::TlsReport;
-use crate::verify::{CertCheck, Verifier};
+use crate::verify::{CertCheck, FindingsSlot, Verifier};
 use rustls::ClientConfig;
 use rustls::client::ClientConnection;
 use rustls::crypto::CryptoProvider;
 use rustls_pki_types::ServerName;
 use smtp_proto::TlsInfo;
 use smtp_proto::client::policy::Verification;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 #[cfg(not(any(feature = "aws-lc-rs", feature = "ring")))]
 compile_error!(
@@ -27,15 +27,39 @@ use aws_lc_rs::digest;
 #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
 use ring::digest;
 
-/// Where the verifier writes its finding.
-pub(crate) type CheckSlot = Arc<Mutex<Option<CertCheck>>>;
-
-/// A configuration for one handshake, and where its verifier writes its finding.
+/// A configuration for a handshake with `server` under `verification`, and where its
+/// verifier writes its findings. With resumption on (the default), one configuration
+/// is built per verification context and server and shared by every handshake in it:
+/// rustls resumes a session only under the very verifier that authenticated it, and
+/// the provider, roots and settings are not built again for each connection.
 pub(crate) fn config(
     opts: &ClientOptions,
     server: &str,
     verification: Verification,
-) -> Result<(Arc<ClientConfig>, CheckSlot), Error> {
+) -> Result<(Arc<ClientConfig>, FindingsSlot), Error> {
+    if !opts.tls_resumption {
+        let (mut config, record) = build(opts, server, verification)?;
+        config.resumption = rustls::client::Resumption::disabled();
+        return Ok((Arc::new(config), record));
+    }
+    let ctx = crate::resume::context(opts, server, &verification);
+    let mut slot = ctx.config.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((config, record)) = slot.as_ref() {
+        return Ok((config.clone(), record.clone()));
+    }
+    let (mut config, record) = build(opts, server, verification)?;
+    config.resumption = rustls::client::Resumption::store(ctx.store.clone());
+    let config = Arc::new(config);
+    *slot = Some((config.clone(), record.clone()));
+    Ok((config, record))
+}
+
+/// A new configuration whose verifier does what `verification` says.
+fn build(
+    opts: &ClientOptions,
+    server: &str,
+    verification: Verification,
+) -> Result<(ClientConfig, FindingsSlot), Error> {
     let mut provider = default_provider();
     if let Some(suites) = &opts.cipher_suites {
         provider.cipher_suites = suites.clone();
@@ -61,7 +85,7 @@ pub(crate) fn config(
             .map_err(|e| Error::Config(format!("client certificate: {e}")))?,
         None => builder.with_no_client_auth(),
     };
-    Ok((Arc::new(config), record))
+    Ok((config, record))
 }
 
 /// The name sent as SNI and used by rustls (an IP address sends no SNI).
@@ -131,6 +155,7 @@ pub(crate) fn facts(
         chain_verified: check.chain_ok,
         name_matched: check.name_ok,
         verification: check.detail,
+        resumed: false,
     };
     (info, report)
 }

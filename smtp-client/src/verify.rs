@@ -88,7 +88,47 @@ pub(crate) struct Verifier {
     pub(crate) server: String,
     pub(crate) roots: Arc<RootCertStore>,
     pub(crate) algs: WebPkiSupportedAlgorithms,
-    pub(crate) record: Arc<Mutex<Option<CertCheck>>>,
+    pub(crate) record: FindingsSlot,
+}
+
+/// What a verifier found, per server certificate: one verifier may serve many
+/// handshakes (a configuration shared for TLS session resumption), so each finding is
+/// kept under its certificate, and the last one for a handshake that failed.
+#[derive(Debug, Default)]
+pub(crate) struct Findings {
+    by_leaf: std::collections::HashMap<u64, CertCheck>,
+    last: Option<CertCheck>,
+}
+
+/// Where a verifier writes its findings.
+pub(crate) type FindingsSlot = Arc<Mutex<Findings>>;
+
+impl Findings {
+    /// The finding for the certificate `leaf` (DER), also for a session resumed from
+    /// the handshake that verified it.
+    pub(crate) fn for_leaf(&self, leaf: &[u8]) -> Option<CertCheck> {
+        self.by_leaf.get(&leaf_key(leaf)).cloned()
+    }
+
+    /// The last finding (for a handshake that failed: its connection is gone).
+    pub(crate) fn last(&self) -> Option<CertCheck> {
+        self.last.clone()
+    }
+
+    fn insert(&mut self, leaf: &[u8], check: CertCheck) {
+        if self.by_leaf.len() >= 64 {
+            self.by_leaf.clear();
+        }
+        self.by_leaf.insert(leaf_key(leaf), check.clone());
+        self.last = Some(check);
+    }
+}
+
+fn leaf_key(der: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    der.hash(&mut h);
+    h.finish()
 }
 
 impl Verifier {
@@ -103,7 +143,7 @@ impl Verifier {
             server,
             roots,
             algs: provider.signature_verification_algorithms,
-            record: Arc::new(Mutex::new(None)),
+            record: Arc::new(Mutex::new(Findings::default())),
         }
     }
 
@@ -213,15 +253,18 @@ impl ServerCertVerifier for Verifier {
             Ok(how) => (true, how.clone(), None),
             Err((why, kind)) => (false, why.clone(), Some(kind.clone())),
         };
-        let mut slot = self.record.lock().unwrap_or_else(|e| e.into_inner());
-        *slot = Some(CertCheck {
+        let check = CertCheck {
             verified,
             detail: detail.clone(),
             enforced: enforce && !verified,
             chain_ok,
             name_ok,
             failure,
-        });
+        };
+        self.record
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(end_entity.as_ref(), check);
         if enforce && !verified {
             return Err(rustls::Error::InvalidCertificate(
                 CertificateError::ApplicationVerificationFailure,
