@@ -7,8 +7,8 @@
 
 use clap::Parser;
 use smtp_server::{
-    Body, Context, Credentials, Decision, Domain, EnhancedCode, Handler, Listener, Mechanism,
-    Outcome, Server, ServerOptions, Session, TlsConfig, Transaction,
+    Body, ConnectionLimits, Context, Credentials, Decision, Domain, EnhancedCode, Handler,
+    Listener, Mechanism, Outcome, Server, ServerOptions, Session, TlsConfig, Transaction,
 };
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -55,6 +55,15 @@ struct Args {
     /// Speak LMTP (RFC 2033) instead of SMTP.
     #[arg(long)]
     lmtp: bool,
+    /// Connections at once, over all listeners; past it new ones get `421 4.7.0`.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    max_connections: usize,
+    /// Connections at once from one client address.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    max_per_ip: usize,
+    /// No log line per session (for load tests); warnings and errors still show.
+    #[arg(long)]
+    quiet: bool,
 }
 
 struct Sink {
@@ -241,6 +250,10 @@ async fn run(args: Args) -> Result<(), String> {
     });
     let mut builder = Server::builder(opts, SinkHandler(sink))
         .listener(Listener::starttls(args.listen))
+        .limits(ConnectionLimits {
+            max_connections: args.max_connections.max(1),
+            max_per_ip: args.max_per_ip.max(1),
+        })
         .tls(tls);
     if let Some(a) = args.listen_tls {
         builder = builder.listener(Listener::implicit_tls(a));
@@ -274,7 +287,11 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    smtp_examples::init_logging("info,smtp_server=warn");
+    smtp_examples::init_logging(if args.quiet {
+        "warn"
+    } else {
+        "info,smtp_server=warn"
+    });
     match run(args).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
