@@ -219,3 +219,26 @@ async fn tls_required_no_sets_dane_aside_but_requiretls_keeps_it() {
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert!(v["attempts"][0]["deferred"].is_string(), "{v}");
 }
+
+#[tokio::test]
+async fn requiretls_refuses_an_mx_name_nothing_vouches_for() {
+    let w = world("send-mx-requiretls-insecure").await;
+    // insecure.test: its MX answer is not signed, so a certificate valid for the MX
+    // name proves nothing about the domain (RFC 8689 §4.2.1): not even tried.
+    let r = w
+        .send(
+            "b@insecure.test",
+            &["--require-tls", "--tls", "verify", "--json"],
+        )
+        .await;
+    assert_eq!(r.code, 3, "{r:?}");
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(
+        v["attempts"][0]["result"]
+            .as_str()
+            .unwrap()
+            .contains("REQUIRETLS: the identity of mx.insecure.test is not vouched for"),
+        "{v}"
+    );
+    assert!(w.rec.messages().is_empty());
+}

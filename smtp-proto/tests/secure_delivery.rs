@@ -479,3 +479,27 @@ fn a_tls_report_is_known_by_its_header() {
         b"Subject: s\r\n\r\nTLS-Report-Domain: x\r\n"
     ));
 }
+
+#[test]
+fn an_insecure_answer_at_the_cname_target_falls_back_to_the_host_name() {
+    // RFC 7672 §2.2.2: the host's own name may still have Secure records.
+    let s = host(vec![
+        (
+            "_25._tcp.smtp.provider.net",
+            Answer::NoRecords(Dnssec::Insecure),
+        ),
+        (
+            "_25._tcp.mx.example.com",
+            Answer::Records(vec![tlsa(3)], Dnssec::Secure),
+        ),
+    ]);
+    assert!(matches!(s, DaneStatus::Required { base, .. } if base == "mx.example.com"));
+    let s = host(vec![
+        (
+            "_25._tcp.smtp.provider.net",
+            Answer::Records(vec![tlsa(3)], Dnssec::Insecure),
+        ),
+        ("_25._tcp.mx.example.com", Answer::NoRecords(Dnssec::Secure)),
+    ]);
+    assert_eq!(s, DaneStatus::NotApplicable(NoDane::TlsaInsecure));
+}

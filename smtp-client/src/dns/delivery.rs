@@ -172,6 +172,21 @@ impl<R: Resolver> MxDelivery<R> {
                     continue;
                 }
             };
+            // RFC 8689 §4.2.1: a REQUIRETLS message needs the next hop's identity
+            // vouched for: DANE, MTA-STS enforce, an explicit local rule, or a
+            // certificate check of an MX name that came from DNSSEC-validated records.
+            if envelope.params.requiretls && !identity_vouched(&source, &policy, mx_dane) {
+                let outcome = HostOutcome::Failed {
+                    reason: format!("REQUIRETLS: the identity of {host} is not vouched for"),
+                    transient: false,
+                };
+                tries.note(host, None, &plan, outcome, None);
+                tries.failed(Error::from(PolicyViolation::RequireTls {
+                    server: host.to_owned(),
+                    missing: smtp_proto::client::policy::RequireTlsMissing::Verification,
+                }));
+                continue;
+            }
             let ips = match addrs.answer {
                 Answer::Records(ips, Dnssec::Secure | Dnssec::Insecure) => ips,
                 other => {
@@ -345,8 +360,11 @@ impl<R: Resolver> MxDelivery<R> {
                         (local_plan(TlsPolicy::Dane { records }, rule), Some(base))
                     }
                     DaneStatus::Defer(why) => (HostPlan::Defer(why), None),
-                    DaneStatus::NotApplicable(_) => {
-                        (local_plan(TlsPolicy::Dane { records: vec![] }, rule), None)
+                    // No DANE here: MTA-STS still decides, and the rule's fallback
+                    // (`dane` without records: as `may`) is the default.
+                    dane @ DaneStatus::NotApplicable(_) => {
+                        let fallback = TlsPolicy::Dane { records: vec![] };
+                        (choose(None, &dane, &sts, host, &fallback), None)
                     }
                 }
             }
@@ -430,5 +448,20 @@ fn with_source(e: &mut Error, source: &PolicySource) {
         && let Some(r) = report
     {
         r.policy_source = Some(source.clone());
+    }
+}
+
+/// Whether the policy that decided for a host vouches for its identity, as REQUIRETLS
+/// needs (RFC 8689 §4.2.1): DANE with usable records, MTA-STS enforce (`secure` for the
+/// listed name), an administrator's own rule, or a certificate checked against an MX
+/// name from a DNSSEC-validated (Secure) MX answer.
+fn identity_vouched(source: &PolicySource, policy: &TlsPolicy, mx: MxDane) -> bool {
+    match (source, policy) {
+        (PolicySource::Dane, TlsPolicy::Dane { records }) => records
+            .iter()
+            .any(smtp_proto::client::policy::Tlsa::is_usable),
+        (PolicySource::MtaSts, TlsPolicy::Secure { .. }) | (PolicySource::Local(_), _) => true,
+        (_, TlsPolicy::Verify | TlsPolicy::Secure { .. }) => mx == MxDane::Applies,
+        _ => false,
     }
 }

@@ -196,7 +196,9 @@ pub fn dane_for_host<A>(
         Some(Dnssec::Bogus) => return DaneStatus::Defer(DaneDefer::AddressBogus),
         None => return DaneStatus::Defer(DaneDefer::AddressLookupFailed),
     }
-    for (owner, answer) in tlsa {
+    let mut insecure = false;
+    let last = tlsa.len().saturating_sub(1);
+    for (i, (owner, answer)) in tlsa.iter().enumerate() {
         match answer {
             Answer::Records(records, Dnssec::Secure) => {
                 let base = owner
@@ -212,6 +214,14 @@ pub fn dane_for_host<A>(
             }
             // A Secure denial at the CNAME target: try the next name (the host).
             Answer::NoRecords(Dnssec::Secure) => continue,
+            // An insecure answer at the CNAME target: the host's own name may still
+            // have Secure records (RFC 7672 §2.2.2: then look at the original name).
+            Answer::Records(_, Dnssec::Insecure) | Answer::NoRecords(Dnssec::Insecure)
+                if i < last =>
+            {
+                insecure = true;
+                continue;
+            }
             Answer::Records(_, Dnssec::Insecure) | Answer::NoRecords(Dnssec::Insecure) => {
                 return DaneStatus::NotApplicable(NoDane::TlsaInsecure);
             }
@@ -220,6 +230,9 @@ pub fn dane_for_host<A>(
             }
             Answer::Failed => return DaneStatus::Defer(DaneDefer::TlsaLookupFailed),
         }
+    }
+    if insecure {
+        return DaneStatus::NotApplicable(NoDane::TlsaInsecure);
     }
     DaneStatus::NotApplicable(NoDane::NoTlsa)
 }
