@@ -96,7 +96,13 @@ pub(crate) struct Verifier {
 /// kept under its certificate, and the last one for a handshake that failed.
 #[derive(Debug, Default)]
 pub(crate) struct Findings {
-    by_leaf: std::collections::HashMap<u64, CertCheck>,
+    /// Verified certificates (SHA-256 of the leaf) and their findings, oldest first:
+    /// only these can be resumed as verified, and a peer presenting certificates that
+    /// fail cannot push them out.
+    by_leaf: std::collections::VecDeque<(Vec<u8>, CertCheck)>,
+    /// The same for certificates that did not verify (for the reports of sessions
+    /// that go on anyway, under `may` and `encrypt`), kept apart.
+    unverified: std::collections::VecDeque<(Vec<u8>, CertCheck)>,
     last: Option<CertCheck>,
 }
 
@@ -107,7 +113,12 @@ impl Findings {
     /// The finding for the certificate `leaf` (DER), also for a session resumed from
     /// the handshake that verified it.
     pub(crate) fn for_leaf(&self, leaf: &[u8]) -> Option<CertCheck> {
-        self.by_leaf.get(&leaf_key(leaf)).cloned()
+        let key = crate::tls::sha256(leaf);
+        self.by_leaf
+            .iter()
+            .chain(&self.unverified)
+            .find(|(k, _)| *k == key)
+            .map(|(_, c)| c.clone())
     }
 
     /// The last finding (for a handshake that failed: its connection is gone).
@@ -116,19 +127,21 @@ impl Findings {
     }
 
     fn insert(&mut self, leaf: &[u8], check: CertCheck) {
-        if self.by_leaf.len() >= 64 {
-            self.by_leaf.clear();
+        let key = crate::tls::sha256(leaf);
+        // The latest finding for a certificate is the one that holds.
+        self.by_leaf.retain(|(k, _)| *k != key);
+        self.unverified.retain(|(k, _)| *k != key);
+        let list = if check.verified {
+            &mut self.by_leaf
+        } else {
+            &mut self.unverified
+        };
+        if list.len() >= 16 {
+            list.pop_front();
         }
-        self.by_leaf.insert(leaf_key(leaf), check.clone());
+        list.push_back((key, check.clone()));
         self.last = Some(check);
     }
-}
-
-fn leaf_key(der: &[u8]) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::hash::DefaultHasher::new();
-    der.hash(&mut h);
-    h.finish()
 }
 
 impl Verifier {
