@@ -29,7 +29,11 @@ pub trait PolicyCache: Send + Sync {
     fn remove(&self, domain: &str) -> impl Future<Output = ()> + Send;
 }
 
-/// The in-memory [`PolicyCache`]: a map behind a mutex, lost when the process ends.
+/// How many domains the in-memory cache keeps at most.
+const MAX_ENTRIES: usize = 10_000;
+
+/// The in-memory [`PolicyCache`]: a map behind a mutex, lost when the process ends,
+/// holding at most 10,000 domains (expired policies leave first, then the oldest).
 #[derive(Debug, Default)]
 pub struct MemoryCache {
     map: Mutex<HashMap<String, CachedPolicy>>,
@@ -63,10 +67,53 @@ impl PolicyCache for MemoryCache {
     }
 
     async fn put(&self, domain: &str, entry: CachedPolicy) {
-        self.map().insert(domain.to_owned(), entry);
+        let mut map = self.map();
+        // Bounded: past the limit, expired policies go first, then the oldest fetched
+        // (a dropped entry only costs a fetch).
+        if map.len() >= MAX_ENTRIES && !map.contains_key(domain) {
+            let now = entry.fetched_at;
+            map.retain(|_, e| e.is_fresh(now));
+            if map.len() >= MAX_ENTRIES
+                && let Some(oldest) = map
+                    .iter()
+                    .min_by_key(|(_, e)| e.fetched_at)
+                    .map(|(d, _)| d.clone())
+            {
+                map.remove(&oldest);
+            }
+        }
+        map.insert(domain.to_owned(), entry);
     }
 
     async fn remove(&self, domain: &str) {
         self.map().remove(domain);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smtp_proto::client::sts::{StsId, StsPolicy};
+
+    #[tokio::test]
+    async fn the_memory_cache_is_bounded_and_drops_expired_policies_first() {
+        let policy =
+            StsPolicy::parse("version: STSv1\r\nmode: testing\r\nmx: *.x.test\r\nmax_age: 100\r\n")
+                .unwrap();
+        let id = StsId::new("1").unwrap();
+        let cache = MemoryCache::new();
+        // Expired by the time the last ones come in.
+        for i in 0..MAX_ENTRIES / 2 {
+            let e = CachedPolicy::new(policy.clone(), id.clone(), 0);
+            cache.put(&format!("old{i}.test"), e).await;
+        }
+        for i in 0..MAX_ENTRIES {
+            let e = CachedPolicy::new(policy.clone(), id.clone(), 1_000 + i as u64);
+            cache.put(&format!("d{i}.test"), e).await;
+        }
+        assert!(cache.len() <= MAX_ENTRIES);
+        assert!(cache.get("old0.test").await.is_none());
+        let last = format!("d{}.test", MAX_ENTRIES - 1);
+        assert!(cache.get(&last).await.is_some());
     }
 }

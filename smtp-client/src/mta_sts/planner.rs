@@ -13,6 +13,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
+/// How many domains' failed fetches are remembered at most.
+const MAX_REMEMBERED: usize = 10_000;
+
 /// A failed fetch, remembered so that the same policy id is not asked again within
 /// [`FETCH_RETRY_INTERVAL`].
 #[derive(Debug)]
@@ -321,7 +324,16 @@ where
             at: now,
             failure: failure.clone(),
         };
-        lock(&self.inner.failed).insert(domain.to_owned(), entry);
+        let mut failed = lock(&self.inner.failed);
+        // Bounded: stale failures go first; past the bound the memory starts afresh
+        // (forgetting a failure only allows one more fetch).
+        if failed.len() >= MAX_REMEMBERED {
+            failed.retain(|_, f| now >= f.at && now - f.at < FETCH_RETRY_INTERVAL);
+            if failed.len() >= MAX_REMEMBERED {
+                failed.clear();
+            }
+        }
+        failed.insert(domain.to_owned(), entry);
     }
 
     fn forget_failure(&self, domain: &str) {
