@@ -102,6 +102,53 @@ pub fn iso_date(secs: i64) -> String {
     }
 }
 
+/// The validating (DNSSEC) resolver of the `--dns` and `--trust-anchor` flags: at
+/// `dns` or the system's servers, anchored at `trust_anchor` or the root.
+pub fn validating_resolver(
+    dns: Option<std::net::SocketAddr>,
+    trust_anchor: Option<&Path>,
+) -> Result<smtp_client::dns::HickoryResolver, String> {
+    use smtp_client::dns::{DnssecAnchors, HickoryResolver};
+    let anchors = match trust_anchor {
+        Some(path) => DnssecAnchors::from_file(path)
+            .map_err(|e| format!("--trust-anchor {}: {e}", path.display()))?,
+        None => DnssecAnchors::root(),
+    };
+    match dns {
+        Some(addr) => HickoryResolver::validating(addr, anchors).map_err(|e| e.to_string()),
+        None if trust_anchor.is_some() => Err("--trust-anchor needs --dns".into()),
+        None => HickoryResolver::validating_from_system().map_err(|e| e.to_string()),
+    }
+}
+
+/// The MTA-STS fetch options of the flags: `trust`, the policy host's `https_port`, a
+/// time limit, and with `--dns` (`lab`) the policy host's address from `resolver`
+/// only, so that nothing else is reached.
+pub async fn sts_fetch_options(
+    resolver: &smtp_client::dns::HickoryResolver,
+    domain: &str,
+    trust: TrustAnchors,
+    https_port: u16,
+    timeout: std::time::Duration,
+    lab: bool,
+) -> smtp_client::mta_sts::FetchOptions {
+    use smtp_client::dns::{Answer, Resolver};
+    let mut fetch = smtp_client::mta_sts::FetchOptions::default()
+        .with_trust(trust)
+        .with_https_port(https_port)
+        .with_timeout(timeout);
+    if lab {
+        let host = format!("mta-sts.{domain}");
+        if let Answer::Records(ips, _) = resolver.addrs(&host).await.answer
+            && let Some(ip) = ips.first()
+        {
+            fetch = fetch.resolve(&host, std::net::SocketAddr::new(*ip, https_port));
+        }
+        fetch = fetch.only_resolved();
+    }
+    fetch
+}
+
 /// A session report as JSON: server, greeting, policy, capabilities, TLS and chain.
 pub fn report_json(r: &smtp_client::SessionReport) -> serde_json::Value {
     use serde_json::json;

@@ -10,23 +10,8 @@ use common::*;
 use std::path::Path;
 use std::time::Duration;
 use support::temp_dir;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-
-/// Reads until `want` has been seen; returns everything read.
-async fn read_until(c: &mut TcpStream, want: &str) -> String {
-    let mut got = Vec::new();
-    while !String::from_utf8_lossy(&got).contains(want) {
-        let mut b = [0u8; 4096];
-        let n = tokio::time::timeout(Duration::from_secs(30), c.read(&mut b))
-            .await
-            .expect("the sink answers")
-            .unwrap();
-        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&got));
-        got.extend_from_slice(&b[..n]);
-    }
-    String::from_utf8(got).unwrap()
-}
 
 fn emls(dir: &Path) -> Vec<std::path::PathBuf> {
     files(dir)

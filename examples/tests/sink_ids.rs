@@ -7,25 +7,9 @@ mod common;
 mod support;
 
 use common::*;
-use std::time::Duration;
 use support::temp_dir;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-
-/// Reads until `want` has been seen; returns everything read.
-async fn read_until(c: &mut TcpStream, want: &str) -> String {
-    let mut got = Vec::new();
-    while !String::from_utf8_lossy(&got).contains(want) {
-        let mut b = [0u8; 4096];
-        let n = tokio::time::timeout(Duration::from_secs(30), c.read(&mut b))
-            .await
-            .expect("the sink answers")
-            .unwrap();
-        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&got));
-        got.extend_from_slice(&b[..n]);
-    }
-    String::from_utf8(got).unwrap()
-}
 
 /// Sends `n` messages on one plaintext session; returns each `queued as` id.
 async fn send(sink: &Sink, n: usize) -> Vec<String> {

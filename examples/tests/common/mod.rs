@@ -136,3 +136,21 @@ pub fn files(dir: &Path) -> Vec<PathBuf> {
 pub fn s(p: &Path) -> String {
     p.display().to_string()
 }
+
+/// Reads until `want` has been seen; returns everything read.
+pub async fn read_until(c: &mut tokio::net::TcpStream, want: &str) -> String {
+    let mut got = Vec::new();
+    while !String::from_utf8_lossy(&got).contains(want) {
+        let mut b = [0u8; 4096];
+        let n = tokio::time::timeout(
+            Duration::from_secs(30),
+            tokio::io::AsyncReadExt::read(c, &mut b),
+        )
+        .await
+        .expect("the sink answers")
+        .unwrap();
+        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&b[..n]);
+    }
+    String::from_utf8(got).unwrap()
+}

@@ -7,28 +7,11 @@ use super::{
     status, to_json, usage,
 };
 use serde_json::json;
-use smtp_client::dns::{
-    Answer, DnssecAnchors, HickoryResolver, HostAttempt, MxDelivery, Resolver, mail_hosts,
-};
-use smtp_client::mta_sts::{FetchOptions, MtaSts, StsOutcome, dns_txt_from_answer, txt_name};
+use smtp_client::dns::{Answer, HickoryResolver, HostAttempt, MxDelivery, Resolver, mail_hosts};
+use smtp_client::mta_sts::{MtaSts, StsOutcome, dns_txt_from_answer, txt_name};
 use smtp_client::{ClientAuth, ClientOptions};
 use std::process::ExitCode;
 use std::time::Duration;
-
-/// The resolver the flags ask for: validating (DNSSEC) always, at `--dns` or the
-/// system's servers, anchored at `--trust-anchor` or the root.
-fn resolver(args: &Args) -> Result<HickoryResolver, String> {
-    let anchors = match &args.trust_anchor {
-        Some(path) => DnssecAnchors::from_file(path)
-            .map_err(|e| format!("--trust-anchor {}: {e}", path.display()))?,
-        None => DnssecAnchors::root(),
-    };
-    match args.dns {
-        Some(addr) => HickoryResolver::validating(addr, anchors).map_err(|e| e.to_string()),
-        None if args.trust_anchor.is_some() => Err("--trust-anchor needs --dns".into()),
-        None => HickoryResolver::validating_from_system().map_err(|e| e.to_string()),
-    }
-}
 
 /// The domain's MTA-STS policy (RFC 8461): its `_mta-sts` TXT record through the
 /// resolver, the policy from `https://mta-sts.<domain>/` (port `--https-port`,
@@ -40,20 +23,16 @@ async fn mta_sts(
     domain: &str,
     trust: smtp_client::TrustAnchors,
 ) -> Result<StsOutcome, String> {
-    let mut fetch = FetchOptions::default()
-        .with_trust(trust)
-        .with_https_port(args.https_port)
-        .with_timeout(Duration::from_secs(args.timeout));
-    if args.dns.is_some() {
-        let host = format!("mta-sts.{domain}");
-        if let Answer::Records(ips, _) = r.addrs(&host).await.answer
-            && let Some(ip) = ips.first()
-        {
-            let addr = std::net::SocketAddr::new(*ip, args.https_port);
-            fetch = fetch.resolve(&host, addr);
-        }
-        fetch = fetch.only_resolved();
-    }
+    let timeout = Duration::from_secs(args.timeout);
+    let fetch = smtp_examples::sts_fetch_options(
+        r,
+        domain,
+        trust,
+        args.https_port,
+        timeout,
+        args.dns.is_some(),
+    )
+    .await;
     let sts = MtaSts::https(fetch).map_err(|e| e.to_string())?;
     let txt = dns_txt_from_answer(&r.txt(&txt_name(domain)).await);
     let hosts = match r.mx(domain).await {
@@ -125,7 +104,8 @@ pub(super) async fn run(args: Args) -> ExitCode {
         Ok(t) => t,
         Err(e) => return usage(format!("--ca: {e}")),
     };
-    let resolver = match resolver(&args) {
+    let resolver = match smtp_examples::validating_resolver(args.dns, args.trust_anchor.as_deref())
+    {
         Ok(r) => r,
         Err(e) => return usage(e),
     };

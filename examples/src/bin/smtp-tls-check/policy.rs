@@ -2,23 +2,14 @@
 //! about the server, each with a verdict.
 
 use super::{Args, Findings};
-use smtp_client::dns::{Answer, Dnssec, DnssecAnchors, HickoryResolver, Resolver};
+use smtp_client::dns::{Answer, Dnssec, HickoryResolver, Resolver};
 use smtp_client::proto::client::policy::tlsa_names;
 use smtp_client::{ClientOptions, Connection, TlsPolicy, Tlsa};
 use std::net::SocketAddr;
 
 /// The validating resolver the flags ask for.
 pub(super) fn resolver(args: &Args) -> Result<HickoryResolver, String> {
-    let anchors = match &args.trust_anchor {
-        Some(path) => DnssecAnchors::from_file(path)
-            .map_err(|e| format!("--trust-anchor {}: {e}", path.display()))?,
-        None => DnssecAnchors::root(),
-    };
-    match args.dns {
-        Some(addr) => HickoryResolver::validating(addr, anchors).map_err(|e| e.to_string()),
-        None if args.trust_anchor.is_some() => Err("--trust-anchor needs --dns".into()),
-        None => HickoryResolver::validating_from_system().map_err(|e| e.to_string()),
-    }
+    smtp_examples::validating_resolver(args.dns, args.trust_anchor.as_deref())
 }
 
 /// The server's first address, as the resolver finds it.

@@ -4,7 +4,7 @@
 
 use super::{Args, Findings};
 use smtp_client::dns::{Answer, HickoryResolver, Resolver};
-use smtp_client::mta_sts::{FetchOptions, MtaSts, txt_name};
+use smtp_client::mta_sts::{MtaSts, txt_name};
 use smtp_client::proto::client::sts::{Mode, RecordSelection, StsRecord};
 use std::time::Duration;
 
@@ -39,28 +39,23 @@ pub(super) async fn check(
             return;
         }
     }
-    let mut opts = FetchOptions::default()
-        .with_trust(match smtp_examples::trust(args.ca.as_deref()) {
-            Ok(t) => t,
-            Err(e) => {
-                f.problem(format!("--ca: {e}"));
-                return;
-            }
-        })
-        .with_https_port(args.https_port)
-        .with_timeout(Duration::from_secs(args.timeout));
-    if args.dns.is_some() {
-        let policy_host = format!("mta-sts.{domain}");
-        if let Answer::Records(ips, _) = r.addrs(&policy_host).await.answer
-            && let Some(ip) = ips.first()
-        {
-            opts = opts.resolve(
-                &policy_host,
-                std::net::SocketAddr::new(*ip, args.https_port),
-            );
+    let trust = match smtp_examples::trust(args.ca.as_deref()) {
+        Ok(t) => t,
+        Err(e) => {
+            f.problem(format!("--ca: {e}"));
+            return;
         }
-        opts = opts.only_resolved();
-    }
+    };
+    let timeout = Duration::from_secs(args.timeout);
+    let opts = smtp_examples::sts_fetch_options(
+        r,
+        domain,
+        trust,
+        args.https_port,
+        timeout,
+        args.dns.is_some(),
+    )
+    .await;
     let sts = match MtaSts::https(opts) {
         Ok(s) => s,
         Err(e) => {
