@@ -27,8 +27,9 @@ pub(crate) enum Phase {
 
 /// Read buffer size: one TLS record's worth of plaintext.
 const READ_SIZE: usize = 16 * 1024;
-/// Read buffer size between transactions.
-const IDLE_READ: usize = 1024;
+/// Read buffer size between transactions: a command or two (a pipelined group needs a
+/// second read), so an idle session holds a quarter KiB rather than a record's worth.
+const IDLE_READ: usize = 256;
 /// Body bytes that count as one block of progress: each block (and each command) must
 /// arrive within [`Timeouts::command`] of the previous one.
 const BODY_BLOCK: usize = 64 * 1024;
@@ -41,7 +42,7 @@ pub(crate) struct Conn {
     pub(crate) counters: Arc<Counters>,
     pub(crate) shutdown: Option<watch::Receiver<Phase>>,
     /// The handshake the session asked for succeeded: facts for the context.
-    pub(crate) new_tls: Option<TlsFacts>,
+    pub(crate) new_tls: Option<Box<TlsFacts>>,
     /// Why the session ended, when not by QUIT or EOF.
     pub(crate) error: Option<String>,
     /// The connection broke: nothing more can be written.
@@ -109,7 +110,7 @@ impl Conn {
                     self.transmit(&bytes).await
                 }
                 Output::NeedInput => self.receive().await,
-                Output::StartTls(token) => match self.handshake().await {
+                Output::StartTls(token) => match Box::pin(self.handshake()).await {
                     Some(facts) => {
                         info!(
                             version = facts.info.version(),
@@ -117,7 +118,7 @@ impl Conn {
                             "STARTTLS"
                         );
                         match self.session.tls_established(token, facts.info.clone()) {
-                            Ok(()) => self.new_tls = Some(facts),
+                            Ok(()) => self.new_tls = Some(Box::new(facts)),
                             Err(e) => self.note_error(&e),
                         }
                     }

@@ -54,6 +54,34 @@ pub(crate) async fn run<H: Handler>(
     early: Bytes,
     shutdown: Option<watch::Receiver<Phase>>,
 ) {
+    // The start (implicit TLS, the connect hook) runs in a future of its own, boxed and
+    // gone once it is done: an idle session's task then holds the driver and the wait
+    // for the next command, not the start's locals as well (memory per idle session).
+    let start = Box::pin(start(&shared, io, peer, early, shutdown));
+    if std::env::var_os("SIZES_TMP").is_some() {
+        eprintln!("start future {}", std::mem::size_of_val(&*start));
+    }
+    // `let else`, not `if let`: the `Option` would live through the whole block beside
+    // the driver moved out of it, doubling the task's size.
+    let Some(mut d) = start.await else {
+        return;
+    };
+    let f = d.run();
+    if std::env::var_os("SIZES_TMP").is_some() {
+        eprintln!("Driver::run future {}", std::mem::size_of_val(&f));
+    }
+    f.await;
+}
+
+/// Everything before the first command: the implicit-TLS handshake, the connect hook.
+/// `None` when the connection ended there.
+async fn start<H: Handler>(
+    shared: &Shared<H>,
+    io: BoxIo,
+    peer: Peer,
+    early: Bytes,
+    shutdown: Option<watch::Receiver<Phase>>,
+) -> Option<Driver<'_, H>> {
     let mut ctx = Context {
         id: peer.id,
         peer: peer.peer,
@@ -69,13 +97,11 @@ pub(crate) async fn run<H: Handler>(
     let mut transport = Transport::Plain(io);
     let mut security = TransportSecurity::Plain;
     if peer.kind == ListenerKind::ImplicitTls {
-        let Some(tls) = shared.tls.as_ref() else {
-            return;
-        };
+        let tls = shared.tls.as_ref()?;
         if !early.is_empty() {
             // The start of the handshake came in the same read as the PROXY header.
             let Transport::Plain(io) = transport else {
-                return;
+                return None;
             };
             transport = Transport::Plain(Box::new(Prefixed::new(early.clone(), io)));
         }
@@ -88,18 +114,18 @@ pub(crate) async fn run<H: Handler>(
         {
             Ok(Ok(facts)) => {
                 security = TransportSecurity::ImplicitTls(facts.info.clone());
-                ctx.tls = Some(facts);
+                ctx.tls = Some(Box::new(facts));
             }
             Ok(Err(e)) => {
                 let why = HandshakeFailure::classify(&e);
                 shared.counters.handshake_failed(why);
                 info!(reason = ?why, error = %e, "TLS handshake failed");
-                return;
+                return None;
             }
             Err(_) => {
                 shared.counters.handshake_failed(HandshakeFailure::Timeout);
                 info!("TLS handshake timed out");
-                return;
+                return None;
             }
         }
     }
@@ -114,25 +140,24 @@ pub(crate) async fn run<H: Handler>(
         Err(r) => {
             shared.counters.refused.fetch_add(1, Relaxed);
             info!(reply = %r.code().get(), "connection refused by the handler");
-            refuse(&shared, transport, r).await;
-            return;
+            refuse(shared, transport, r).await;
+            return None;
         }
     };
     let session = ServerSession::new(shared.options.clone(), security);
-    let mut conn = conn(&shared, transport, session, shutdown);
+    let mut conn = conn(shared, transport, session, shutdown);
     if peer.kind == ListenerKind::StartTls {
         conn.session.feed(&early);
     }
-    let mut d = Driver {
+    Some(Driver {
         conn,
         ctx,
         hs: handler_session,
-        shared: &shared,
+        shared,
         decisions: VecDeque::new(),
         outcome: Outcome::default(),
         messages: 0,
-    };
-    d.run().await;
+    })
 }
 
 /// Sends `reply` instead of a greeting and closes (a limit, or the handler said no).
@@ -192,9 +217,17 @@ struct Driver<'s, H: Handler> {
 
 impl<H: Handler> Driver<'_, H> {
     async fn run(&mut self) {
-        while let Some(ev) = self.conn.next_event().await {
+        loop {
+            // `let else`, not `while let`: the `Option` would stay beside the boxed
+            // dispatch, in every idle session's task.
+            let Some(ev) = self.conn.next_event().await else {
+                break;
+            };
             self.sync_tls();
-            self.dispatch(ev).await;
+            // Boxed: a handler's futures (a message being stored, a lookup) live only
+            // while their event is handled, so an idle session does not carry their
+            // size in its task (memory per idle session).
+            Box::pin(self.dispatch(ev)).await;
         }
         self.sync_tls();
         self.finish();
@@ -274,11 +307,11 @@ impl<H: Handler> Driver<'_, H> {
                 )
                 .await;
                 if self.decide(d) {
-                    self.ctx.transaction = Some(Transaction {
+                    self.ctx.transaction = Some(Box::new(Transaction {
                         from,
                         params,
                         recipients: Vec::new(),
-                    });
+                    }));
                     // The queue id, as Postfix gives one, at the accepted MAIL. Letters
                     // and digits only (an RFC 5322 atom, as RFC 5321 §4.4 wants for the
                     // `id` clause): the server's start, the connection, the transaction.
@@ -351,7 +384,7 @@ impl<H: Handler> Driver<'_, H> {
         let lmtp = self.shared.options.lmtp;
         let mut body = Body::new(&mut self.conn, first, header);
         let none;
-        let envelope = match self.ctx.transaction.as_ref() {
+        let envelope = match self.ctx.transaction.as_deref() {
             Some(t) => t,
             None => {
                 // The core starts a body only inside a transaction; never reached.

@@ -190,10 +190,12 @@ pub struct Context {
     pub(crate) local: SocketAddr,
     pub(crate) proxied: Option<SocketAddr>,
     pub(crate) listener: ListenerKind,
-    pub(crate) tls: Option<TlsFacts>,
+    // Boxed, like `transaction`: most sessions wait without them, and an idle session's
+    // task should be small (memory per idle session).
+    pub(crate) tls: Option<Box<TlsFacts>>,
     pub(crate) hello: Option<(HelloVerb, Host)>,
     pub(crate) user: Option<String>,
-    pub(crate) transaction: Option<Transaction>,
+    pub(crate) transaction: Option<Box<Transaction>>,
     pub(crate) queue_id: Option<String>,
 }
 
@@ -220,7 +222,7 @@ impl Context {
     }
     /// TLS facts, once TLS is active.
     pub fn tls(&self) -> Option<&TlsFacts> {
-        self.tls.as_ref()
+        self.tls.as_deref()
     }
     /// The accepted greeting (verb and name).
     pub fn hello(&self) -> Option<(HelloVerb, &Host)> {
@@ -232,7 +234,7 @@ impl Context {
     }
     /// The transaction in progress (sender and accepted recipients).
     pub fn transaction(&self) -> Option<&Transaction> {
-        self.transaction.as_ref()
+        self.transaction.as_deref()
     }
     /// The identifier of the transaction in progress, from its accepted MAIL to its end
     /// (the reply to its message, RSET, an abort): the `id` of our `Received:` header.

@@ -310,7 +310,7 @@ impl ServerSession {
                 canned(self, r::MAIL_OK);
                 if ok {
                     self.bdat_failed = false;
-                    self.tx = Some(Transaction {
+                    self.tx = Some(Box::new(Transaction {
                         smtputf8,
                         binary,
                         rcpts_tried: 0,
@@ -320,7 +320,7 @@ impl ServerSession {
                         chunks: None,
                         received: 0,
                         aborted: None,
-                    });
+                    }));
                     // RFC 6531 §3.4: UTF-8 recipients only in an SMTPUTF8 transaction.
                     self.commands.options = self.commands.options.with_smtputf8(smtputf8);
                 }

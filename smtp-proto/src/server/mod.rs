@@ -60,7 +60,7 @@ use std::sync::Arc;
 const FLUSH_AT: usize = 16 * 1024;
 
 /// An empty input buffer larger than this is released while the session waits.
-const IDLE_BUFFER: usize = 4 * 1024;
+const IDLE_BUFFER: usize = 512;
 
 /// A server-side SMTP (or LMTP) session. See the [module docs](self) for the loop.
 pub struct ServerSession {
@@ -73,15 +73,17 @@ pub struct ServerSession {
     events: VecDeque<ServerEvent>,
     hello: Option<(HelloVerb, Host)>,
     authenticated: bool,
-    tx: Option<Transaction>,
-    tls: Option<TlsInfo>,
+    // Boxed, with `tls` and `failure`: absent while most sessions wait, and an idle
+    // session should stay small (a server holds thousands).
+    tx: Option<Box<Transaction>>,
+    tls: Option<Box<TlsInfo>>,
     errors: usize,
     /// Commands that did no work since the last accepted message.
     junk: usize,
     /// RCPT commands answered with a refusal, by the application or the session.
     refused_rcpts: u64,
     eof: bool,
-    failure: Option<Error>,
+    failure: Option<Box<Error>>,
     flush: bool,
     token_ready: bool,
     late_plaintext: usize,
@@ -168,7 +170,7 @@ impl ServerSession {
         commands.options.address = opts.address_limits;
         let tls = match security {
             TransportSecurity::Plain => None,
-            TransportSecurity::ImplicitTls(info) => Some(info),
+            TransportSecurity::ImplicitTls(info) => Some(Box::new(info)),
         };
         let mut out = BytesMut::with_capacity(256);
         let text = match (&opts.greeting, opts.lmtp) {
@@ -254,9 +256,17 @@ impl ServerSession {
                 Step::NeedInput if !self.out.is_empty() => self.flush = true,
                 Step::NeedInput if self.eof => self.on_eof(),
                 Step::NeedInput => {
-                    // An idle session keeps no large buffer (the next read allocates).
+                    // A session waiting for its next command keeps no buffer it does
+                    // not need (memory per idle session): the next read allocates.
                     if self.input.is_empty() && self.input.capacity() > IDLE_BUFFER {
                         self.input = BytesMut::new();
+                    }
+                    if self.tx.is_none() {
+                        // Between transactions the event queue and the spent reply
+                        // buffer go too (a reply leaves `out` empty but still holding its
+                        // allocation).
+                        self.events = VecDeque::new();
+                        self.out = BytesMut::new();
                     }
                     return Ok(Output::NeedInput);
                 }
@@ -281,14 +291,14 @@ impl ServerSession {
         self.authenticated = false;
         self.update_line_limits();
         self.input.clear();
-        self.tls = Some(info);
+        self.tls = Some(Box::new(info));
         self.state = State::Command;
         Ok(())
     }
 
     /// TLS facts, once TLS is active (implicit, or after STARTTLS).
     pub fn tls(&self) -> Option<&TlsInfo> {
-        self.tls.as_ref()
+        self.tls.as_deref()
     }
 
     /// Whether the client has authenticated.
@@ -544,7 +554,7 @@ impl ServerSession {
         if !self.out.is_empty() {
             return Ok(Output::Transmit(self.out.split().freeze()));
         }
-        if let Some(e) = self.failure.take() {
+        if let Some(e) = self.failure.take().map(|e| *e) {
             return Err(e);
         }
         Ok(Output::Close)
@@ -552,7 +562,7 @@ impl ServerSession {
 
     /// Ends the session after the queued replies, reporting `e` once.
     fn fail(&mut self, e: Error) {
-        self.failure = Some(e);
+        self.failure = Some(Box::new(e));
         self.close();
     }
 

@@ -182,7 +182,7 @@ impl ServerSession {
         };
         let mut r = Received::new(self.opts.hostname.clone(), protocol);
         r.helo = self.hello.as_ref().map(|(_, h)| h.clone());
-        r.tls = self.tls.clone();
+        r.tls = self.tls.as_deref().cloned();
         // `<Postmaster>` has no domain, so it is not a §4.4 Path: no `for` clause.
         r.recipient = tx
             .filter(|t| t.rcpts_ok == 1)
