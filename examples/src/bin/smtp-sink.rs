@@ -64,6 +64,11 @@ struct Args {
     /// No log line per session (for load tests); warnings and errors still show.
     #[arg(long)]
     quiet: bool,
+    /// Worker threads (default: one per CPU). `--threads 1` runs every session on one
+    /// thread, as single-process servers such as Postfix's `smtp-sink` do: no wake-ups
+    /// between threads, the least CPU per message when something else needs the cores.
+    #[arg(long, value_name = "N")]
+    threads: Option<std::num::NonZeroUsize>,
 }
 
 struct Sink {
@@ -284,15 +289,25 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     let args = Args::parse();
     smtp_examples::init_logging(if args.quiet {
         "warn"
     } else {
         "info,smtp_server=warn"
     });
-    match run(args).await {
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.threads {
+        runtime.worker_threads(n.get());
+    }
+    let runtime = match runtime.enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("smtp-sink: cannot start the runtime: {e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(args)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("smtp-sink: {e}");
