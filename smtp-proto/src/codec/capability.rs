@@ -29,7 +29,8 @@ pub fn decode_capabilities(reply: &Reply) -> Option<Capabilities> {
     // `ehlo-greet` may itself start with spaces, and they are kept.
     let greeting =
         (fb.get(n) == Some(&b' ') && fb.len() > n + 1).then(|| Text(sub(&first, n + 1, fb.len())));
-    let extensions = lines.filter_map(|l| extension(&l.0)).collect();
+    let mut extensions = Vec::with_capacity(lines.len());
+    extensions.extend(lines.filter_map(|l| extension(&l.0)));
     Some(Capabilities {
         server,
         greeting,
@@ -77,8 +78,8 @@ fn extension(line: &Str) -> Option<Extension> {
     let bare = b[kn..].iter().all(|&c| c == b' ' || c == b'\t');
     let params = if bare { Vec::new() } else { words(line, kn)? };
     let keyword = Word(sub(line, k0, kn));
-    let k = keyword.as_str();
-    let is = |name: &str| k.eq_ignore_ascii_case(name);
+    let k = &b[k0..kn];
+    let is = |name: &str| k.eq_ignore_ascii_case(name.as_bytes());
     let flag = |e: Extension| params.is_empty().then_some(e);
     let typed = if is("SIZE") {
         match params.as_slice() {

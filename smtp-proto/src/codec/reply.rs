@@ -101,6 +101,10 @@ impl ReplyDecoder {
             if self.code.is_some_and(|c| c != code) {
                 return Err(ParseError::new(K::MixedReplyCodes, 0));
             }
+            if self.code.is_none() {
+                // A reply's first line: room for a typical EHLO reply's lines at once.
+                self.texts.reserve(12);
+            }
             self.code = Some(code);
             if self.texts.len() >= self.limits.reply_lines {
                 return Err(ParseError::new(
@@ -146,6 +150,11 @@ fn parse_head(line: &[u8]) -> Result<(ReplyCode, bool), ParseError> {
         }
     };
     let text = line.get(4..).unwrap_or_default();
+    // Nearly every reply line is printable ASCII: one branch-free pass says so, and
+    // only other lines are searched for the offending byte or checked as UTF-8.
+    if text.is_ascii() && class::all_text(text) {
+        return Ok((code, last));
+    }
     let bad = class::first_not(text, &class::TEXT).or_else(|| {
         std::str::from_utf8(text)
             .ok()
@@ -196,6 +205,9 @@ pub(crate) fn enhanced_prefix(t: &[u8]) -> Option<(EnhancedCode, usize)> {
 
 /// A line's text, copied out of the receive buffer (inline when short).
 fn text(b: &[u8]) -> Text {
+    if b.is_ascii() {
+        return Text(Str::copy_checked(b));
+    }
     match std::str::from_utf8(b) {
         Ok(_) => Text(Str::copy_checked(b)),
         // Reply text is for humans: a server's stray Latin-1 must not fail a delivery.

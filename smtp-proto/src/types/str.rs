@@ -258,6 +258,16 @@ pub(crate) mod class {
         s.iter().position(|&b| !t[b as usize]).unwrap_or(s.len())
     }
 
+    /// Whether every byte of `s` is in [`TEXT`], in one pass without an early exit (it
+    /// compiles to vector compares; [`first_not`] finds the offender when it fails).
+    #[inline]
+    pub(crate) fn all_text(s: &[u8]) -> bool {
+        let bad = s.iter().fold(0u8, |acc, &b| {
+            acc | u8::from((b < 32 && b != 9) || b == 127)
+        });
+        bad == 0
+    }
+
     /// Offset of the first byte of `s` not in `t`, if any.
     #[inline]
     pub(crate) fn first_not(s: &[u8], t: &[bool; 256]) -> Option<usize> {
