@@ -8,9 +8,12 @@ use crate::stats::{Counters, HandshakeFailure};
 use crate::tls::TlsConfig;
 use crate::transport::Transport;
 use smtp_proto::server::replies;
-use smtp_proto::{Error, Output, PeerMisbehaved, ServerEvent, ServerSession};
+use smtp_proto::{Error, Output, PeerMisbehaved, ServerEvent, ServerSession, UpgradeToken};
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
+use std::task::Poll;
+use tokio::io::ReadBuf;
 use tokio::sync::watch;
 use tokio::time::timeout;
 use tracing::{debug, info};
@@ -25,19 +28,27 @@ pub(crate) enum Phase {
     Now,
 }
 
-/// Read buffer size: one TLS record's worth of plaintext.
+/// Octets taken from the stream per read at most: one TLS record's worth of plaintext.
+/// The buffer lives on the stack of the poll that reads and the bytes go straight to the
+/// core, so a waiting session holds no read buffer at all, and none is zeroed or
+/// resized between transactions.
 const READ_SIZE: usize = 16 * 1024;
-/// Read buffer size between transactions: a command or two (a pipelined group needs a
-/// second read), so an idle session holds a quarter KiB rather than a record's worth.
-const IDLE_READ: usize = 256;
 /// Body bytes that count as one block of progress: each block (and each command) must
 /// arrive within [`Timeouts::command`] of the previous one.
 const BODY_BLOCK: usize = 64 * 1024;
 
+/// What [`Conn::next_event`] waits on next.
+enum Next {
+    Transmit(bytes::Bytes),
+    Receive,
+    StartTls(UpgradeToken),
+    Close,
+}
+
 pub(crate) struct Conn {
     pub(crate) io: Transport,
     pub(crate) session: ServerSession,
-    pub(crate) timeouts: Timeouts,
+    pub(crate) timeouts: Arc<Timeouts>,
     pub(crate) tls: Option<TlsConfig>,
     pub(crate) counters: Arc<Counters>,
     pub(crate) shutdown: Option<watch::Receiver<Phase>>,
@@ -47,7 +58,6 @@ pub(crate) struct Conn {
     pub(crate) error: Option<String>,
     /// The connection broke: nothing more can be written.
     dead: bool,
-    buf: Vec<u8>,
     /// When the command (or body block) being waited for must be complete: one deadline
     /// per command, not per read, so a client trickling a byte at a time cannot hold the
     /// connection open (RFC 5321 §4.5.3.2.7 times the wait for a command).
@@ -60,7 +70,7 @@ impl Conn {
     pub(crate) fn new(
         io: Transport,
         session: ServerSession,
-        timeouts: Timeouts,
+        timeouts: Arc<Timeouts>,
         tls: Option<TlsConfig>,
         counters: Arc<Counters>,
         shutdown: Option<watch::Receiver<Phase>>,
@@ -75,7 +85,6 @@ impl Conn {
             new_tls: None,
             error: None,
             dead: false,
-            buf: Vec::new(),
             deadline: None,
             body_progress: 0,
         }
@@ -91,26 +100,37 @@ impl Conn {
     /// reply went out).
     pub(crate) async fn next_event(&mut self) -> Option<ServerEvent> {
         loop {
-            let out = match self.session.poll() {
-                Ok(o) => o,
-                Err(e) => {
-                    self.note_error(&e);
-                    continue;
+            // The core's output is as large as its largest event: only what the waits
+            // below need leaves this block, so it is not kept in every waiting
+            // session's task (memory per idle session).
+            let next = {
+                let out = match self.session.poll() {
+                    Ok(o) => o,
+                    Err(e) => {
+                        self.note_error(&e);
+                        continue;
+                    }
+                };
+                match out {
+                    Output::Event(ev) => {
+                        if !matches!(ev, ServerEvent::Body(_)) {
+                            self.progress();
+                        }
+                        return Some(ev);
+                    }
+                    Output::Transmit(bytes) => Next::Transmit(bytes),
+                    Output::NeedInput => Next::Receive,
+                    Output::StartTls(token) => Next::StartTls(token),
+                    Output::Close => Next::Close,
                 }
             };
-            match out {
-                Output::Event(ev) => {
-                    if !matches!(ev, ServerEvent::Body(_)) {
-                        self.progress();
-                    }
-                    return Some(ev);
-                }
-                Output::Transmit(bytes) => {
+            match next {
+                Next::Transmit(bytes) => {
                     self.progress();
                     self.transmit(&bytes).await
                 }
-                Output::NeedInput => self.receive().await,
-                Output::StartTls(token) => match Box::pin(self.handshake()).await {
+                Next::Receive => self.receive().await,
+                Next::StartTls(token) => match Box::pin(self.handshake()).await {
                     Some(facts) => {
                         info!(
                             version = facts.info.version(),
@@ -124,7 +144,7 @@ impl Conn {
                     }
                     None => self.session.tls_failed(token),
                 },
-                Output::Close => {
+                Next::Close => {
                     if !self.dead {
                         // A client that stops reading must not hold the close either.
                         let _ = timeout(self.timeouts.write, self.io.shutdown()).await;
@@ -136,36 +156,29 @@ impl Conn {
     }
 
     /// Whether the client has already closed the connection, found without waiting: one
-    /// read of at most [`IDLE_READ`] octets if something is ready (bytes are given to the
-    /// session, so the buffer stays bounded; a client still sending is not gone). At the end of a message this tells a client that sent the final dot
-    /// and left without waiting for the reply (it will not count the message as
-    /// delivered, RFC 5321 §4.1.1.4, so keeping it would make a duplicate).
+    /// read if something is ready (bytes are given to the session, so nothing piles up;
+    /// a client still sending is not gone). At the end of a message this tells a client
+    /// that sent the final dot and left without waiting for the reply (it will not count
+    /// the message as delivered, RFC 5321 §4.1.1.4, so keeping it would make a
+    /// duplicate).
     pub(crate) async fn peer_gone(&mut self) -> bool {
         if self.dead {
             return true;
         }
-        if self.buf.len() < IDLE_READ {
-            self.buf = vec![0; IDLE_READ];
-        }
         // One turn of the runtime, so that its I/O driver has noted what arrived.
         tokio::task::yield_now().await;
-        let polled = {
-            let mut read = std::pin::pin!(self.io.read(&mut self.buf[..IDLE_READ]));
-            std::future::poll_fn(|cx| std::task::Poll::Ready(read.as_mut().poll(cx))).await
-        };
+        let (io, session) = (&mut self.io, &mut self.session);
+        let polled = std::future::poll_fn(|cx| Poll::Ready(poll_feed(io, session, cx))).await;
         match polled {
-            std::task::Poll::Pending => false,
-            std::task::Poll::Ready(Ok(0)) => {
+            Poll::Pending => false,
+            Poll::Ready(Ok(0)) => {
                 self.session.feed_eof();
                 // A client that pipelined commands after the dot (QUIT, the next MAIL)
                 // and only closed its sending side still reads the replies: not gone.
                 self.session.buffered() == 0
             }
-            std::task::Poll::Ready(Ok(n)) => {
-                self.session.feed(&self.buf[..n]);
-                false
-            }
-            std::task::Poll::Ready(Err(e)) => {
+            Poll::Ready(Ok(_)) => false,
+            Poll::Ready(Err(e)) => {
                 self.broken(format!("read: {e}"));
                 self.session.feed_eof();
                 true
@@ -217,20 +230,12 @@ impl Conn {
                 .get_or_insert_with(|| "server shutting down".into());
             return;
         }
-        // Between transactions a small buffer will do (commands are short), so an idle
-        // session stays small; a transaction in progress reads in large blocks.
-        let want = if self.session.is_idle() {
-            IDLE_READ
-        } else {
-            READ_SIZE
-        };
-        if self.buf.len() != want {
-            self.buf = vec![0; want];
-        }
         let deadline = *self
             .deadline
             .get_or_insert_with(|| tokio::time::Instant::now() + self.timeouts.command);
-        let read = tokio::time::timeout_at(deadline, self.io.read(&mut self.buf));
+        let (io, session) = (&mut self.io, &mut self.session);
+        let read = std::future::poll_fn(|cx| poll_feed(io, session, cx));
+        let read = tokio::time::timeout_at(deadline, read);
         let result = match self.shutdown.as_mut() {
             Some(w) => tokio::select! {
                 r = read => r,
@@ -254,7 +259,6 @@ impl Conn {
                         self.progress();
                     }
                 }
-                self.session.feed(&self.buf[..n]);
             }
             Ok(Err(e)) => {
                 self.broken(format!("read: {e}"));
@@ -286,5 +290,27 @@ impl Conn {
                 None
             }
         }
+    }
+}
+
+/// One read from `io`, its bytes given to `session` at once: `Ready(Ok(n))` with the
+/// number of octets, 0 at the end of the stream.
+fn poll_feed(
+    io: &mut Transport,
+    session: &mut ServerSession,
+    cx: &mut std::task::Context<'_>,
+) -> Poll<std::io::Result<usize>> {
+    let mut storage = [MaybeUninit::<u8>::uninit(); READ_SIZE];
+    let mut buf = ReadBuf::uninit(&mut storage);
+    match io.poll_read(cx, &mut buf) {
+        Poll::Ready(Ok(())) => {
+            let n = buf.filled().len();
+            if n > 0 {
+                session.feed(buf.filled());
+            }
+            Poll::Ready(Ok(n))
+        }
+        Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+        Poll::Pending => Poll::Pending,
     }
 }

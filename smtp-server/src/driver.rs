@@ -27,7 +27,7 @@ pub(crate) struct Shared<H> {
     pub(crate) handler: H,
     pub(crate) options: Arc<ServerOptions>,
     pub(crate) tls: Option<TlsConfig>,
-    pub(crate) timeouts: Timeouts,
+    pub(crate) timeouts: Arc<Timeouts>,
     pub(crate) counters: Arc<Counters>,
     pub(crate) received_header: bool,
     /// When the server started, in microseconds since the epoch: the first part of
@@ -197,7 +197,7 @@ fn conn<H>(
     Conn::new(
         transport,
         session,
-        shared.timeouts,
+        shared.timeouts.clone(),
         shared.tls.clone(),
         shared.counters.clone(),
         shutdown,

@@ -106,7 +106,7 @@ impl<H: Handler> ServerBuilder<H> {
                 handler: self.handler,
                 options: Arc::new(options),
                 tls: self.tls,
-                timeouts: self.timeouts,
+                timeouts: Arc::new(self.timeouts),
                 counters: Arc::new(Counters::default()),
                 received_header: self.received_header,
                 started: std::time::SystemTime::now()

@@ -4,7 +4,9 @@
 
 use crate::handler::TlsFacts;
 use std::io;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio_rustls::TlsAcceptor;
 
 /// Any stream a session can run on (a `TcpStream`, an in-memory duplex in tests).
@@ -21,11 +23,17 @@ pub(crate) enum Transport {
 }
 
 impl Transport {
-    pub(crate) async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    /// Reads into `buf` when bytes are ready; nothing read (`Ok` with `buf` unfilled)
+    /// is the end of the stream.
+    pub(crate) fn poll_read(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         match self {
-            Self::Plain(s) => s.read(buf).await,
-            Self::Tls(s) => s.read(buf).await,
-            Self::Gone => Ok(0),
+            Self::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Self::Tls(s) => Pin::new(&mut **s).poll_read(cx, buf),
+            Self::Gone => Poll::Ready(Ok(())),
         }
     }
 

@@ -49,7 +49,7 @@ impl ServerSession {
                     return Step::Continue;
                 };
                 tx.rcpts_tried += 1;
-                let keep = (tx.rcpts_ok == 0 || self.opts.lmtp).then(|| to.clone());
+                let keep = (tx.rcpts_ok == 0 || self.opts.lmtp).then(|| Box::new(to.clone()));
                 self.pending = Some(Pending::Rcpt(keep));
                 Step::Event(ServerEvent::Rcpt { to, params })
             }
@@ -94,7 +94,7 @@ impl ServerSession {
     fn on_hello(&mut self, verb: HelloVerb, host: Host) -> Step {
         // RFC 5321 §4.1.4: a later EHLO resets the state as RSET does.
         self.reset();
-        self.pending = Some(Pending::Hello(verb, host.clone()));
+        self.pending = Some(Pending::Hello(verb, Box::new(host.clone())));
         Step::Event(ServerEvent::Hello { verb, host })
     }
 
@@ -302,7 +302,7 @@ impl ServerSession {
                             self.capabilities().encode(&mut self.out);
                         }
                     }
-                    self.hello = Some((verb, host));
+                    self.hello = Some((verb, *host));
                     self.update_line_limits();
                 }
             }
@@ -332,10 +332,10 @@ impl ServerSession {
                     if self.opts.lmtp
                         && let Some(p) = &path
                     {
-                        tx.lmtp_rcpts.push(p.clone());
+                        tx.lmtp_rcpts.push((**p).clone());
                     }
                     if tx.first_rcpt.is_none() {
-                        tx.first_rcpt = path;
+                        tx.first_rcpt = path.map(|p| *p);
                     }
                 }
             }

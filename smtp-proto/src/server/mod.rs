@@ -117,12 +117,14 @@ enum State {
 
 #[derive(Debug)]
 enum Pending {
-    Hello(HelloVerb, Host),
+    // Boxed (with Rcpt's path): a pending decision is held by every session's state,
+    // waiting or not, so it should be small.
+    Hello(HelloVerb, Box<Host>),
     Mail {
         smtputf8: bool,
         binary: bool,
     },
-    Rcpt(Option<ForwardPath>),
+    Rcpt(Option<Box<ForwardPath>>),
     /// The DATA line ended in CRLF (not a bare LF allowed by `LineEndings::AllowBareLf`).
     Data {
         crlf: bool,
