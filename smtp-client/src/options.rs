@@ -74,7 +74,9 @@ pub struct ClientOptions {
     /// Send credentials over plaintext. Default off: AUTH without TLS is refused
     /// before any credential leaves the process.
     pub auth_without_tls: bool,
-    /// Use BDAT (RFC 3030) when the server offers CHUNKING. Default off.
+    /// Use BDAT (RFC 3030) when the server offers CHUNKING. Default off. With
+    /// PIPELINING as well, a message takes one round trip instead of two (see
+    /// [`smtp_proto::client::ClientOptions::chunking`]).
     pub chunking: bool,
     /// Speak LMTP (RFC 2033) instead of SMTP.
     pub lmtp: bool,

@@ -63,12 +63,29 @@ impl ClientSession {
             return Ok(());
         }
         if tx.bdat {
-            let _ =
-                std::fmt::Write::write_fmt(&mut self.out, format_args!("BDAT {}\r\n", data.len()));
-            self.expect(Expect::Bdat { last: false });
+            // Hold this piece back and send the one before: the last piece goes out
+            // with LAST.
+            let data = std::mem::replace(&mut tx.held, data);
+            if !data.is_empty() {
+                self.chunk(&data, false);
+            }
+            return Ok(());
         }
         self.write_marked(Sent::Body, |out| out.put_slice(&data));
         Ok(())
+    }
+
+    /// `BDAT n [LAST]` and its data.
+    fn chunk(&mut self, data: &[u8], last: bool) {
+        let tail = if last { " LAST" } else { "" };
+        let _ = std::fmt::Write::write_fmt(
+            &mut self.out,
+            format_args!("BDAT {}{tail}\r\n", data.len()),
+        );
+        self.write_marked(Sent::Body, |out| out.put_slice(data));
+        if !last {
+            self.expect(Expect::Bdat { last: false });
+        }
     }
 
     /// Ends the body: the `CRLF . CRLF` terminator, or `BDAT n LAST`. An error leaves
@@ -77,18 +94,19 @@ impl ClientSession {
         let lmtp = self.opts.lmtp;
         let tx = self.streaming_tx()?;
         let mut stuffer = tx.stuffer.clone();
-        let mut data = BytesMut::new();
+        let mut data = if tx.bdat {
+            tx.held.clone()
+        } else {
+            BytesMut::new()
+        };
         stuffer.finish(&mut data).map_err(body_error)?;
         tx.stuffer = stuffer;
+        tx.held = BytesMut::new();
         tx.body = BodyPhase::Sent;
         let replies = if lmtp { tx.accepted } else { 1 };
         tx.message_replies = replies;
         if tx.bdat {
-            let _ = std::fmt::Write::write_fmt(
-                &mut self.out,
-                format_args!("BDAT {} LAST\r\n", data.len()),
-            );
-            self.write_marked(Sent::Body, |out| out.put_slice(&data));
+            self.chunk(&data, true);
             // RFC 2033 §4.3: after BDAT LAST, LMTP answers once per recipient.
             for _ in 1..replies {
                 self.expect(Expect::Message);

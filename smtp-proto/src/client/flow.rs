@@ -77,6 +77,7 @@ impl ClientSession {
                     tx.result.mail = Some(reply);
                     if !ok {
                         tx.failed = true;
+                        tx.stop_body();
                     }
                 }
                 if ok {
@@ -144,9 +145,7 @@ impl ClientSession {
                     // LAST chunk of a failed transaction once, not per recipient.
                     tx.failed = true;
                     tx.result.refused = Some(reply);
-                    if tx.body == BodyPhase::Streaming {
-                        tx.body = BodyPhase::Skipped;
-                    }
+                    tx.stop_body();
                     self.expects.retain(|e| *e != Expect::Message);
                 }
                 self.maybe_finish();
@@ -330,8 +329,18 @@ impl ClientSession {
     fn next_rcpt(&mut self) {
         let Some(tx) = self.tx.as_mut() else { return };
         if tx.pipelined {
-            if tx.bdat && self.expects.is_empty() {
+            let rcpts_answered = !self.expects.iter().any(|e| matches!(e, Expect::Rcpt(_)));
+            if tx.bdat && tx.body == BodyPhase::Waiting && self.expects.is_empty() {
+                // LMTP: every RCPT answered, the chunks may go.
                 self.after_rcpts();
+            } else if tx.bdat && rcpts_answered {
+                // The chunks went with the envelope: nobody took the message, or the
+                // MAIL was refused: stop, and finish once nothing else is awaited.
+                if tx.accepted == 0 {
+                    tx.failed = true;
+                    tx.stop_body();
+                }
+                self.maybe_finish();
             }
             return;
         }

@@ -135,6 +135,20 @@ struct Tx {
     /// Replies still expected after the end of data.
     message_replies: usize,
     failed: bool,
+    /// BDAT: the latest piece of the body, not yet sent, so that the last one goes out
+    /// as `BDAT n LAST` rather than as a chunk of its own followed by `BDAT 0 LAST`
+    /// (one chunk fewer; some servers hold every chunk but the last for seconds).
+    held: BytesMut,
+}
+
+impl Tx {
+    /// The transaction failed while its body was going out: no more of it is sent.
+    fn stop_body(&mut self) {
+        if self.body == BodyPhase::Streaming {
+            self.body = BodyPhase::Skipped;
+            self.held = BytesMut::new();
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -333,15 +347,6 @@ impl ClientSession {
                 self.take_marks();
                 return Ok(Output::Transmit(self.out.split().freeze()));
             }
-            // Pull: ask for the next piece of the body until `end_body`, so only one
-            // piece at a time is ever buffered.
-            // BDAT without PIPELINING waits for each chunk's reply (RFC 3030 §2).
-            if self.tx.as_ref().is_some_and(|t| {
-                t.body == BodyPhase::Streaming
-                    && (!t.bdat || t.pipelined || self.expects.is_empty())
-            }) {
-                return Ok(Output::Event(ClientEvent::SendBody));
-            }
             match self.phase {
                 Phase::Closed => {
                     if let Some(e) = self.failure.take() {
@@ -366,6 +371,9 @@ impl ClientSession {
                     self.close();
                     continue;
                 }
+                if self.may_send_body() {
+                    return Ok(Output::Event(ClientEvent::SendBody));
+                }
                 // Waiting for the application (send, body, quit).
                 return Ok(Output::NeedInput);
             }
@@ -379,10 +387,24 @@ impl ClientSession {
                 Ok(None) if self.eof => {
                     self.fail(PeerMisbehaved::ConnectionClosed.into());
                 }
+                // Replies already here are read first (a refused MAIL stops the body),
+                // then the next piece of the body is asked for.
+                Ok(None) if self.may_send_body() => {
+                    return Ok(Output::Event(ClientEvent::SendBody));
+                }
                 Ok(None) => return Ok(Output::NeedInput),
                 Err(e) => self.fail(PeerMisbehaved::InvalidReply(e).into()),
             }
         }
+    }
+
+    /// Whether to ask for the next piece of the body (pull: one piece at a time is ever
+    /// buffered, until `end_body`). BDAT without PIPELINING waits for each chunk's
+    /// reply (RFC 3030 §2).
+    fn may_send_body(&self) -> bool {
+        self.tx.as_ref().is_some_and(|t| {
+            t.body == BodyPhase::Streaming && (!t.bdat || t.pipelined || self.expects.is_empty())
+        })
     }
 
     /// The binding finished the TLS handshake that [`Output::StartTls`] asked for,
@@ -564,6 +586,7 @@ impl ClientSession {
             sent: 0,
             message_replies: 0,
             failed: false,
+            held: BytesMut::new(),
         };
         Command::Mail {
             from: env.from,
@@ -581,6 +604,14 @@ impl ClientSession {
             if !bdat {
                 Command::Data.encode(&mut self.out);
                 self.expect(Expect::Data);
+            } else if !self.opts.lmtp {
+                // BDAT needs no go-ahead: the chunks follow the envelope in the same
+                // burst, one round trip for the whole message (RFC 3030 §4.2, the
+                // pipelined example). A refused MAIL or every RCPT refused stops the
+                // body there; the server reads and refuses the chunks already sent, and
+                // RSET clears the transaction (§2). LMTP waits for the RCPT replies: it
+                // must know how many recipients will answer after `BDAT … LAST`.
+                tx.body = BodyPhase::Streaming;
             }
         } else {
             tx.unsent = env.recipients.into();

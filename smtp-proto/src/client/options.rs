@@ -152,6 +152,11 @@ pub struct ClientOptions {
     /// [`PolicyViolation::AuthWithoutTls`](super::policy::PolicyViolation::AuthWithoutTls).
     pub auth_without_tls: bool,
     /// Use `BDAT` when the server offers CHUNKING (RFC 3030). Default off.
+    ///
+    /// With PIPELINING too, the chunks follow the envelope in the same burst: one round
+    /// trip a message instead of two (DATA waits for its 354). The last piece of the
+    /// body goes out as `BDAT n LAST`. A refused MAIL or every RCPT refused stops the
+    /// body; RSET follows.
     pub chunking: bool,
     /// Bare CR/LF in bodies: sent as CRLF (default) or refused.
     pub bare_endings: BareEndingsOut,
