@@ -260,9 +260,24 @@ impl TlsBuilder {
                 builder.with_client_cert_verifier(v)
             }
         };
-        let config = builder.with_cert_resolver(Arc::new(resolver));
+        let mut config = builder.with_cert_resolver(Arc::new(resolver));
+        // Session tickets (RFC 8446 §4.6.1), as Postfix issues them: a returning client
+        // resumes without the server keeping its session. The default in-memory cache
+        // holds 256 sessions for the whole server (two per handshake), so under load few
+        // clients would find theirs, and it is memory that grows with the clients seen.
+        // The ticket keys rotate every six hours.
+        config.ticketer = ticketer()?;
         Ok(TlsConfig::new(config))
     }
+}
+
+/// The session-ticket encrypter of the configured crypto provider.
+fn ticketer() -> Result<Arc<dyn rustls::server::ProducesTickets>, ConfigError> {
+    #[cfg(feature = "aws-lc-rs")]
+    let t = rustls::crypto::aws_lc_rs::Ticketer::new();
+    #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+    let t = rustls::crypto::ring::Ticketer::new();
+    t.map_err(ConfigError::Tls)
 }
 
 fn read_pair(chain: &Path, key: &Path) -> Result<(Vec<u8>, Vec<u8>), ConfigError> {
