@@ -206,7 +206,7 @@ pub fn encode_capabilities(caps: &Capabilities) -> Reply {
         };
         lines.push(text);
     }
-    Reply::from_parts(ReplyCode::OK, None, lines)
+    Reply::from_parts(ReplyCode::OK, None, lines.into())
 }
 
 impl Encode for Capabilities {

@@ -267,8 +267,13 @@ fn one_of<T: Copy>(v: &[u8], values: &[(&[u8], T)]) -> Option<T> {
         .map(|&(_, t)| t)
 }
 
-fn decode_xtext(v: &[u8]) -> Option<String> {
-    String::from_utf8(xtext::decode(v)?.into_owned()).ok()
+/// Decoded xtext as UTF-8; borrowed (no allocation) when there was nothing to decode.
+fn decode_xtext(v: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
+    use std::borrow::Cow;
+    match xtext::decode(v)? {
+        Cow::Borrowed(b) => std::str::from_utf8(b).ok().map(Cow::Borrowed),
+        Cow::Owned(o) => String::from_utf8(o).ok().map(Cow::Owned),
+    }
 }
 
 /// `"NEVER" / 1#notify-list-element` (RFC 3461 §4.1); NEVER "MUST appear by itself".

@@ -4,7 +4,7 @@ use super::Encode;
 use crate::error::{ParseError, ParseErrorKind as K};
 use crate::framing::line::{LineEndings, LineReader};
 use crate::limits::Limits;
-use crate::types::reply::{EnhancedCode, Reply, ReplyCode};
+use crate::types::reply::{EnhancedCode, Lines, Reply, ReplyCode};
 use crate::types::str::{Str, class};
 use crate::types::text::Text;
 use bytes::{Buf, BufMut, BytesMut};
@@ -101,10 +101,6 @@ impl ReplyDecoder {
             if self.code.is_some_and(|c| c != code) {
                 return Err(ParseError::new(K::MixedReplyCodes, 0));
             }
-            if self.code.is_none() {
-                // A reply's first line: room for a typical EHLO reply's lines at once.
-                self.texts.reserve(12);
-            }
             self.code = Some(code);
             if self.texts.len() >= self.limits.reply_lines {
                 return Err(ParseError::new(
@@ -114,11 +110,21 @@ impl ReplyDecoder {
                     0,
                 ));
             }
+            if self.texts.is_empty() && !last {
+                // A multiline reply (an EHLO reply, typically): room for its lines at once.
+                self.texts.reserve(12);
+            }
             self.texts.push(text);
             if last {
-                let texts = std::mem::take(&mut self.texts);
+                // A one-line reply (nearly all of them) takes no allocation: its line
+                // is held inline, and the vector keeps its room for the next reply.
+                let lines = if self.texts.len() == 1 {
+                    Lines::one(self.texts.pop().unwrap_or_default())
+                } else {
+                    Lines::from(std::mem::take(&mut self.texts))
+                };
                 self.code = None;
-                return Ok(Some(build(code, texts)));
+                return Ok(Some(build(code, lines)));
             }
         }
     }
@@ -216,38 +222,36 @@ fn text(b: &[u8]) -> Text {
 }
 
 /// Builds the reply from the decoded line texts.
-fn build(code: ReplyCode, texts: Vec<Text>) -> Reply {
-    let (enhanced, lines) = canonical(code, None, texts);
+fn build(code: ReplyCode, mut lines: Lines) -> Reply {
+    let enhanced = canonical(code, None, lines.as_mut_slice());
     Reply::from_parts(code, enhanced, lines)
 }
 
 /// The one reading of a reply's lines, shared by the decoder and [`Reply::new`] so that
 /// decoding what was encoded gives the same value: without an explicit enhanced code, one
 /// at the start of the first line whose class matches the reply code is taken (RFC 3463
-/// §2, RFC 2034 §4) and stripped from every line that starts with it.
+/// §2, RFC 2034 §4) and stripped from every line that starts with it. In place.
 pub(crate) fn canonical(
     code: ReplyCode,
     enhanced: Option<EnhancedCode>,
-    lines: Vec<Text>,
-) -> (Option<EnhancedCode>, Vec<Text>) {
+    lines: &mut [Text],
+) -> Option<EnhancedCode> {
     if enhanced.is_some() {
-        return (enhanced, lines);
+        return enhanced;
     }
     let found = lines
         .first()
         .and_then(|t| enhanced_prefix(t.0.as_bytes()))
         .filter(|(e, _)| e.class() == code.class());
-    let Some((e, _)) = found else {
-        return (None, lines);
-    };
-    let lines = lines
-        .into_iter()
-        .map(|t| match enhanced_prefix(t.0.as_bytes()) {
-            Some((e2, n)) if e2 == e => Text(t.0.slice_from((n + 1).min(t.0.as_bytes().len()))),
-            _ => t,
-        })
-        .collect();
-    (Some(e), lines)
+    let (e, _) = found?;
+    for t in lines.iter_mut() {
+        if let Some((e2, n)) = enhanced_prefix(t.0.as_bytes())
+            && e2 == e
+        {
+            *t = Text(t.0.slice_from((n + 1).min(t.0.as_bytes().len())));
+        }
+    }
+    Some(e)
 }
 
 impl Encode for Reply {

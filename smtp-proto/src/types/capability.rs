@@ -34,7 +34,7 @@ impl Word {
                 at,
             });
         }
-        Ok(Self(Str::from_string(s.to_owned())))
+        Ok(Self(Str::copy(s)))
     }
 
     /// The word.

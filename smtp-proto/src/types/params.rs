@@ -80,7 +80,7 @@ impl Envid {
                 max: Self::MAX_ENCODED,
             });
         }
-        Ok(Self(Str::from_string(s.to_owned())))
+        Ok(Self(Str::copy(s)))
     }
 
     /// The decoded id.
@@ -144,8 +144,8 @@ impl Orcpt {
             });
         }
         Ok(Self {
-            addr_type: Str::from_string(addr_type.to_owned()),
-            address: Str::from_string(address.to_owned()),
+            addr_type: Str::copy(addr_type),
+            address: Str::copy(address),
         })
     }
 
@@ -200,7 +200,7 @@ impl Keyword {
                 at,
             });
         }
-        Ok(Self(Str::from_string(s.to_owned())))
+        Ok(Self(Str::copy(s)))
     }
 
     /// The keyword as received.
@@ -243,7 +243,7 @@ impl Value {
                 at,
             });
         }
-        Ok(Self(Str::from_string(s.to_owned())))
+        Ok(Self(Str::copy(s)))
     }
 
     /// The value as received.

@@ -39,7 +39,7 @@ impl LocalPart {
                 at,
             });
         }
-        Ok(Self(Str::from_string(s.to_owned())))
+        Ok(Self(Str::copy(s)))
     }
 
     /// The unquoted local part.

@@ -187,7 +187,57 @@ impl fmt::Debug for EnhancedCode {
 pub struct Reply {
     code: ReplyCode,
     enhanced: Option<EnhancedCode>,
-    lines: Vec<Text>,
+    lines: Lines,
+}
+
+/// A reply's lines: one inline (nearly every reply, and then no allocation), or many.
+#[derive(Clone)]
+pub(crate) enum Lines {
+    One(Text),
+    Many(Vec<Text>),
+}
+
+impl Lines {
+    pub(crate) fn one(t: Text) -> Self {
+        Self::One(t)
+    }
+
+    pub(crate) fn as_slice(&self) -> &[Text] {
+        match self {
+            Self::One(t) => std::slice::from_ref(t),
+            Self::Many(v) => v,
+        }
+    }
+
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [Text] {
+        match self {
+            Self::One(t) => std::slice::from_mut(t),
+            Self::Many(v) => v,
+        }
+    }
+}
+
+impl From<Vec<Text>> for Lines {
+    fn from(mut v: Vec<Text>) -> Self {
+        match v.len() {
+            0 => Self::One(Text::default()),
+            1 => Self::One(v.pop().unwrap_or_default()),
+            _ => Self::Many(v),
+        }
+    }
+}
+
+impl PartialEq for Lines {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+impl Eq for Lines {}
+
+impl std::hash::Hash for Lines {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_slice().hash(state)
+    }
 }
 
 impl Reply {
@@ -214,12 +264,8 @@ impl Reply {
         {
             return Err(mismatch(e));
         }
-        let mut lines = if lines.is_empty() {
-            vec![Text::default()]
-        } else {
-            lines
-        };
-        for line in &mut lines {
+        let mut lines = Lines::from(lines);
+        for line in lines.as_mut_slice() {
             match crate::codec::reply::enhanced_prefix(line.as_str().as_bytes()) {
                 Some((e, _)) if code.class() != 3 && e.class() != code.class() => {
                     return Err(mismatch(e));
@@ -230,10 +276,14 @@ impl Reply {
                 _ => {}
             }
         }
-        let (enhanced, lines) = crate::codec::reply::canonical(code, enhanced, lines);
+        let enhanced = crate::codec::reply::canonical(code, enhanced, lines.as_mut_slice());
         // "500 5.5.1 " and CRLF around each line's text.
         let overhead = 4 + enhanced.map_or(0, |e| e.to_string().len() + 1) + 2;
-        if lines.iter().any(|l| overhead + l.as_str().len() > MAX_LINE) {
+        if lines
+            .as_slice()
+            .iter()
+            .any(|l| overhead + l.as_str().len() > MAX_LINE)
+        {
             return Err(ValueError::TooLong {
                 what: "reply line",
                 max: MAX_LINE,
@@ -268,8 +318,8 @@ impl Reply {
         text: &'static str,
     ) -> Self {
         debug_assert!(enhanced.is_none_or(|e| e.class() == code.class()));
-        let (enhanced, lines) =
-            crate::codec::reply::canonical(code, enhanced, vec![Text::from_static(text)]);
+        let mut lines = Lines::one(Text::from_static(text));
+        let enhanced = crate::codec::reply::canonical(code, enhanced, lines.as_mut_slice());
         Self {
             code,
             enhanced,
@@ -344,7 +394,7 @@ impl Reply {
     pub(crate) fn from_parts(
         code: ReplyCode,
         enhanced: Option<EnhancedCode>,
-        lines: Vec<Text>,
+        lines: Lines,
     ) -> Self {
         Self {
             code,
@@ -365,13 +415,13 @@ impl Reply {
 
     /// The text lines, without code or enhanced code.
     pub fn lines(&self) -> &[Text] {
-        &self.lines
+        self.lines.as_slice()
     }
 
     /// All text lines joined with a space.
     pub fn text(&self) -> String {
         let mut s = String::new();
-        for (i, l) in self.lines.iter().enumerate() {
+        for (i, l) in self.lines().iter().enumerate() {
             if i > 0 {
                 s.push(' ');
             }
@@ -405,7 +455,7 @@ impl fmt::Debug for Reply {
         if let Some(e) = self.enhanced {
             t.field(&format_args!("{e}"));
         }
-        for l in &self.lines {
+        for l in self.lines() {
             t.field(l);
         }
         t.finish()

@@ -39,6 +39,12 @@ impl Str {
         }
     }
 
+    /// A copy of `s`: inline when short, so no allocation (where `from_string` would
+    /// take an owned `String`, allocated by the caller).
+    pub(crate) fn copy(s: &str) -> Self {
+        Self::copy_checked(s.as_bytes())
+    }
+
     fn inline(b: &[u8]) -> Self {
         let mut buf = [0u8; INLINE];
         buf[..b.len()].copy_from_slice(b);

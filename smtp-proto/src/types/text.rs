@@ -16,7 +16,7 @@ impl Text {
     /// Validates `s`.
     pub fn new(s: &str) -> Result<Self, ValueError> {
         check(s)?;
-        Ok(Self(Str::from_string(s.to_owned())))
+        Ok(Self(Str::copy(s)))
     }
 
     /// A text known at compile time; invalid input gives an empty text.
