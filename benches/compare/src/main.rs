@@ -2,7 +2,11 @@
 //! `mailrs-smtp-proto` 1.2, on one generated corpus, in one process, with the
 //! implementations taking turns round by round. Prints Markdown for BENCHMARKS.md.
 //!
-//! `cargo run --release --manifest-path benches/compare/Cargo.toml`
+//! `cargo run --release --manifest-path benches/compare/Cargo.toml [-- --tsv FILE]`
+//!
+//! With `--tsv FILE` it also writes each row's medians there, machine-readable
+//! (`key<TAB>value` lines; see `write_tsv`), for `benches/e2e`'s report; stdout is the
+//! same either way.
 //!
 //! Before anything is timed, every implementation's results on the corpus are checked:
 //! lines a parser rejects are counted, shown, and left out of the lines it is timed on,
@@ -29,19 +33,24 @@ const IMPS: [Imp; 3] = [Imp::Ours, Imp::Stalwart, Imp::Mailrs];
 /// One row of the results table: a cell per implementation, `Ok` with timings or `Err`
 /// with why it was not timed.
 struct Row {
+    /// Short and stable, for the TSV: `a`, `b.all`, `b.mail`, …, `c`, `d`.
+    id: String,
+    /// The units of work each timing is divided by (lines, replies, bytes).
+    units: usize,
     work: String,
     per_unit: bool,
     cells: Vec<Result<Stats, String>>,
 }
 
 /// The command groups of (b): one row each, after the row for all lines.
-const GROUPS: &[(&str, &[&str])] = &[
-    ("EHLO/HELO", &["EHLO", "HELO"]),
-    ("MAIL", &["MAIL"]),
-    ("RCPT", &["RCPT"]),
-    ("AUTH with initial response", &["AUTH"]),
-    ("BDAT", &["BDAT"]),
+const GROUPS: &[(&str, &str, &[&str])] = &[
+    ("ehlo", "EHLO/HELO", &["EHLO", "HELO"]),
+    ("mail", "MAIL", &["MAIL"]),
+    ("rcpt", "RCPT", &["RCPT"]),
+    ("auth", "AUTH with initial response", &["AUTH"]),
+    ("bdat", "BDAT", &["BDAT"]),
     (
+        "short",
         "DATA, RSET, NOOP, QUIT, STARTTLS",
         &["DATA", "RSET", "NOOP", "QUIT", "STARTTLS"],
     ),
@@ -52,6 +61,7 @@ fn verb(line: &str) -> &str {
 }
 
 fn main() {
+    let tsv = tsv_path();
     let mut rng = corpus::Rng::new(SEED);
     let lines: Vec<String> = corpus::commands(&mut rng, COMMAND_LINES)
         .into_iter()
@@ -105,6 +115,8 @@ fn main() {
     let timed = interleaved(ROUNDS, both.len(), &mut passes);
     let mut timed = timed.into_iter();
     rows.push(Row {
+        id: "a".into(),
+        units: both.len(),
         work: format!(
             "(a) {} command lines streamed in 16 KiB reads, ns/command",
             thousands(both.len())
@@ -123,8 +135,9 @@ fn main() {
 
     // (b) One line at a time, all lines and then by verb.
     let all: Vec<&str> = Vec::new();
-    let groups = std::iter::once(("all verbs", all.as_slice())).chain(GROUPS.iter().copied());
-    for (name, verbs) in groups {
+    let groups =
+        std::iter::once(("all", "all verbs", all.as_slice())).chain(GROUPS.iter().copied());
+    for (id, name, verbs) in groups {
         let members: Vec<usize> = (0..lines.len())
             .filter(|&i| verbs.is_empty() || verbs.contains(&verb(&lines[i])))
             .collect();
@@ -156,6 +169,8 @@ fn main() {
             .map(|&p| cell(p, &mut timed, &format!("rejects all {}", members.len())))
             .collect();
         rows.push(Row {
+            id: format!("b.{id}"),
+            units: common.len(),
             work: format!(
                 "(b) one line, {name} ({} lines), ns/line",
                 thousands(common.len())
@@ -211,6 +226,8 @@ fn main() {
     }
     let mut timed = interleaved(ROUNDS, good.len(), &mut passes).into_iter();
     rows.push(Row {
+        id: "c".into(),
+        units: good.len(),
         work: format!(
             "(c) EHLO reply to capabilities ({} replies, {} bytes each on average), ns/reply",
             thousands(good.len()),
@@ -270,6 +287,8 @@ fn main() {
     let memcpy = *timed.last().expect("the memcpy pass");
     let mut timed = timed.into_iter();
     rows.push(Row {
+        id: "d".into(),
+        units: wire.len(),
         work: format!(
             "(d) DATA body, {} bytes of 76-character lines in 16 KiB reads, GB/s",
             thousands(wire.len())
@@ -287,6 +306,58 @@ fn main() {
         "{}",
         report(&rows, &notes, memcpy, &lines, &accepted, sessions, &wire)
     );
+    if let Some(path) = tsv {
+        std::fs::write(&path, write_tsv(&rows, memcpy))
+            .unwrap_or_else(|e| panic!("writing {path}: {e}"));
+    }
+}
+
+/// `--tsv FILE`, the only argument there is.
+fn tsv_path() -> Option<String> {
+    let mut args = std::env::args().skip(1);
+    let mut path = None;
+    while let Some(a) = args.next() {
+        match (a.as_str(), args.next()) {
+            ("--tsv", Some(p)) => path = Some(p),
+            _ => {
+                eprintln!("usage: compare [--tsv FILE]");
+                std::process::exit(2);
+            }
+        }
+    }
+    path
+}
+
+/// The medians of every row, one `ROW.KEY<TAB>VALUE` line each: `ROW.work` (the row as
+/// the table names it), `ROW.unit` (`ns` per unit of work, or `GB/s` for (d)),
+/// `ROW.units` (lines, replies or bytes timed), and `ROW.ours`, `ROW.stalwart`,
+/// `ROW.mailrs` (the median; absent for an implementation not timed in that row, with
+/// `ROW.IMP.why` saying why). `d.memcpy` is the floor of (d), in GB/s.
+fn write_tsv(rows: &[Row], memcpy: Stats) -> String {
+    let mut s = String::from("# benches/compare: medians over the rounds\n");
+    let w = &mut s;
+    for row in rows {
+        let id = &row.id;
+        let _ = writeln!(w, "{id}.work\t{}", row.work);
+        let _ = writeln!(w, "{id}.unit\t{}", if row.per_unit { "ns" } else { "GB/s" });
+        let _ = writeln!(w, "{id}.units\t{}", row.units);
+        for (imp, cell) in IMPS.iter().zip(&row.cells) {
+            let key = imp.name().to_lowercase();
+            match cell {
+                Ok(st) if row.per_unit => {
+                    let _ = writeln!(w, "{id}.{key}\t{}", st.median);
+                }
+                Ok(st) => {
+                    let _ = writeln!(w, "{id}.{key}\t{}", 1.0 / st.median);
+                }
+                Err(why) => {
+                    let _ = writeln!(w, "{id}.{key}.why\t{why}");
+                }
+            }
+        }
+    }
+    let _ = writeln!(w, "d.memcpy\t{}", 1.0 / memcpy.median);
+    s
 }
 
 /// The next timing if this implementation was timed, else why not.
