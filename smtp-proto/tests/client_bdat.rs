@@ -18,6 +18,17 @@ fn chunking() -> ClientOptions {
     o
 }
 
+/// One recipient; the first piece of the body given (and held back for LAST).
+fn first_piece_given() -> Sess {
+    let mut s = Sess::new(chunking());
+    s.ready(&[GREET, EHLO]);
+    s.c.send(env("<a@example.org>", &["<b@example.com>"]))
+        .unwrap();
+    assert!(matches!(s.step(), Stop::Event(ClientEvent::SendBody)));
+    s.c.body(b"first\r\n").unwrap();
+    s
+}
+
 /// Sends one message of two pieces; returns the session waiting for the replies.
 fn sent_whole_message() -> Sess {
     let mut s = Sess::new(chunking());
@@ -66,12 +77,7 @@ fn the_envelope_and_every_chunk_go_before_any_reply() {
 
 #[test]
 fn every_recipient_refused_stops_the_body_and_resets() {
-    let mut s = Sess::new(chunking());
-    s.ready(&[GREET, EHLO]);
-    s.c.send(env("<a@example.org>", &["<b@example.com>"]))
-        .unwrap();
-    assert!(matches!(s.step(), Stop::Event(ClientEvent::SendBody)));
-    s.c.body(b"first\r\n").unwrap();
+    let mut s = first_piece_given();
     assert!(matches!(s.step(), Stop::Event(ClientEvent::SendBody)));
     s.c.body(b"second\r\n").unwrap();
     // The first piece went with the envelope; the replies arrive before the next.
@@ -93,12 +99,7 @@ fn every_recipient_refused_stops_the_body_and_resets() {
 
 #[test]
 fn a_refused_mail_stops_the_body_at_once() {
-    let mut s = Sess::new(chunking());
-    s.ready(&[GREET, EHLO]);
-    s.c.send(env("<a@example.org>", &["<b@example.com>"]))
-        .unwrap();
-    assert!(matches!(s.step(), Stop::Event(ClientEvent::SendBody)));
-    s.c.body(b"first\r\n").unwrap();
+    let mut s = first_piece_given();
     // The replies are read before the next piece is asked for: nothing of the body
     // has left yet (the first piece is held back for LAST), and nothing will.
     let step = s.reply(b"550 5.7.1 Sender refused\r\n554 5.5.1 No valid recipients\r\n");
