@@ -264,8 +264,7 @@ impl TlsBuilder {
         // Session tickets (RFC 8446 §4.6.1), as Postfix issues them: a returning client
         // resumes without the server keeping its session. The default in-memory cache
         // holds 256 sessions for the whole server (two per handshake), so under load few
-        // clients would find theirs, and it is memory that grows with the clients seen.
-        // The ticket keys rotate every six hours.
+        // clients would find theirs. The ticket keys rotate every six hours.
         config.ticketer = ticketer()?;
         Ok(TlsConfig::new(config))
     }

@@ -263,7 +263,7 @@ impl ServerSession {
                     if self.input.is_empty() && self.input.capacity() > IDLE_BUFFER {
                         self.input = BytesMut::new();
                     }
-                    if self.tx.is_none() {
+                    if self.tx.is_none() && self.events.is_empty() {
                         // Between transactions the event queue and the spent reply
                         // buffer go too (a reply leaves `out` empty but still holding its
                         // allocation).
