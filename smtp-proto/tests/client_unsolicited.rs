@@ -320,3 +320,29 @@ fn an_intermediate_reply_outside_data_and_auth_ends_the_session() {
     s.c.feed(b"354 mx.example.com\r\n");
     assert!(s.failed_with(unexpected(354)), "{:?}", s.errors);
 }
+
+#[test]
+fn the_server_gone_while_the_body_is_ours_is_a_closed_connection() {
+    // After the 354 (or with pipelined BDAT) the body is the client's to send and no
+    // reply is awaited: an EOF then is an error, never a quiet close.
+    for (ehlo, chunking, replies) in [
+        (EHLO_PIPE, false, &b"250 Ok\r\n250 Ok\r\n354 Go\r\n"[..]),
+        (EHLO_CHUNKING, true, &b"250 Ok\r\n250 Ok\r\n"[..]),
+    ] {
+        let mut o = plain();
+        o.chunking = chunking;
+        let mut s = Sess::new(o);
+        s.ready(&[GREET, ehlo]);
+        s.c.send(env("<a@example.org>", &["<b@example.com>"]))
+            .unwrap();
+        let _ = s.step();
+        let step = s.reply(replies);
+        assert!(
+            matches!(step, Stop::Event(ClientEvent::SendBody)),
+            "{step:?}"
+        );
+        s.c.feed_eof();
+        let closed = |e: &Error| matches!(e, Error::Peer(PeerMisbehaved::ConnectionClosed));
+        assert!(s.failed_with(closed), "{:?}", s.errors);
+    }
+}

@@ -367,6 +367,11 @@ impl ClientSession {
                 _ => {}
             }
             if self.expects.is_empty() {
+                if self.eof && self.tx.is_some() {
+                    // Gone while the body was ours to send: the message is not delivered.
+                    self.fail(PeerMisbehaved::ConnectionClosed.into());
+                    continue;
+                }
                 if self.eof {
                     self.close();
                     continue;
