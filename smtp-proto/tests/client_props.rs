@@ -10,7 +10,7 @@ use client_support::*;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use smtp_proto::client::policy::TlsPolicy;
-use smtp_proto::framing::stuff::{BareEndingsOut, DotStuffer};
+use smtp_proto::framing::stuff::{BareEndingsOut, BodyError, DotStuffer};
 use smtp_proto::*;
 use support::split;
 
@@ -159,4 +159,48 @@ fn declared_size_counts_crlf() {
     assert_eq!(crlf_size(b"a\nb\n"), 6);
     assert_eq!(crlf_size(b"a\rb"), 4);
     assert_eq!(crlf_size(b""), 0);
+}
+
+/// Encodes `pieces` one by one: the wire form, or the first error.
+fn encode_pieces(stuff: bool, refuse: bool, pieces: &[&[u8]]) -> Result<Vec<u8>, BodyError> {
+    let policy = if refuse {
+        BareEndingsOut::Refuse
+    } else {
+        BareEndingsOut::Normalize
+    };
+    let mut enc = DotStuffer::new(stuff, policy).with_line_limit(40);
+    let mut wire = BytesMut::new();
+    for piece in pieces {
+        enc.encode(piece, &mut wire)?;
+    }
+    enc.finish(&mut wire)?;
+    Ok(wire.to_vec())
+}
+
+#[test]
+fn a_cr_held_across_an_empty_piece_still_pairs_with_the_next_lf() {
+    let pieces: [&[u8]; 3] = [b"a\r", b"", b"\n.b"];
+    assert_eq!(
+        encode_pieces(true, true, &pieces).unwrap(),
+        b"a\r\n..b\r\n.\r\n"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn the_encoder_does_not_depend_on_how_the_body_is_cut(
+        pieces in vec(vec(prop_oneof![Just(b'\r'), Just(b'\n'), Just(b'.'), Just(b'a')], 0..30), 0..8),
+        stuff in any::<bool>(),
+        refuse in any::<bool>(),
+    ) {
+        // Empty pieces included; lines near the 40-octet limit of this encoder.
+        let whole = pieces.concat();
+        let cut: Vec<&[u8]> = pieces.iter().map(Vec::as_slice).collect();
+        prop_assert_eq!(
+            encode_pieces(stuff, refuse, &cut),
+            encode_pieces(stuff, refuse, &[&whole])
+        );
+    }
 }

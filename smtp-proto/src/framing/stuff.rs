@@ -141,45 +141,68 @@ impl DotStuffer {
             out.put_slice(chunk);
             return Ok(());
         }
+        if chunk.is_empty() {
+            // Nothing to say yet about a CR held from the last chunk.
+            return Ok(());
+        }
         out.reserve(chunk.len() + 8);
+        // Bytes that go out unchanged (lines ending in CRLF, not starting with a dot) are
+        // only scanned, and copied in one piece from `run` when something must change
+        // (a dot to double, a bare CR or LF) or at the end of `chunk`.
+        let mut run = 0;
         let mut i = 0;
-        while i < chunk.len() {
-            if self.cr {
-                self.cr = false;
-                if chunk[i] == b'\n' {
-                    out.put_slice(b"\r\n");
-                    i += 1;
-                } else {
-                    self.bare(out)?;
-                }
-                self.end_line();
-                continue;
+        if std::mem::take(&mut self.cr) {
+            // The CR that ended the last chunk.
+            if chunk.first() == Some(&b'\n') {
+                out.put_slice(b"\r\n");
+                run = 1;
+                i = 1;
+            } else {
+                self.bare(out)?;
             }
+            self.end_line();
+        }
+        while i < chunk.len() {
             if self.line_start && self.stuff && chunk[i] == b'.' {
                 // Not counted (RFC 5321 §4.5.3.1.6).
+                out.put_slice(&chunk[run..i]);
                 out.put_u8(b'.');
+                run = i;
             }
             self.line_start = false;
             let rest = &chunk[i..];
-            match memchr::memchr2(b'\r', b'\n', rest) {
-                None => {
-                    self.grow(rest.len())?;
-                    out.put_slice(rest);
-                    return Ok(());
-                }
-                Some(j) => {
-                    self.grow(j)?;
-                    out.put_slice(&rest[..j]);
-                    i += j + 1;
-                    if rest[j] == b'\r' {
+            let Some(j) = memchr::memchr2(b'\r', b'\n', rest) else {
+                self.grow(rest.len())?;
+                break;
+            };
+            self.grow(j)?;
+            let at = i + j;
+            if rest[j] == b'\r' {
+                match rest.get(j + 1) {
+                    Some(b'\n') => i = at + 2,
+                    None => {
+                        // Whether it ends a line depends on the next chunk: hold it.
+                        out.put_slice(&chunk[run..at]);
                         self.cr = true;
-                    } else {
+                        return Ok(());
+                    }
+                    Some(_) => {
+                        out.put_slice(&chunk[run..at]);
                         self.bare(out)?;
-                        self.end_line();
+                        run = at + 1;
+                        i = at + 1;
                     }
                 }
+            } else {
+                // An LF not after a CR (a CR before it would have been found first).
+                out.put_slice(&chunk[run..at]);
+                self.bare(out)?;
+                run = at + 1;
+                i = at + 1;
             }
+            self.end_line();
         }
+        out.put_slice(&chunk[run..]);
         Ok(())
     }
 
