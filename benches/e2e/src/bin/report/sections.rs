@@ -242,8 +242,8 @@ pub fn memory(o: &mut String, r: &Data) {
          definition). The sessions are opened in two halves and VmRSS is read between \
          them too: the second half's growth over its sessions is the cost of one more \
          session once the costs the first sessions bring in once are paid (what the \
-         allocator, tokio and rustls set up on first use, rustls' session cache of at \
-         most 256 entries). A fresh sink for each row. Large message: a fresh sink (`--max-size` raised, messages counted \
+         allocator, tokio, rustls and aws-lc set up on first use). A fresh sink for \
+         each row. Large message: a fresh sink (`--max-size` raised, messages counted \
          and discarded), one message streamed through our client in plaintext; VmHWM is \
          the sink's peak resident memory."
     )
