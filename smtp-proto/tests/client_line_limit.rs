@@ -6,12 +6,11 @@
 mod client_support;
 mod support;
 
-use bytes::BytesMut;
 use client_support::*;
 use proptest::prelude::*;
 use smtp_proto::client::ClientEvent;
 use smtp_proto::client::policy::TlsPolicy;
-use smtp_proto::framing::stuff::{BareEndingsOut, BodyError, DotStuffer};
+use smtp_proto::framing::stuff::{BareEndingsOut, BodyError};
 use smtp_proto::*;
 use support::split;
 
@@ -29,13 +28,7 @@ fn line(prefix: &str, len: usize) -> Vec<u8> {
 
 /// Encodes `pieces` with the 1000-octet limit: the wire, or the error.
 fn encode(stuff: bool, pieces: &[&[u8]]) -> Result<Vec<u8>, BodyError> {
-    let mut enc = DotStuffer::new(stuff, BareEndingsOut::Normalize).with_line_limit(1000);
-    let mut out = BytesMut::new();
-    for p in pieces {
-        enc.encode(p, &mut out)?;
-    }
-    enc.finish(&mut out)?;
-    Ok(out.to_vec())
+    support::encode_body(stuff, BareEndingsOut::Normalize, 1000, pieces)
 }
 
 #[test]

@@ -161,20 +161,14 @@ fn declared_size_counts_crlf() {
     assert_eq!(crlf_size(b""), 0);
 }
 
-/// Encodes `pieces` one by one: the wire form, or the first error.
+/// Encodes `pieces` one by one (lines of at most 40 octets): the wire, or the error.
 fn encode_pieces(stuff: bool, refuse: bool, pieces: &[&[u8]]) -> Result<Vec<u8>, BodyError> {
     let policy = if refuse {
         BareEndingsOut::Refuse
     } else {
         BareEndingsOut::Normalize
     };
-    let mut enc = DotStuffer::new(stuff, policy).with_line_limit(40);
-    let mut wire = BytesMut::new();
-    for piece in pieces {
-        enc.encode(piece, &mut wire)?;
-    }
-    enc.finish(&mut wire)?;
-    Ok(wire.to_vec())
+    support::encode_body(stuff, policy, 40, pieces)
 }
 
 #[test]

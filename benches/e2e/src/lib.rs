@@ -133,6 +133,16 @@ pub struct Window {
 }
 
 impl Window {
+    /// A window lost before it started (the connection failed): one error, reported.
+    pub fn failed(label: &str, error: impl std::fmt::Display, length: Duration) -> Self {
+        eprintln!("{label}: {error}");
+        Self {
+            errors: 1,
+            elapsed: length,
+            ..Self::default()
+        }
+    }
+
     /// Completed operations per second.
     pub fn rate(&self) -> f64 {
         self.done as f64 / self.elapsed.as_secs_f64()

@@ -85,6 +85,24 @@ pub(crate) fn split<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
     out
 }
 
+/// Encodes `pieces` one by one with the client's body encoder (DATA when `stuff`) and a
+/// line limit: the wire form, or the first error.
+pub(crate) fn encode_body(
+    stuff: bool,
+    policy: smtp_proto::framing::stuff::BareEndingsOut,
+    line_limit: usize,
+    pieces: &[&[u8]],
+) -> Result<Vec<u8>, smtp_proto::framing::stuff::BodyError> {
+    let mut enc =
+        smtp_proto::framing::stuff::DotStuffer::new(stuff, policy).with_line_limit(line_limit);
+    let mut out = bytes::BytesMut::new();
+    for p in pieces {
+        enc.encode(p, &mut out)?;
+    }
+    enc.finish(&mut out)?;
+    Ok(out.to_vec())
+}
+
 pub(crate) fn tls_info() -> TlsInfo {
     TlsInfo::new("TLSv1.3", "TLS_AES_128_GCM_SHA256").unwrap()
 }

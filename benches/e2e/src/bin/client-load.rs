@@ -196,14 +196,7 @@ async fn window(setup: &Setup, way: Way, tls: bool, warm_up: bool) -> Window {
             let mut conn =
                 match smtp_client::Connection::connect_addr(setup.addr, SERVER_NAME, opts).await {
                     Ok(c) => c,
-                    Err(e) => {
-                        eprintln!("{label}: {e}");
-                        return Window {
-                            errors: 1,
-                            elapsed: length,
-                            ..Window::default()
-                        };
-                    }
+                    Err(e) => return Window::failed(&label, e, length),
                 };
             let w = smtp_e2e::timed!(label, length, conn.send(envelope(), msg));
             let _ = conn.quit().await;
@@ -250,14 +243,7 @@ async fn window(setup: &Setup, way: Way, tls: bool, warm_up: bool) -> Window {
             };
             let mut conn = match connected.await {
                 Ok(c) => c,
-                Err(e) => {
-                    eprintln!("{label}: {e}");
-                    return Window {
-                        errors: 1,
-                        elapsed: length,
-                        ..Window::default()
-                    };
-                }
+                Err(e) => return Window::failed(&label, e, length),
             };
             let env = lettre_envelope();
             let w = smtp_e2e::timed!(label, length, conn.send(&env, msg));
