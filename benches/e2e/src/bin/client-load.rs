@@ -196,7 +196,7 @@ async fn window(setup: &Setup, way: Way, tls: bool, warm_up: bool) -> Window {
             let mut conn =
                 match smtp_client::Connection::connect_addr(setup.addr, SERVER_NAME, opts).await {
                     Ok(c) => c,
-                    Err(e) => return Window::failed(&label, e, length),
+                    Err(e) => return Window::failed(label, e, length),
                 };
             let w = smtp_e2e::timed!(label, length, conn.send(envelope(), msg));
             let _ = conn.quit().await;
@@ -243,7 +243,7 @@ async fn window(setup: &Setup, way: Way, tls: bool, warm_up: bool) -> Window {
             };
             let mut conn = match connected.await {
                 Ok(c) => c,
-                Err(e) => return Window::failed(&label, e, length),
+                Err(e) => return Window::failed(label, e, length),
             };
             let env = lettre_envelope();
             let w = smtp_e2e::timed!(label, length, conn.send(&env, msg));
