@@ -1,5 +1,6 @@
-//! A private Postfix instance on 127.0.0.1 for interop tests (see ../shared/PEERS.md
-//! for the traps): smtpd with STARTTLS and a wrapper-mode (implicit TLS) service.
+//! A private Postfix instance on 127.0.0.1 for interop tests: smtpd with STARTTLS and a
+//! wrapper-mode (implicit TLS) service, its own `main.cf`/`master.cf` and queue, errors
+//! to a log file (Postfix otherwise writes them only to syslog).
 
 use super::srv::postfix_master_cf;
 use super::{Pki, greets, temp_dir};
