@@ -8,20 +8,8 @@ mod common;
 mod support;
 
 use common::*;
-use support::lab::{Lab, LabSpec, spki_sha256};
-use support::{Ca, Cert, Recorder, builder, options, start, temp_dir};
-
-const NAMES: &[&str] = &[
-    "mx1.dane.test",
-    "mx2.dane.test",
-    "mx3.dane.test",
-    "mxt.dane.test",
-    "mxs.dane.test",
-    "mxa.dane.test",
-    "mxc.dane.test",
-    "mx.insecure.test",
-    "mx.bogus.test",
-];
+use support::lab::{Lab, LabServer, MX_NAMES};
+use support::{Ca, Cert, Recorder, temp_dir};
 
 struct World {
     ca: Ca,
@@ -33,19 +21,8 @@ struct World {
 }
 
 async fn world(name: &str) -> World {
-    let ca = Ca::new();
-    let mut pki = ca.issue_for(NAMES, Cert::Valid);
-    let ee = spki_sha256(&pki.cert_pem);
-    let ta = spki_sha256(&ca.pem);
-    pki.cert_pem.push_str(&ca.pem);
-    let rec = Recorder::default();
-    let srv = start(builder(&rec, &pki, options())).await;
+    let LabServer { ca, rec, srv, lab } = LabServer::start(MX_NAMES).await;
     let port = srv.addr().port();
-    let lab = Lab::start(&LabSpec {
-        smtp_port: port,
-        ee_spki_sha256: ee,
-        ta_spki_sha256: ta,
-    });
     let ca_file = temp_dir(name).join("ca.pem");
     std::fs::write(&ca_file, &ca.pem).unwrap();
     World {

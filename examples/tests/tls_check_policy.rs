@@ -10,8 +10,8 @@ mod support;
 
 use common::*;
 use policy_host::{PolicyHost, policy};
-use support::lab::{Lab, LabSpec, spki_sha256};
-use support::{Ca, Cert, Recorder, builder, options, start, temp_dir};
+use support::lab::LabServer;
+use support::{Cert, temp_dir};
 
 const NAMES: &[&str] = &[
     "mx1.dane.test",
@@ -23,19 +23,13 @@ const NAMES: &[&str] = &[
 
 #[tokio::test]
 async fn dane_and_mta_sts_findings_with_verdicts() {
-    let ca = Ca::new();
-    let mut pki = ca.issue_for(NAMES, Cert::Valid);
-    let ee = spki_sha256(&pki.cert_pem);
-    let ta = spki_sha256(&ca.pem);
-    pki.cert_pem.push_str(&ca.pem);
-    let rec = Recorder::default();
-    let srv = start(builder(&rec, &pki, options())).await;
+    let LabServer {
+        ca,
+        rec: _rec,
+        srv,
+        lab,
+    } = LabServer::start(NAMES).await;
     let port = srv.addr().port();
-    let lab = Lab::start(&LabSpec {
-        smtp_port: port,
-        ee_spki_sha256: ee,
-        ta_spki_sha256: ta,
-    });
     let ca_file = temp_dir("check-policy").join("ca.pem");
     std::fs::write(&ca_file, &ca.pem).unwrap();
     let enforce = "version: STSv1\r\nmode: enforce\r\nmx: mx3.dane.test\r\nmax_age: 86400\r\n";

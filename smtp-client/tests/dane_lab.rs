@@ -18,21 +18,8 @@ use smtp_client::proto::client::sts::{Mode, MxPattern, StsPolicy};
 use smtp_client::{
     ClientOptions, DomainPattern, Envelope, Error, PolicyMap, PolicyViolation, TlsPolicy,
 };
-use support::lab::{Lab, LabSpec, spki_sha256};
+use support::lab::{Lab, LabServer, MX_NAMES};
 use support::*;
-
-/// Every name the server's certificate carries (the MX hosts of the lab).
-const NAMES: &[&str] = &[
-    "mx1.dane.test",
-    "mx2.dane.test",
-    "mx3.dane.test",
-    "mxt.dane.test",
-    "mxs.dane.test",
-    "mxa.dane.test",
-    "mxc.dane.test",
-    "mx.insecure.test",
-    "mx.bogus.test",
-];
 
 /// Our server, the lab whose zones point at it, and a resolver validating them.
 struct World {
@@ -45,20 +32,7 @@ struct World {
 
 impl World {
     async fn new() -> Self {
-        let ca = Ca::new();
-        let mut pki = ca.issue_for(NAMES, Cert::Valid);
-        let ee_spki_sha256 = spki_sha256(&pki.cert_pem);
-        let ta_spki_sha256 = spki_sha256(&ca.pem);
-        // The chain ends with the CA: a DANE-TA(2) record matches a certificate the
-        // server sends (RFC 7672 §3.1.2).
-        pki.cert_pem.push_str(&ca.pem);
-        let rec = Recorder::default();
-        let srv = start(builder(&rec, &pki, options())).await;
-        let lab = Lab::start(&LabSpec {
-            smtp_port: srv.addr().port(),
-            ee_spki_sha256,
-            ta_spki_sha256,
-        });
+        let LabServer { ca, rec, srv, lab } = LabServer::start(MX_NAMES).await;
         eprintln!("DNSSEC lab ready on {} in {:?}", lab.addr, lab.startup);
         let resolver = lab.resolver();
         Self {

@@ -35,6 +35,48 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Every MX host name of the lab's zones: the names our server's certificate carries.
+pub const MX_NAMES: &[&str] = &[
+    "mx1.dane.test",
+    "mx2.dane.test",
+    "mx3.dane.test",
+    "mxt.dane.test",
+    "mxs.dane.test",
+    "mxa.dane.test",
+    "mxc.dane.test",
+    "mx.insecure.test",
+    "mx.bogus.test",
+];
+
+/// Our server behind the lab's MX names and the lab whose TLSA records describe it.
+pub struct LabServer {
+    pub ca: super::Ca,
+    pub rec: super::Recorder,
+    pub srv: super::Running,
+    pub lab: Lab,
+}
+
+impl LabServer {
+    /// A certificate for `names` whose chain ends with the CA (so that a DANE-TA(2)
+    /// record matches a certificate the server sends, RFC 7672 §3.1.2), our server with
+    /// it, and the lab with TLSA 3 1 1 for its key and 2 1 1 for the CA's.
+    pub async fn start(names: &[&str]) -> Self {
+        let ca = super::Ca::new();
+        let mut pki = ca.issue_for(names, super::Cert::Valid);
+        let ee_spki_sha256 = spki_sha256(&pki.cert_pem);
+        let ta_spki_sha256 = spki_sha256(&ca.pem);
+        pki.cert_pem.push_str(&ca.pem);
+        let rec = super::Recorder::default();
+        let srv = super::start(super::builder(&rec, &pki, super::options())).await;
+        let lab = Lab::start(&LabSpec {
+            smtp_port: srv.addr().port(),
+            ee_spki_sha256,
+            ta_spki_sha256,
+        });
+        Self { ca, rec, srv, lab }
+    }
+}
+
 /// What the zones must say about our server.
 pub struct LabSpec {
     /// The port our SMTP server listens on (and the TLSA records are for).
