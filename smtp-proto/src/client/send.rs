@@ -53,7 +53,7 @@ impl ClientSession {
         Ok(())
     }
 
-    /// Starts a transaction. Only between [`ClientEvent::Ready`] (or `Done`) and the
+    /// Starts a transaction. Only between [`ClientEvent::Ready`](super::ClientEvent::Ready) (or `Done`) and the
     /// next `send`. Checks SIZE, 8BITMIME and SMTPUTF8 against the server first.
     pub fn send(&mut self, mut env: Envelope) -> Result<(), Error> {
         if self.phase != Phase::Idle || self.tx.is_some() {
