@@ -159,6 +159,17 @@ impl<'a> Body<'a> {
         self.state.as_ref().map_or(self.received, |s| s.received)
     }
 
+    /// Whether a fault rule ([`crate::testing`]) answers the end of this message with a
+    /// refusal or closes the connection there: a handler that records messages for a
+    /// test leaves such a message out, as the client was not told it was accepted.
+    #[cfg(feature = "testing")]
+    pub fn refused_by_fault(&self) -> bool {
+        self.state
+            .as_ref()
+            .and_then(|s| s.conn.tap.as_ref())
+            .is_some_and(|t| t.refuses_message())
+    }
+
     /// Whether [`Body::read_all`] hit its limit.
     pub(crate) fn too_large(&self) -> bool {
         self.state.as_ref().is_some_and(|s| s.too_large)

@@ -64,6 +64,9 @@ pub(crate) struct Conn {
     deadline: Option<tokio::time::Instant>,
     /// Body bytes since the deadline was last renewed.
     body_progress: usize,
+    /// Fault rules in force ([`crate::testing`]): the connection runs in lock step.
+    #[cfg(feature = "testing")]
+    pub(crate) tap: Option<Box<crate::testing::tap::Tap>>,
 }
 
 impl Conn {
@@ -87,6 +90,8 @@ impl Conn {
             dead: false,
             deadline: None,
             body_progress: 0,
+            #[cfg(feature = "testing")]
+            tap: None,
         }
     }
 
@@ -116,6 +121,10 @@ impl Conn {
                         if !matches!(ev, ServerEvent::Body(_)) {
                             self.progress();
                         }
+                        #[cfg(feature = "testing")]
+                        if let (Some(tap), ServerEvent::MessageEnd { .. }) = (&mut self.tap, &ev) {
+                            tap.message_end();
+                        }
                         return Some(ev);
                     }
                     Output::Transmit(bytes) => Next::Transmit(bytes),
@@ -127,11 +136,25 @@ impl Conn {
             match next {
                 Next::Transmit(bytes) => {
                     self.progress();
+                    #[cfg(feature = "testing")]
+                    if self.tap.is_some() {
+                        self.transmit_tapped(&bytes).await;
+                        continue;
+                    }
                     self.transmit(&bytes).await
                 }
                 Next::Receive => self.receive().await,
                 Next::StartTls(token) => match Box::pin(self.handshake()).await {
                     Some(facts) => {
+                        #[cfg(feature = "testing")]
+                        if let Some(tap) = &self.tap {
+                            tap.note(format!(
+                                "TLS {} {} {}",
+                                facts.info.version(),
+                                facts.info.cipher(),
+                                facts.key_exchange.as_deref().unwrap_or("-")
+                            ));
+                        }
                         info!(
                             version = facts.info.version(),
                             cipher = facts.info.cipher(),
@@ -167,11 +190,24 @@ impl Conn {
         }
         // One turn of the runtime, so that its I/O driver has noted what arrived.
         tokio::task::yield_now().await;
+        #[cfg(feature = "testing")]
+        let mut held = self.tap.as_deref_mut().map(|t| &mut t.pending);
+        #[cfg(not(feature = "testing"))]
+        let mut held: Option<&mut bytes::BytesMut> = None;
         let (io, session) = (&mut self.io, &mut self.session);
-        let polled = std::future::poll_fn(|cx| Poll::Ready(poll_feed(io, session, cx))).await;
+        let polled =
+            std::future::poll_fn(|cx| Poll::Ready(poll_feed(io, session, held.as_deref_mut(), cx)))
+                .await;
         match polled {
             Poll::Pending => false,
             Poll::Ready(Ok(0)) => {
+                #[cfg(feature = "testing")]
+                if let Some(tap) = &mut self.tap {
+                    tap.eof = true;
+                    if !tap.pending.is_empty() {
+                        return false;
+                    }
+                }
                 self.session.feed_eof();
                 // A client that pipelined commands after the dot (QUIT, the next MAIL)
                 // and only closed its sending side still reads the replies: not gone.
@@ -197,7 +233,7 @@ impl Conn {
         self.error.get_or_insert_with(|| e.to_string());
     }
 
-    async fn transmit(&mut self, bytes: &[u8]) {
+    pub(crate) async fn transmit(&mut self, bytes: &[u8]) {
         if self.dead {
             return;
         }
@@ -208,7 +244,13 @@ impl Conn {
         }
     }
 
-    fn broken(&mut self, why: String) {
+    /// Whether the connection broke (nothing more can be written).
+    #[cfg(feature = "testing")]
+    pub(crate) fn is_dead(&self) -> bool {
+        self.dead
+    }
+
+    pub(crate) fn broken(&mut self, why: String) {
         debug!(%why, "connection broken");
         self.error.get_or_insert(why);
         self.dead = true;
@@ -230,11 +272,19 @@ impl Conn {
                 .get_or_insert_with(|| "server shutting down".into());
             return;
         }
+        #[cfg(feature = "testing")]
+        if self.deliver().await {
+            return;
+        }
         let deadline = *self
             .deadline
             .get_or_insert_with(|| tokio::time::Instant::now() + self.timeouts.command);
         let (io, session) = (&mut self.io, &mut self.session);
-        let read = std::future::poll_fn(|cx| poll_feed(io, session, cx));
+        #[cfg(feature = "testing")]
+        let mut held = self.tap.as_deref_mut().map(|t| &mut t.pending);
+        #[cfg(not(feature = "testing"))]
+        let mut held: Option<&mut bytes::BytesMut> = None;
+        let read = std::future::poll_fn(|cx| poll_feed(io, session, held.as_deref_mut(), cx));
         let read = tokio::time::timeout_at(deadline, read);
         let result = match self.shutdown.as_mut() {
             Some(w) => tokio::select! {
@@ -249,8 +299,17 @@ impl Conn {
             None => read.await,
         };
         match result {
+            #[cfg(feature = "testing")]
+            Ok(Ok(0)) if self.tap.is_some() => {
+                if let Some(tap) = &mut self.tap {
+                    tap.eof = true;
+                }
+                self.deliver().await;
+            }
             Ok(Ok(0)) => self.session.feed_eof(),
             Ok(Ok(n)) => {
+                #[cfg(feature = "testing")]
+                self.deliver().await;
                 // Body octets renew the deadline every BODY_BLOCK, whether the session
                 // keeps them or drains them (an over-size message, a refused chunk).
                 if self.session.timeout() == smtp_proto::Timeout::DataBlock {
@@ -275,6 +334,12 @@ impl Conn {
     /// The STARTTLS handshake; `None` (counted, logged) when it fails.
     async fn handshake(&mut self) -> Option<TlsFacts> {
         let config = self.tls.as_ref()?.current();
+        #[cfg(feature = "testing")]
+        let config = self
+            .tap
+            .as_ref()
+            .and_then(|t| t.certificate())
+            .unwrap_or(config);
         let acceptor = tokio_rustls::TlsAcceptor::from(config);
         match timeout(self.timeouts.handshake, self.io.upgrade(acceptor, true)).await {
             Ok(Ok(facts)) => Some(facts),
@@ -298,6 +363,7 @@ impl Conn {
 fn poll_feed(
     io: &mut Transport,
     session: &mut ServerSession,
+    held: Option<&mut bytes::BytesMut>,
     cx: &mut std::task::Context<'_>,
 ) -> Poll<std::io::Result<usize>> {
     let mut storage = [MaybeUninit::<u8>::uninit(); READ_SIZE];
@@ -305,8 +371,10 @@ fn poll_feed(
     match io.poll_read(cx, &mut buf) {
         Poll::Ready(Ok(())) => {
             let n = buf.filled().len();
-            if n > 0 {
-                session.feed(buf.filled());
+            match held {
+                Some(held) => held.extend_from_slice(buf.filled()),
+                None if n > 0 => session.feed(buf.filled()),
+                None => {}
             }
             Poll::Ready(Ok(n))
         }

@@ -33,6 +33,9 @@ pub(crate) struct Shared<H> {
     /// When the server started, in microseconds since the epoch: the first part of
     /// every queue id, so ids stay unique across restarts.
     pub(crate) started: u64,
+    /// Fault rules ([`crate::testing`]).
+    #[cfg(feature = "testing")]
+    pub(crate) faults: Option<crate::testing::Faults>,
 }
 
 /// Where a connection came from.
@@ -58,19 +61,12 @@ pub(crate) async fn run<H: Handler>(
     // gone once it is done: an idle session's task then holds the driver and the wait
     // for the next command, not the start's locals as well (memory per idle session).
     let start = Box::pin(start(&shared, io, peer, early, shutdown));
-    if std::env::var_os("SIZES_TMP").is_some() {
-        eprintln!("start future {}", std::mem::size_of_val(&*start));
-    }
     // `let else`, not `if let`: the `Option` would live through the whole block beside
     // the driver moved out of it, doubling the task's size.
     let Some(mut d) = start.await else {
         return;
     };
-    let f = d.run();
-    if std::env::var_os("SIZES_TMP").is_some() {
-        eprintln!("Driver::run future {}", std::mem::size_of_val(&f));
-    }
-    f.await;
+    d.run().await;
 }
 
 /// Everything before the first command: the implicit-TLS handshake, the connect hook.
@@ -96,6 +92,11 @@ async fn start<H: Handler>(
     };
     let mut transport = Transport::Plain(io);
     let mut security = TransportSecurity::Plain;
+    #[cfg(feature = "testing")]
+    let mut tap = shared
+        .faults
+        .as_ref()
+        .map(|f| Box::new(crate::testing::tap::Tap::new(f.clone(), peer.id)));
     if peer.kind == ListenerKind::ImplicitTls {
         let tls = shared.tls.as_ref()?;
         if !early.is_empty() {
@@ -105,7 +106,10 @@ async fn start<H: Handler>(
             };
             transport = Transport::Plain(Box::new(Prefixed::new(early.clone(), io)));
         }
-        let acceptor = tokio_rustls::TlsAcceptor::from(tls.current());
+        let config = tls.current();
+        #[cfg(feature = "testing")]
+        let config = tap.as_ref().and_then(|t| t.certificate()).unwrap_or(config);
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
         match tokio::time::timeout(
             shared.timeouts.handshake,
             transport.upgrade(acceptor, false),
@@ -129,6 +133,17 @@ async fn start<H: Handler>(
             }
         }
     }
+    #[cfg(feature = "testing")]
+    if let Some(tap) = tap.as_mut() {
+        match crate::testing::wire::at_connect(tap).await {
+            crate::testing::wire::Start::Go => {}
+            crate::testing::wire::Start::Close => return None,
+            crate::testing::wire::Start::Refuse(r) => {
+                refuse(shared, transport, r).await;
+                return None;
+            }
+        }
+    }
     let connect = bounded(
         shared.timeouts.handler,
         shared.handler.connect(&ctx),
@@ -146,7 +161,18 @@ async fn start<H: Handler>(
     };
     let session = ServerSession::new(shared.options.clone(), security);
     let mut conn = conn(shared, transport, session, shutdown);
+    #[cfg(feature = "testing")]
+    {
+        conn.tap = tap;
+    }
     if peer.kind == ListenerKind::StartTls {
+        #[cfg(feature = "testing")]
+        if let Some(tap) = conn.tap.as_mut() {
+            tap.pending.extend_from_slice(&early);
+        } else {
+            conn.session.feed(&early);
+        }
+        #[cfg(not(feature = "testing"))]
         conn.session.feed(&early);
     }
     Some(Driver {
@@ -254,7 +280,7 @@ impl<H: Handler> Driver<'_, H> {
                 )
                 .await;
                 // The core writes the greeting lines itself: a positive reply is an accept.
-                let d = match d {
+                let d = match self.overridden(d) {
                     Decision::Reply(r) if r.is_positive() => Decision::Accept,
                     d => d,
                 };
@@ -357,8 +383,18 @@ impl<H: Handler> Driver<'_, H> {
         }
     }
 
+    /// A fault rule's reply in place of the handler's decision ([`crate::testing`]).
+    fn overridden(&mut self, d: Decision) -> Decision {
+        #[cfg(feature = "testing")]
+        if let Some(r) = self.conn.tap.as_mut().and_then(|t| t.take_override()) {
+            return Decision::Reply(r);
+        }
+        d
+    }
+
     /// Hands a decision to the core; whether it accepted.
     fn decide(&mut self, d: Decision) -> bool {
+        let d = self.overridden(d);
         let s = &mut self.conn.session;
         let (result, positive) = match d {
             Decision::Accept => (s.accept(), true),

@@ -99,6 +99,8 @@ mod handler;
 mod listener;
 mod server;
 mod stats;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod tls;
 mod transport;
 

@@ -259,6 +259,8 @@ mod tests {
             counters: Default::default(),
             received_header: true,
             started: 0,
+            #[cfg(feature = "testing")]
+            faults: None,
         });
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();

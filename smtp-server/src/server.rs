@@ -32,6 +32,8 @@ pub struct ServerBuilder<H> {
     limits: ConnectionLimits,
     grace: Duration,
     received_header: bool,
+    #[cfg(feature = "testing")]
+    faults: Option<crate::testing::Faults>,
 }
 
 impl<H: Handler> ServerBuilder<H> {
@@ -73,6 +75,15 @@ impl<H: Handler> ServerBuilder<H> {
         self
     }
 
+    /// Fault rules for tests ([`crate::testing`]): every connection consults them and
+    /// runs in lock step (one command at a time given to the session). Keep a clone to
+    /// add or clear rules while the server runs.
+    #[cfg(feature = "testing")]
+    pub fn faults(mut self, faults: crate::testing::Faults) -> Self {
+        self.faults = Some(faults);
+        self
+    }
+
     /// Binds the listeners. STARTTLS is advertised only when a TLS configuration is set.
     pub async fn bind(self) -> Result<Server<H>, ConfigError> {
         if self.listeners.is_empty() {
@@ -109,6 +120,8 @@ impl<H: Handler> ServerBuilder<H> {
                 timeouts: Arc::new(self.timeouts),
                 counters: Arc::new(Counters::default()),
                 received_header: self.received_header,
+                #[cfg(feature = "testing")]
+                faults: self.faults,
                 started: std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_micros() as u64),
@@ -169,6 +182,8 @@ impl<H: Handler> Server<H> {
             limits: ConnectionLimits::default(),
             grace: Duration::from_secs(30),
             received_header: true,
+            #[cfg(feature = "testing")]
+            faults: None,
         }
     }
 

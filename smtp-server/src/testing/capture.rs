@@ -1,0 +1,315 @@
+//! What a [`TestServer`](super::TestServer) records: every accepted message with its
+//! envelope, TLS facts, AUTH identity and the session's transcript, and every session.
+
+use super::faults::Faults;
+use super::transcript::Transcript;
+use crate::body::Body;
+use crate::handler::{
+    Context, Decision, Handler, Outcome, Recipient, Session, TlsFacts, Transaction,
+};
+use bytes::Bytes;
+use smtp_proto::{Credentials, EnhancedCode, HelloVerb, Host, MailParams, Reply, ReversePath};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// One accepted message.
+#[non_exhaustive]
+#[derive(Debug, Clone)]
+pub struct Message {
+    /// The queue id (also in the `250` reply: `250 2.0.0 Ok: queued as ID`).
+    pub id: String,
+    /// The sender.
+    pub from: ReversePath,
+    /// The sender's parameters.
+    pub params: MailParams,
+    /// The recipients accepted, with their parameters.
+    pub recipients: Vec<Recipient>,
+    /// The message as received (dot-unstuffed; no `Received:` header of ours unless the
+    /// builder turned it on).
+    pub data: Bytes,
+    /// TLS facts, when the session had TLS.
+    pub tls: Option<TlsFacts>,
+    /// The authenticated identity, after AUTH.
+    pub auth: Option<String>,
+    /// The greeting (HELO/EHLO/LHLO and the name).
+    pub hello: Option<(HelloVerb, Host)>,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The session's transcript up to the end of this message.
+    pub transcript: Transcript,
+}
+
+impl Message {
+    /// The recipients as `a@b` strings.
+    pub fn to(&self) -> Vec<String> {
+        self.recipients
+            .iter()
+            .map(|r| r.path.to_string().trim_matches(['<', '>']).to_owned())
+            .collect()
+    }
+
+    /// The sender as an `a@b` string (empty for `<>`).
+    pub fn from_address(&self) -> String {
+        self.from.to_string().trim_matches(['<', '>']).to_owned()
+    }
+
+    /// The message as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.data).into_owned()
+    }
+
+    /// The first header field `name` (case ignored), unfolded, without the name.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let text = self.text();
+        let head = text.split("\r\n\r\n").next().unwrap_or_default();
+        let mut found: Option<String> = None;
+        for line in head.split("\r\n") {
+            if let Some(v) = found.as_mut() {
+                if line.starts_with([' ', '\t']) {
+                    v.push_str(line);
+                    continue;
+                }
+                break;
+            }
+            if let Some((n, v)) = line.split_once(':')
+                && n.eq_ignore_ascii_case(name)
+            {
+                found = Some(v.trim_start().to_owned());
+            }
+        }
+        found
+    }
+}
+
+/// A session that ended: who, with what TLS, how, and its transcript.
+#[non_exhaustive]
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    /// The connection's id.
+    pub id: u64,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// TLS facts, when it had TLS.
+    pub tls: Option<TlsFacts>,
+    /// The authenticated identity.
+    pub auth: Option<String>,
+    /// Messages accepted and refused, and the error that ended it.
+    pub outcome: Outcome,
+    /// Everything said.
+    pub transcript: Transcript,
+}
+
+/// Where a test server puts what it records; clones share it.
+#[derive(Clone)]
+pub struct Mailbox {
+    inner: Arc<Store>,
+}
+
+struct Store {
+    messages: Mutex<Vec<Message>>,
+    sessions: Mutex<Vec<SessionRecord>>,
+    /// Bumped at each change, for waiters.
+    changed: watch::Sender<u64>,
+}
+
+impl std::fmt::Debug for Mailbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailbox")
+            .field("messages", &lock(&self.inner.messages).len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// [`Mailbox::wait_for`] gave up.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("no match within {waited:?}; {count} messages recorded")]
+pub struct WaitTimeout {
+    /// How long it waited.
+    pub waited: Duration,
+    /// Messages recorded when it gave up.
+    pub count: usize,
+}
+
+impl Default for Mailbox {
+    fn default() -> Self {
+        Self {
+            inner: Arc::new(Store {
+                messages: Mutex::default(),
+                sessions: Mutex::default(),
+                changed: watch::channel(0).0,
+            }),
+        }
+    }
+}
+
+impl Mailbox {
+    /// An empty mailbox.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The messages accepted so far, in order.
+    pub fn messages(&self) -> Vec<Message> {
+        lock(&self.inner.messages).clone()
+    }
+
+    /// The sessions that ended so far, in order.
+    pub fn sessions(&self) -> Vec<SessionRecord> {
+        lock(&self.inner.sessions).clone()
+    }
+
+    /// Forgets every message and session.
+    pub fn clear(&self) {
+        lock(&self.inner.messages).clear();
+        lock(&self.inner.sessions).clear();
+        self.inner.changed.send_modify(|n| *n += 1);
+    }
+
+    /// Removes the message with this id; whether it was there.
+    pub fn remove(&self, id: &str) -> bool {
+        let mut m = lock(&self.inner.messages);
+        let before = m.len();
+        m.retain(|x| x.id != id);
+        before != m.len()
+    }
+
+    /// Records a message (and wakes the waiters).
+    pub fn push(&self, message: Message) {
+        lock(&self.inner.messages).push(message);
+        self.inner.changed.send_modify(|n| *n += 1);
+    }
+
+    fn push_session(&self, s: SessionRecord) {
+        lock(&self.inner.sessions).push(s);
+        self.inner.changed.send_modify(|n| *n += 1);
+    }
+
+    /// Waits until `ready` holds for the messages recorded (checked now and at each
+    /// change), at most `timeout`; gives the messages then.
+    pub async fn wait_for(
+        &self,
+        ready: impl Fn(&[Message]) -> bool,
+        timeout: Duration,
+    ) -> Result<Vec<Message>, WaitTimeout> {
+        let mut rx = self.inner.changed.subscribe();
+        let wait = async {
+            loop {
+                {
+                    let m = lock(&self.inner.messages);
+                    if ready(&m) {
+                        return m.clone();
+                    }
+                }
+                if rx.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .map_err(|_| WaitTimeout {
+                waited: timeout,
+                count: lock(&self.inner.messages).len(),
+            })
+    }
+
+    /// Waits for the sessions the same way.
+    pub async fn wait_for_sessions(
+        &self,
+        ready: impl Fn(&[SessionRecord]) -> bool,
+        timeout: Duration,
+    ) -> Result<Vec<SessionRecord>, WaitTimeout> {
+        let mut rx = self.inner.changed.subscribe();
+        let wait = async {
+            loop {
+                {
+                    let s = lock(&self.inner.sessions);
+                    if ready(&s) {
+                        return s.clone();
+                    }
+                }
+                if rx.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .map_err(|_| WaitTimeout {
+                waited: timeout,
+                count: lock(&self.inner.messages).len(),
+            })
+    }
+}
+
+/// The test server's handler: accepts everything the rules and limits let through,
+/// checks AUTH against its users, records into its [`Mailbox`].
+pub(crate) struct Capture {
+    pub(crate) mailbox: Mailbox,
+    pub(crate) faults: Faults,
+    pub(crate) users: HashMap<String, String>,
+}
+
+pub(crate) struct CaptureSession {
+    capture: Arc<Capture>,
+}
+
+impl Handler for Arc<Capture> {
+    type Session = CaptureSession;
+    async fn connect(&self, _: &Context) -> Result<CaptureSession, Reply> {
+        Ok(CaptureSession {
+            capture: self.clone(),
+        })
+    }
+}
+
+impl Session for CaptureSession {
+    async fn auth(&mut self, _: &Context, c: &Credentials) -> Decision {
+        match self.capture.users.get(&c.username) {
+            Some(p) if p == c.password.expose() => Decision::Accept,
+            _ => Decision::auth_failed(),
+        }
+    }
+
+    async fn data(&mut self, ctx: &Context, env: &Transaction, body: &mut Body<'_>) -> Decision {
+        let mut data = Vec::new();
+        if tokio::io::copy(body, &mut data).await.is_err() {
+            return Decision::temporary_failure();
+        }
+        let id = ctx.queue_id().unwrap_or("unknown").to_owned();
+        if !body.refused_by_fault() {
+            self.capture.mailbox.push(Message {
+                id: id.clone(),
+                from: env.from.clone(),
+                params: env.params.clone(),
+                recipients: env.recipients.clone(),
+                data: data.into(),
+                tls: ctx.tls().cloned(),
+                auth: ctx.user().map(str::to_owned),
+                hello: ctx.hello().map(|(v, h)| (v, h.clone())),
+                peer: ctx.peer(),
+                transcript: self.capture.faults.transcript(ctx.id()).unwrap_or_default(),
+            });
+        }
+        Decision::reply(250, EnhancedCode::OK, &format!("Ok: queued as {id}"))
+            .unwrap_or(Decision::Accept)
+    }
+
+    fn close(&mut self, ctx: &Context, outcome: &Outcome) {
+        self.capture.mailbox.push_session(SessionRecord {
+            id: ctx.id(),
+            peer: ctx.peer(),
+            tls: ctx.tls().cloned(),
+            auth: ctx.user().map(str::to_owned),
+            outcome: outcome.clone(),
+            transcript: self.capture.faults.transcript(ctx.id()).unwrap_or_default(),
+        });
+    }
+}
