@@ -17,6 +17,8 @@ pub const CHECK: &str = env!("CARGO_BIN_EXE_smtp-tls-check");
 pub struct Sink {
     child: Child,
     pub addrs: Vec<SocketAddr>,
+    /// The HTTP API's address, with `--http`.
+    pub http: Option<SocketAddr>,
 }
 
 impl Sink {
@@ -37,6 +39,7 @@ impl Sink {
             .expect("smtp-sink starts");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut addrs = Vec::new();
+        let mut http = None;
         while addrs.len() < want {
             let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
                 .await
@@ -46,8 +49,11 @@ impl Sink {
             if let Some(a) = line.strip_prefix("listening on ") {
                 addrs.push(a.parse().unwrap());
             }
+            if let Some(a) = line.strip_prefix("http on ") {
+                http = Some(a.parse().unwrap());
+            }
         }
-        Self { child, addrs }
+        Self { child, addrs, http }
     }
 
     pub fn port(&self) -> u16 {

@@ -40,9 +40,35 @@ pub struct Message {
     pub peer: SocketAddr,
     /// The session's transcript up to the end of this message.
     pub transcript: Transcript,
+    /// When its body was complete.
+    pub received: std::time::SystemTime,
 }
 
 impl Message {
+    /// A record of the message a [`Session::data`] hook is receiving: `ctx` and
+    /// `envelope` as the hook got them, `data` the body it read, `transcript` the
+    /// session's so far ([`Faults::transcript`] of `ctx.id()`, with fault rules on).
+    pub fn from_parts(
+        ctx: &Context,
+        envelope: &Transaction,
+        data: Bytes,
+        transcript: Transcript,
+    ) -> Self {
+        Self {
+            id: ctx.queue_id().unwrap_or("unknown").to_owned(),
+            from: envelope.from.clone(),
+            params: envelope.params.clone(),
+            recipients: envelope.recipients.clone(),
+            data,
+            tls: ctx.tls().cloned(),
+            auth: ctx.user().map(str::to_owned),
+            hello: ctx.hello().map(|(v, h)| (v, h.clone())),
+            peer: ctx.peer(),
+            transcript,
+            received: std::time::SystemTime::now(),
+        }
+    }
+
     /// The recipients as `a@b` strings.
     pub fn to(&self) -> Vec<String> {
         self.recipients
@@ -149,6 +175,20 @@ impl Default for Mailbox {
     }
 }
 
+impl SessionRecord {
+    /// A record of the session a [`Session::close`] hook is closing.
+    pub fn from_parts(ctx: &Context, outcome: &Outcome, transcript: Transcript) -> Self {
+        Self {
+            id: ctx.id(),
+            peer: ctx.peer(),
+            tls: ctx.tls().cloned(),
+            auth: ctx.user().map(str::to_owned),
+            outcome: outcome.clone(),
+            transcript,
+        }
+    }
+}
+
 impl Mailbox {
     /// An empty mailbox.
     pub fn new() -> Self {
@@ -186,7 +226,8 @@ impl Mailbox {
         self.inner.changed.send_modify(|n| *n += 1);
     }
 
-    fn push_session(&self, s: SessionRecord) {
+    /// Records a session that ended.
+    pub fn push_session(&self, s: SessionRecord) {
         lock(&self.inner.sessions).push(s);
         self.inner.changed.send_modify(|n| *n += 1);
     }
@@ -285,31 +326,17 @@ impl Session for CaptureSession {
         }
         let id = ctx.queue_id().unwrap_or("unknown").to_owned();
         if !body.refused_by_fault() {
-            self.capture.mailbox.push(Message {
-                id: id.clone(),
-                from: env.from.clone(),
-                params: env.params.clone(),
-                recipients: env.recipients.clone(),
-                data: data.into(),
-                tls: ctx.tls().cloned(),
-                auth: ctx.user().map(str::to_owned),
-                hello: ctx.hello().map(|(v, h)| (v, h.clone())),
-                peer: ctx.peer(),
-                transcript: self.capture.faults.transcript(ctx.id()).unwrap_or_default(),
-            });
+            let transcript = self.capture.faults.transcript(ctx.id()).unwrap_or_default();
+            let m = Message::from_parts(ctx, env, data.into(), transcript);
+            self.capture.mailbox.push(m);
         }
         Decision::reply(250, EnhancedCode::OK, &format!("Ok: queued as {id}"))
             .unwrap_or(Decision::Accept)
     }
 
     fn close(&mut self, ctx: &Context, outcome: &Outcome) {
-        self.capture.mailbox.push_session(SessionRecord {
-            id: ctx.id(),
-            peer: ctx.peer(),
-            tls: ctx.tls().cloned(),
-            auth: ctx.user().map(str::to_owned),
-            outcome: outcome.clone(),
-            transcript: self.capture.faults.transcript(ctx.id()).unwrap_or_default(),
-        });
+        let transcript = self.capture.faults.transcript(ctx.id()).unwrap_or_default();
+        let record = SessionRecord::from_parts(ctx, outcome, transcript);
+        self.capture.mailbox.push_session(record);
     }
 }

@@ -1,7 +1,9 @@
 //! The test server's certificates: a CA made at start, a good leaf for `localhost` and
 //! 127.0.0.1, and the bad ones a `cert=` rule presents.
 
+use super::faults::Faults;
 use super::rules::CertKind;
+use super::server::StartError;
 use crate::tls::TlsConfig;
 use rcgen::{
     BasicConstraints, Certificate, CertificateParams, DnType, IsCa, KeyPair, SanType, date_time_ymd,
@@ -96,5 +98,44 @@ impl Certs {
     pub(crate) fn config(&self, kind: CertKind) -> Result<TlsConfig, String> {
         let (chain, key) = self.make(kind).map_err(|e| e.to_string())?;
         TlsConfig::from_pem(chain.as_bytes(), key.as_bytes()).map_err(|e| e.to_string())
+    }
+}
+
+/// The certificates [`Faults::install_test_certificates`] made.
+#[derive(Debug)]
+pub struct TestCertificates {
+    /// The CA certificates to trust (PEM): the CA made now and the fixed CA of the
+    /// `weak` certificate.
+    pub ca_pem: String,
+    /// The good certificate (for the names given, from the CA made now).
+    pub tls: TlsConfig,
+}
+
+impl Faults {
+    /// Makes a CA and certificates of every [`CertKind`] for `names` (DNS names or IP
+    /// addresses), for `cert=` rules to present; gives the CA and the good one, for the
+    /// server's own TLS configuration. A [`TestServer`](super::TestServer) does this
+    /// itself; a server with its own handler and these rules calls it.
+    pub fn install_test_certificates(&self, names: &[&str]) -> Result<TestCertificates, StartError> {
+        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        if names.is_empty() {
+            return Err(StartError("a certificate needs a name".into()));
+        }
+        let certs = Certs::new(&names).map_err(|e| StartError(e.to_string()))?;
+        for kind in [
+            CertKind::Expired,
+            CertKind::NotYetValid,
+            CertKind::SelfSigned,
+            CertKind::WrongName,
+            CertKind::Weak,
+        ] {
+            let config = certs.config(kind).map_err(StartError)?;
+            self.set_certificate(kind, config.current());
+        }
+        let tls = certs.config(CertKind::Good).map_err(StartError)?;
+        Ok(TestCertificates {
+            ca_pem: format!("{}{WEAK_CA_PEM}", certs.ca_pem),
+            tls,
+        })
     }
 }

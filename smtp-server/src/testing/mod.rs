@@ -47,6 +47,7 @@ mod transcript;
 pub(crate) mod wire;
 
 pub use capture::{Mailbox, Message, SessionRecord, WaitTimeout};
+pub use certs::TestCertificates;
 pub use faults::Faults;
 pub use rules::{Action, CertKind, Rule, RuleError, Stage, When};
 pub use server::{StartError, TestServer, TestServerBuilder};

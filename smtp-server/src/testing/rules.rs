@@ -332,6 +332,56 @@ impl std::str::FromStr for Rule {
     }
 }
 
+impl fmt::Display for Rule {
+    /// The rule in the rule syntax: `rcpt:*@bounce.test:times=2=550 5.1.1 No such user`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.stage.name())?;
+        if let Some(p) = &self.pattern {
+            write!(f, ":{p}")?;
+        }
+        match self.when {
+            When::Always => {}
+            When::Times(n) => write!(f, ":times={n}")?,
+            When::Nth(n) => write!(f, ":nth={n}")?,
+            When::Probability { p, seed } => write!(f, ":p={p}:seed={seed}")?,
+        }
+        let escape = |b: &[u8]| {
+            String::from_utf8_lossy(b)
+                .replace('\r', "\\r")
+                .replace('\n', "\\n")
+        };
+        match &self.action {
+            Action::Reply(r) => write!(f, "={}", reply_text(r)),
+            Action::Delay(d) => write!(f, "=delay={}ms", d.as_millis()),
+            Action::Drip(d) => write!(f, "=drip={}ms", d.as_millis()),
+            Action::Close => f.write_str("=close"),
+            Action::CloseAfter(n) => write!(f, "=close-after={n}"),
+            Action::HideStartTls => f.write_str("=hide"),
+            Action::Certificate(k) if self.stage == Stage::Cert => write!(f, "={}", k.name()),
+            Action::Certificate(k) => write!(f, "=cert={}", k.name()),
+            Action::Inject(b) => write!(f, "=inject={}", escape(b)),
+            Action::Unsolicited(r) => write!(f, "=unsolicited={}", reply_text(r)),
+            Action::Malformed => f.write_str("=malformed"),
+            Action::Endless => f.write_str("=endless"),
+        }
+    }
+}
+
+/// `550 5.1.1 No such user`, with `\n` between lines: what [`parse_reply`] reads.
+fn reply_text(r: &Reply) -> String {
+    let mut s = r.code().get().to_string();
+    for (i, line) in r.lines().iter().enumerate() {
+        s.push_str(if i == 0 { " " } else { "\\n" });
+        if i == 0
+            && let Some(e) = r.enhanced()
+        {
+            s.push_str(&format!("{e} "));
+        }
+        s.push_str(line.as_str());
+    }
+    s
+}
+
 fn parse_action(stage: Stage, a: &str) -> Result<Action, RuleError> {
     let (word, value) = a.split_once('=').unwrap_or((a, ""));
     let action = match word.to_ascii_lowercase().as_str() {
@@ -441,5 +491,22 @@ mod tests {
         assert!("rcpt".parse::<Rule>().is_err());
         assert!("rcpt=dance".parse::<Rule>().is_err());
         assert!("rcpt:p=2=close".parse::<Rule>().is_err());
+    }
+
+    #[test]
+    fn rules_print_as_they_parse() {
+        for text in [
+            "rcpt:*@bounce.test:times=2=550 5.1.1 No such user",
+            "ehlo=250 first\\nsecond",
+            "mail:p=0.5:seed=7=delay=250ms",
+            "cert=weak",
+            "starttls=hide",
+            "starttls=inject=250 oops\\r\\n",
+            "data=close-after=10",
+            "eod:nth=3=unsolicited=250 2.0.0 extra",
+        ] {
+            let rule: Rule = text.parse().unwrap();
+            assert_eq!(rule.to_string().parse::<Rule>().unwrap(), rule, "{text}");
+        }
     }
 }

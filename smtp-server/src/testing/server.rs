@@ -2,11 +2,10 @@
 //! every message and plays the faults it is given.
 
 use super::capture::{Capture, Mailbox, Message, SessionRecord, WaitTimeout};
-use super::certs::{Certs, WEAK_CA_PEM};
 use super::faults::Faults;
-use super::rules::{CertKind, Rule, RuleError};
+use super::rules::{Rule, RuleError};
 use crate::config::Timeouts;
-use crate::{Listener, Server, ServerHandle, Stats, TlsConfig};
+use crate::{Listener, Server, ServerHandle, Stats};
 use smtp_proto::{Domain, Mechanism, ServerOptions};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -17,7 +16,7 @@ use tokio::sync::oneshot;
 /// Why a test server did not start.
 #[derive(Debug, thiserror::Error)]
 #[error("test server: {0}")]
-pub struct StartError(String);
+pub struct StartError(pub(crate) String);
 
 /// An SMTP server on 127.0.0.1 for a test: STARTTLS with a certificate from a CA made
 /// at start ([`TestServer::ca_pem`]), every accepted message recorded, fault rules
@@ -359,18 +358,8 @@ impl TestServerBuilder {
     /// Binds and starts serving (on the current tokio runtime).
     pub async fn start(mut self) -> Result<TestServer, StartError> {
         self.options.starttls = self.tls;
-        let certs = Certs::new(&self.names).map_err(|e| StartError(e.to_string()))?;
-        let tls = certs.config(CertKind::Good).map_err(StartError)?;
-        for kind in [
-            CertKind::Expired,
-            CertKind::NotYetValid,
-            CertKind::SelfSigned,
-            CertKind::WrongName,
-            CertKind::Weak,
-        ] {
-            let config: TlsConfig = certs.config(kind).map_err(StartError)?;
-            self.faults.set_certificate(kind, config.current());
-        }
+        let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
+        let pki = self.faults.install_test_certificates(&names)?;
         for k in &self.hidden {
             self.faults.hide_keyword(k);
         }
@@ -387,7 +376,7 @@ impl TestServerBuilder {
             .shutdown_grace(Duration::from_secs(1))
             .faults(self.faults.clone());
         if self.tls || self.implicit.is_some() {
-            builder = builder.tls(tls);
+            builder = builder.tls(pki.tls);
         }
         if let Some(a) = self.implicit {
             builder = builder.listener(Listener::implicit_tls(a));
@@ -405,7 +394,7 @@ impl TestServerBuilder {
         Ok(TestServer {
             addr: addrs[0],
             implicit: addrs.get(1).copied(),
-            ca_pem: format!("{}{WEAK_CA_PEM}", certs.ca_pem),
+            ca_pem: pki.ca_pem,
             mailbox: self.mailbox,
             faults: self.faults,
             handle,

@@ -3,9 +3,18 @@
 //!
 //! ```text
 //! smtp-sink --listen 127.0.0.1:2525 --hostname localhost --write-cert ca.pem --out mail/
+//! smtp-sink --fault 'rcpt:*@bounce.test=550 5.1.1 No such user' --http 127.0.0.1:8025
 //! ```
+//!
+//! For harnesses in any language: `--fault` plays scripted faults (the rule syntax of
+//! `smtp_server::testing::Rule`), `--cert-kind` presents a bad certificate, and
+//! `--http` serves captured messages and the rules as JSON (also the message endpoints
+//! of Mailpit's API that its client libraries use).
+
+mod http;
 
 use clap::Parser;
+use smtp_server::testing::{Faults, Mailbox, Message, SessionRecord};
 use smtp_server::{
     Body, ConnectionLimits, Context, Credentials, Decision, Domain, EnhancedCode, Handler,
     Listener, Mechanism, Outcome, Server, ServerOptions, Session, TlsConfig, Transaction,
@@ -69,11 +78,34 @@ struct Args {
     /// between threads, the least CPU per message when something else needs the cores.
     #[arg(long, value_name = "N")]
     threads: Option<std::num::NonZeroUsize>,
+    /// A fault rule, `STAGE[:QUALIFIER]...=ACTION` (repeat for more), e.g.
+    /// `rcpt:*@bounce.test=550 5.1.1 No such user`, `data:times=2=451 4.3.0 Try later`,
+    /// `starttls=hide`, `cert=expired`, `mail=delay=2s`, `eod=close`. Stages: connect,
+    /// greeting, ehlo, starttls, cert, auth, mail, rcpt, data, bdat, eod, rset, quit,
+    /// noop, other. Qualifiers: an address pattern (`*`, `?`), `times=N`, `nth=N`,
+    /// `p=P:seed=S`. Actions: a reply (`\n` between lines), `delay=DUR`, `drip[=DUR]`,
+    /// `close`, `close-after=N`, `hide`, a certificate kind, `inject=TEXT`,
+    /// `unsolicited=REPLY`, `malformed`, `endless`.
+    #[arg(long = "fault", value_name = "RULE")]
+    faults: Vec<String>,
+    /// Present this certificate instead of a good one: expired, not-yet-valid,
+    /// self-signed, wrong-name or weak (SHA-1 signed). The CA to trust (--write-cert)
+    /// signed them all but self-signed.
+    #[arg(long, value_name = "KIND")]
+    cert_kind: Option<String>,
+    /// Serve the captured messages and the fault rules as JSON on this address (also
+    /// Mailpit's `/api/v1` message endpoints); messages are then kept in memory.
+    #[arg(long, value_name = "ADDR")]
+    http: Option<SocketAddr>,
 }
 
 struct Sink {
     out: Option<PathBuf>,
     auth: Option<(String, String)>,
+    /// With `--http`: the messages and sessions kept for the API.
+    mailbox: Option<Mailbox>,
+    /// With `--fault`, `--cert-kind` or `--http`: the rules (and the transcripts).
+    faults: Option<Faults>,
 }
 
 struct SinkSession {
@@ -104,6 +136,9 @@ impl Session for SinkSession {
         // name carry the same one.
         let id = ctx.queue_id().unwrap_or("unknown").to_owned();
         tracing::debug!(id, from = %env.from, recipients = env.recipients.len(), "message");
+        if let Some(mailbox) = &self.sink.mailbox {
+            return self.capture(ctx, env, body, mailbox, &id).await;
+        }
         let Some(dir) = &self.sink.out else {
             // Count and discard, streaming.
             loop {
@@ -114,31 +149,17 @@ impl Session for SinkSession {
                 }
             }
         };
-        // Written under a temporary name, renamed once complete: a message that is not
-        // accepted never appears as a .eml file.
-        let tmp = dir.join(format!(".{id}.tmp"));
-        let done = dir.join(format!("{id}.eml"));
-        let result = async {
-            let mut f = tokio::fs::File::create(&tmp).await?;
-            tokio::io::copy(body, &mut f).await?;
-            f.sync_all().await?;
-            drop(f);
-            tokio::fs::rename(&tmp, &done).await?;
-            // The rename itself is durable only once the directory is synced: only then
-            // may the client be told 250 (RFC 5321 §6.1, the receiver is responsible).
-            tokio::fs::File::open(dir).await?.sync_all().await
-        }
-        .await;
-        match result {
+        match store(dir, &id, body).await {
             Ok(()) => queued(&id),
-            Err(e) => {
-                let _ = tokio::fs::remove_file(&tmp).await;
-                failed(ctx, &format!("{}: {e}", tmp.display()))
-            }
+            Err(e) => failed(ctx, &e),
         }
     }
 
     fn close(&mut self, ctx: &Context, outcome: &Outcome) {
+        if let Some(mailbox) = &self.sink.mailbox {
+            let record = SessionRecord::from_parts(ctx, outcome, self.transcript(ctx));
+            mailbox.push_session(record);
+        }
         let tls = ctx.tls().map_or("none".to_owned(), |t| {
             format!(
                 "{} {} {}",
@@ -158,6 +179,67 @@ impl Session for SinkSession {
             "session"
         );
     }
+}
+
+impl SinkSession {
+    fn transcript(&self, ctx: &Context) -> smtp_server::testing::Transcript {
+        let faults = self.sink.faults.as_ref();
+        faults
+            .and_then(|f| f.transcript(ctx.id()))
+            .unwrap_or_default()
+    }
+
+    /// `--http`: the message kept in memory for the API (and stored with `--out`),
+    /// unless a fault rule refuses it.
+    async fn capture(
+        &self,
+        ctx: &Context,
+        env: &Transaction,
+        body: &mut Body<'_>,
+        mailbox: &Mailbox,
+        id: &str,
+    ) -> Decision {
+        let mut data = Vec::new();
+        if let Err(e) = tokio::io::copy(body, &mut data).await {
+            return failed(ctx, &e.to_string());
+        }
+        if let Some(dir) = &self.sink.out
+            && let Err(e) = store(dir, id, &mut &data[..]).await
+        {
+            return failed(ctx, &e);
+        }
+        if !body.refused_by_fault() {
+            let transcript = self.transcript(ctx);
+            mailbox.push(Message::from_parts(ctx, env, data.into(), transcript));
+        }
+        queued(id)
+    }
+}
+
+/// Writes `DIR/ID.eml` under a temporary name, renamed once complete: a message that is
+/// not accepted never appears as a .eml file.
+async fn store(
+    dir: &std::path::Path,
+    id: &str,
+    body: &mut (impl tokio::io::AsyncRead + Unpin),
+) -> Result<(), String> {
+    let tmp = dir.join(format!(".{id}.tmp"));
+    let done = dir.join(format!("{id}.eml"));
+    let result = async {
+        let mut f = tokio::fs::File::create(&tmp).await?;
+        tokio::io::copy(body, &mut f).await?;
+        f.sync_all().await?;
+        drop(f);
+        tokio::fs::rename(&tmp, &done).await?;
+        // The rename itself is durable only once the directory is synced: only then
+        // may the client be told 250 (RFC 5321 §6.1, the receiver is responsible).
+        tokio::fs::File::open(dir).await?.sync_all().await
+    }
+    .await;
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("{}: {e}", tmp.display())
+    })
 }
 
 fn queued(id: &str) -> Decision {
@@ -211,6 +293,26 @@ fn self_signed(hostname: &str, addrs: &[SocketAddr]) -> Result<(String, String),
     Ok((cert.pem(), key.serialize_pem()))
 }
 
+/// The rules of `--fault` and `--cert-kind`; `Some` (maybe empty) when any of them or
+/// `--http` is given.
+fn fault_rules(args: &Args) -> Result<Option<Faults>, String> {
+    if args.faults.is_empty() && args.cert_kind.is_none() && args.http.is_none() {
+        return Ok(None);
+    }
+    let faults = Faults::new();
+    if let Some(kind) = &args.cert_kind {
+        faults
+            .add_str(&format!("cert={kind}"))
+            .map_err(|e| format!("--cert-kind {kind}: {e}"))?;
+    }
+    for rule in &args.faults {
+        faults
+            .add_str(rule)
+            .map_err(|e| format!("--fault {rule}: {e}"))?;
+    }
+    Ok(Some(faults))
+}
+
 async fn run(args: Args) -> Result<(), String> {
     let hostname =
         Domain::new(&args.hostname).map_err(|e| format!("--hostname {}: {e}", args.hostname))?;
@@ -233,11 +335,32 @@ async fn run(args: Args) -> Result<(), String> {
         }
         None => None,
     };
-    let tls = match (&args.cert, &args.key) {
-        (Some(c), Some(k)) => TlsConfig::from_pem_files(c, k).map_err(|e| e.to_string())?,
+    let faults = fault_rules(&args)?;
+    let mut addrs = vec![args.listen];
+    addrs.extend(args.listen_tls);
+    let tls = match (&args.cert, &args.key, &faults) {
+        (Some(c), Some(k), _) => TlsConfig::from_pem_files(c, k).map_err(|e| e.to_string())?,
+        (_, _, Some(faults)) => {
+            // With fault rules: a CA made now, the good certificate and the bad ones
+            // from it; --write-cert gets the CA certificates to trust.
+            let mut names = vec![args.hostname.clone()];
+            names.extend(
+                addrs
+                    .iter()
+                    .filter(|a| !a.ip().is_unspecified())
+                    .map(|a| a.ip().to_string()),
+            );
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let pki = faults
+                .install_test_certificates(&names)
+                .map_err(|e| e.to_string())?;
+            if let Some(path) = &args.write_cert {
+                std::fs::write(path, &pki.ca_pem)
+                    .map_err(|e| format!("writing {}: {e}", path.display()))?;
+            }
+            pki.tls
+        }
         _ => {
-            let mut addrs = vec![args.listen];
-            addrs.extend(args.listen_tls);
             let (cert, key) = self_signed(&args.hostname, &addrs)?;
             if let Some(path) = &args.write_cert {
                 std::fs::write(path, &cert)
@@ -249,9 +372,20 @@ async fn run(args: Args) -> Result<(), String> {
     if let Some(dir) = &args.out {
         prepare_out(dir)?;
     }
+    if let Some(faults) = &faults
+        && args.cert.is_some()
+    {
+        // Your own certificate is the good one; the bad ones come from a CA made now.
+        faults
+            .install_test_certificates(&[args.hostname.as_str()])
+            .map_err(|e| e.to_string())?;
+    }
+    let mailbox = args.http.map(|_| Mailbox::new());
     let sink = Arc::new(Sink {
         out: args.out.clone(),
         auth,
+        mailbox: mailbox.clone(),
+        faults: faults.clone(),
     });
     let mut builder = Server::builder(opts, SinkHandler(sink))
         .listener(Listener::starttls(args.listen))
@@ -263,9 +397,16 @@ async fn run(args: Args) -> Result<(), String> {
     if let Some(a) = args.listen_tls {
         builder = builder.listener(Listener::implicit_tls(a));
     }
+    if let Some(f) = &faults {
+        builder = builder.faults(f.clone());
+    }
     // Signal handlers first: a SIGTERM right after `listening on` is a clean stop.
     let stop = shutdown_signal().map_err(|e| format!("signal handlers: {e}"))?;
     let server = builder.bind().await.map_err(|e| e.to_string())?;
+    if let (Some(addr), Some(mailbox), Some(faults)) = (args.http, mailbox, faults) {
+        let bound = http::serve(addr, mailbox, faults).await?;
+        println!("http on {bound}");
+    }
     for a in server.local_addrs() {
         println!("listening on {a}");
     }
