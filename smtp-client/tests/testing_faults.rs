@@ -293,7 +293,11 @@ async fn bdat_chunks_refused_by_a_rule() {
 async fn rules_added_and_cleared_while_running() {
     let server = TestServer::start().await;
     server.add_fault("mail=550 5.7.1 Go away").unwrap();
-    assert!(send(&server, TlsPolicy::Verify, &["b@example.test"]).await.is_err());
+    assert!(
+        send(&server, TlsPolicy::Verify, &["b@example.test"])
+            .await
+            .is_err()
+    );
     server.faults().clear();
     send(&server, TlsPolicy::Verify, &["b@example.test"])
         .await
@@ -356,4 +360,43 @@ async fn futures_join(n: usize) -> Vec<TestServer> {
         v.push(TestServer::start().await);
     }
     v
+}
+
+#[tokio::test]
+async fn lmtp_and_required_tls() {
+    let server = TestServer::builder()
+        .lmtp(true)
+        .require_tls(true)
+        .fault("eod:nth=1=452 4.2.2 Mailbox full")
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let mut o = opts(&server, TlsPolicy::Verify);
+    o.lmtp = true;
+    let target = format!("localhost:{}", server.addr().port());
+    let mut c = Connection::connect(&target, o.clone()).await.unwrap();
+    // LMTP: one reply per recipient; the rule answers the first message's end.
+    let d = c
+        .send(env(&["b@example.test", "c@example.test"]), MSG)
+        .await
+        .unwrap();
+    let codes: Vec<u16> = d.message.iter().map(|r| r.code().get()).collect();
+    assert_eq!(codes, [452, 250], "{d:?}");
+    c.quit().await.unwrap();
+    let s = server
+        .wait_for_sessions(|s| s.len() == 1, WAIT)
+        .await
+        .unwrap();
+    eprintln!("{}", s[0].transcript);
+    let msgs = server.wait_for(|m| m.len() == 1, WAIT).await.unwrap();
+    assert!(matches!(
+        msgs[0].hello,
+        Some((smtp_client::proto::HelloVerb::Lhlo, _))
+    ));
+    // Without TLS, MAIL is refused.
+    o.tls_policy = TlsPolicy::None;
+    let mut c = Connection::connect(&target, o).await.unwrap();
+    let e = c.send(env(&["b@example.test"]), MSG).await.unwrap_err();
+    assert!(e.to_string().contains("530"), "{e}");
 }

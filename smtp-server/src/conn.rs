@@ -266,7 +266,11 @@ impl Conn {
             .shutdown
             .as_ref()
             .map_or(Phase::Running, |w| *w.borrow());
-        if phase == Phase::Now || (phase == Phase::Draining && self.session.is_idle()) {
+        #[cfg(feature = "testing")]
+        let idle = self.session.is_idle() && self.tap.as_ref().is_none_or(|t| t.pending.is_empty());
+        #[cfg(not(feature = "testing"))]
+        let idle = self.session.is_idle();
+        if phase == Phase::Now || (phase == Phase::Draining && idle) {
             self.session.close_with(replies::shutting_down());
             self.error
                 .get_or_insert_with(|| "server shutting down".into());

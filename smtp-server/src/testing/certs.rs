@@ -116,7 +116,10 @@ impl Faults {
     /// addresses), for `cert=` rules to present; gives the CA and the good one, for the
     /// server's own TLS configuration. A [`TestServer`](super::TestServer) does this
     /// itself; a server with its own handler and these rules calls it.
-    pub fn install_test_certificates(&self, names: &[&str]) -> Result<TestCertificates, StartError> {
+    pub fn install_test_certificates(
+        &self,
+        names: &[&str],
+    ) -> Result<TestCertificates, StartError> {
         let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
         if names.is_empty() {
             return Err(StartError("a certificate needs a name".into()));

@@ -55,6 +55,8 @@ pub(crate) struct Tap {
     ended: bool,
     /// The last reply was `334`: the next line is a SASL response.
     sasl: bool,
+    /// The client greeted with LHLO: a message has a reply per recipient.
+    lmtp: bool,
 }
 
 impl Drop for Tap {
@@ -88,6 +90,7 @@ impl Tap {
             recipients: Vec::new(),
             ended: false,
             sasl: false,
+            lmtp: false,
         }
     }
 
@@ -104,12 +107,15 @@ impl Tap {
         self.reply_override.take()
     }
 
-    /// Whether the message now ending will be refused or cut off by a rule.
+    /// Whether the message now ending will be refused or cut off by a rule. In LMTP a
+    /// rule's reply answers the first recipient only: with others, the message stays.
     pub(crate) fn refuses_message(&self) -> bool {
-        self.reply_override
+        let refused = self
+            .reply_override
             .as_ref()
             .is_some_and(|r| !r.is_positive())
-            || matches!(self.action, Some(Action::Close))
+            && !(self.lmtp && self.recipients.len() > 1);
+        refused || matches!(self.action, Some(Action::Close))
     }
 
     /// The core reported the end of a message: the `eod` stage.
@@ -259,6 +265,8 @@ impl Tap {
             _ => None,
         };
         match (&parsed, verb) {
+            (_, Verb::Lhlo) => self.lmtp = true,
+            (_, Verb::Helo | Verb::Ehlo) => self.lmtp = false,
             (_, Verb::Mail) => {
                 self.recipients.clear();
                 self.ended = false;
