@@ -222,6 +222,34 @@ impl Rule {
         }
     }
 
+    /// Whether the action can act at the stage: a certificate only at `cert` (which
+    /// takes nothing else), hiding STARTTLS at `starttls` or `ehlo`, an injection at
+    /// `starttls`, a close after body octets at `data` or `bdat`.
+    pub fn check(&self) -> Result<(), RuleError> {
+        let at = |stages: &[Stage], what: &str| {
+            if stages.contains(&self.stage) {
+                Ok(())
+            } else {
+                let names: Vec<&str> = stages.iter().map(|s| s.name()).collect();
+                err(format!(
+                    "{what} acts only at {}, not at {}",
+                    names.join(" or "),
+                    self.stage.name()
+                ))
+            }
+        };
+        match &self.action {
+            Action::Certificate(_) => at(&[Stage::Cert], "a certificate"),
+            _ if self.stage == Stage::Cert => err(
+                "the cert stage takes a certificate kind (expired, not-yet-valid, self-signed, wrong-name, weak)",
+            ),
+            Action::HideStartTls => at(&[Stage::StartTls, Stage::Ehlo], "hide"),
+            Action::Inject(_) => at(&[Stage::StartTls], "inject"),
+            Action::CloseAfter(_) => at(&[Stage::Data, Stage::Bdat], "close-after"),
+            _ => Ok(()),
+        }
+    }
+
     /// Only for addresses (or names) matching `pattern`.
     pub fn matching(mut self, pattern: &str) -> Self {
         self.pattern = Some(pattern.to_owned());
@@ -328,6 +356,7 @@ impl std::str::FromStr for Rule {
             return err(format!("{s:?}: no `=ACTION`"));
         };
         rule.action = parse_action(stage, action.trim())?;
+        rule.check()?;
         Ok(rule)
     }
 }
@@ -491,6 +520,19 @@ mod tests {
         assert!("rcpt".parse::<Rule>().is_err());
         assert!("rcpt=dance".parse::<Rule>().is_err());
         assert!("rcpt:p=2=close".parse::<Rule>().is_err());
+        for bad in [
+            "starttls=cert=expired",
+            "cert=close",
+            "mail=hide",
+            "rcpt=inject=x",
+            "mail=close-after=3",
+        ] {
+            let e = bad.parse::<Rule>().unwrap_err().to_string();
+            assert!(
+                e.contains("acts only at") || e.contains("cert stage"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]

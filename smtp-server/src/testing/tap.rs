@@ -94,6 +94,11 @@ impl Tap {
         }
     }
 
+    /// Octets a rule sent beside the core's replies, in the transcript.
+    pub(crate) fn record(&self, bytes: &[u8]) {
+        lock(&self.transcript).push_lines(Side::Server, bytes);
+    }
+
     pub(crate) fn note(&self, text: impl Into<String>) {
         lock(&self.transcript).note(text);
     }

@@ -82,11 +82,14 @@ impl Conn {
                 self.fault_close();
             }
             Some(Action::Inject(extra)) => {
+                tap.record(&extra);
                 data.extend_from_slice(&extra);
                 self.transmit(&data).await;
             }
             Some(Action::Unsolicited(r)) => {
-                data.extend_from_slice(&r.to_bytes());
+                let extra = r.to_bytes();
+                tap.record(&extra);
+                data.extend_from_slice(&extra);
                 self.transmit(&data).await;
             }
             // The greeting's own text replaced by a positive reply.
