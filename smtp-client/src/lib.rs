@@ -144,6 +144,9 @@
 //!   domain's policy fetched over HTTPS (hyper and hyper-rustls, on this crate's crypto
 //!   provider and trust anchors), cached, and turned into the plan for its MX hosts.
 //!   The policy rules are the core's, always there (`proto::client::sts`).
+//! - `testing` (off by default): the `testing` module, for testing servers: a hostile,
+//!   scripted SMTP client that records every exchange, and a server audit (SMTP
+//!   smuggling, STARTTLS injection, bare LF, long lines, AUTH before TLS, limits).
 //!
 //! # Types from the core
 //!
@@ -165,6 +168,8 @@ mod net;
 mod options;
 mod report;
 mod resume;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod tls;
 #[cfg(feature = "tls-rpt")]
 pub mod tlsrpt;

@@ -44,6 +44,33 @@ pub async fn wait_for(port: u16, what: &str, log: &Path) {
     }
 }
 
+/// Postfix's `smtpd_forbid_bare_newline` (postconf(5)): `yes` and `no` since Postfix
+/// 3.8.4, 3.7.9, 3.6.13 and 3.5.23; `reject` (and `normalize`, which `yes` now stands
+/// for) since 3.9, 3.8.5, 3.7.10, 3.6.14 and 3.5.24.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BareNewline {
+    /// `no`, the default before Postfix 3.9: a bare LF ends a line, in commands and in
+    /// message data alike, so `<LF>.<LF>` ends a message (SMTP smuggling,
+    /// CVE-2023-51764).
+    No,
+    /// `yes` (`normalize`): only `<CRLF>.<CRLF>` ends a message; a line ending in a
+    /// bare LF is still taken as though it ended in CRLF, commands included.
+    Yes,
+    /// `reject`: a line ending in a bare LF, command or content, is refused
+    /// (`smtpd_forbid_bare_newline_reject_code`, 550).
+    Reject,
+}
+
+impl BareNewline {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::No => "no",
+            Self::Yes => "yes",
+            Self::Reject => "reject",
+        }
+    }
+}
+
 /// A private Postfix instance, stopped on drop.
 pub struct Postfix {
     pub dir: PathBuf,
@@ -64,8 +91,16 @@ impl Drop for Postfix {
 
 impl Postfix {
     /// smtpd with STARTTLS on one port and implicit TLS on another (no TLS at all
-    /// without `pki`), discarding all mail and refusing `reject@example.test`.
+    /// without `pki`), discarding all mail and refusing `reject@example.test`; only
+    /// `<CRLF>.<CRLF>` ends a message ([`BareNewline::Yes`]).
     pub async fn start(pki: Option<&Pki>) -> Self {
+        Self::start_with(pki, BareNewline::Yes).await
+    }
+
+    /// [`Postfix::start`], with `smtpd_forbid_bare_newline` as given, for every client
+    /// (`smtpd_forbid_bare_newline_exclusions` empty: its default, `$mynetworks`,
+    /// holds 127.0.0.1 here).
+    pub async fn start_with(pki: Option<&Pki>, bare_newline: BareNewline) -> Self {
         let postfix = need("/usr/sbin/postfix", "postfix");
         let script = need("/usr/bin/script", "bsdutils");
         let dir = temp_dir("client-postfix");
@@ -84,6 +119,7 @@ impl Postfix {
             std::fs::create_dir_all(dir.join(sub)).unwrap();
         }
         let (starttls_port, wrapper_port) = (free_port(), free_port());
+        let forbid = bare_newline.as_str();
         let main = format!(
             "compatibility_level = 3.6
 queue_directory = {d}/queue
@@ -100,7 +136,7 @@ local_recipient_maps =
 mynetworks = 127.0.0.0/8
 smtpd_recipient_restrictions = check_recipient_access inline:{{ reject@example.test=REJECT }}, permit_mynetworks, reject
 {tls}smtpd_tls_loglevel = 1
-smtpd_forbid_bare_newline = yes
+smtpd_forbid_bare_newline = {forbid}
 smtpd_forbid_bare_newline_exclusions =
 default_transport = discard:sink
 relay_transport = discard:sink
