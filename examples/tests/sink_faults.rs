@@ -259,3 +259,31 @@ async fn a_bad_rule_is_a_usage_error() {
         "{r:?}"
     );
 }
+
+#[tokio::test]
+async fn a_message_refused_by_a_rule_is_not_written_to_out() {
+    let dir = temp_dir("sink-out-fault");
+    let (ca, out) = (s(&dir.join("ca.pem")), dir.join("mail"));
+    let out_arg = s(&out);
+    for http in [false, true] {
+        let mut args = vec![
+            "--write-cert",
+            &ca,
+            "--out",
+            &out_arg,
+            "--fault",
+            "eod:nth=1=554 5.7.1 Spam",
+        ];
+        if http {
+            args.extend(["--http", "127.0.0.1:0"]);
+        }
+        let _ = std::fs::remove_dir_all(&out);
+        let sink = Sink::start(&args).await;
+        let v = py(&sink, &ca, "send", &["b@example.test"]).await;
+        assert_eq!(v["code"], 554, "{v}");
+        assert!(files(&out).is_empty(), "http {http}: {:?}", files(&out));
+        let v = py(&sink, &ca, "send", &["b@example.test"]).await;
+        assert_eq!(v["ok"], true, "{v}");
+        assert_eq!(files(&out).len(), 1, "http {http}");
+    }
+}

@@ -124,11 +124,24 @@ async fn curl_lists_fetches_waits_for_and_deletes_messages() {
     );
     let (code, _) = curl(&[&format!("{base}/api/wait?count=5&timeout=0.2")]).await;
     assert_eq!(code, 408);
+    for bad in ["nan", "inf", "-1", "soon"] {
+        let (code, _) = curl(&[&format!("{base}/api/wait?timeout={bad}")]).await;
+        assert_eq!(code, 400, "{bad}");
+    }
+    // Mailpit's delete by IDs, the key in any case; a wrong shape deletes nothing.
+    let url = format!("{base}/api/v1/messages");
+    let (code, _) = curl(&["-X", "DELETE", "--data-binary", r#"{"ids": "all"}"#, &url]).await;
+    assert_eq!(code, 400);
+    assert_eq!(json(&[&format!("{base}/api/messages")]).await["count"], 2);
+    let one = format!(r#"{{"ids": ["{id}"]}}"#);
+    let (code, _) = curl(&["-X", "DELETE", "--data-binary", &one, &url]).await;
+    assert_eq!(code, 200);
+    assert_eq!(json(&[&format!("{base}/api/messages")]).await["count"], 1);
 
-    let (code, _) = curl(&["-X", "DELETE", &format!("{base}/api/messages/{id}")]).await;
-    assert_eq!(code, 204);
     let (code, _) = curl(&[&format!("{base}/api/messages/{id}")]).await;
     assert_eq!(code, 404);
+    let (code, _) = curl(&["-X", "DELETE", &format!("{base}/api/messages/latest")]).await;
+    assert_eq!(code, 204);
     let (code, _) = curl(&["-X", "DELETE", &format!("{base}/api/messages")]).await;
     assert_eq!(code, 204);
     assert_eq!(json(&[&format!("{base}/api/messages")]).await["count"], 0);

@@ -159,15 +159,17 @@ impl<'a> Body<'a> {
         self.state.as_ref().map_or(self.received, |s| s.received)
     }
 
-    /// Whether a fault rule ([`crate::testing`]) answers the end of this message with a
-    /// refusal or closes the connection there: a handler that records messages for a
-    /// test leaves such a message out, as the client was not told it was accepted.
+    /// Whether a fault rule ([`crate::testing`]) answers the end of this message (of
+    /// `envelope`, as the hook got it) with a refusal or closes the connection there:
+    /// a handler that records messages for a test leaves such a message out, as the
+    /// client was not told it was accepted. In LMTP a rule's reply answers the first
+    /// recipient only, so a message for several stays.
     #[cfg(feature = "testing")]
-    pub fn refused_by_fault(&self) -> bool {
+    pub fn refused_by_fault(&self, envelope: &crate::Transaction) -> bool {
         self.state
             .as_ref()
             .and_then(|s| s.conn.tap.as_ref())
-            .is_some_and(|t| t.refuses_message())
+            .is_some_and(|t| t.refuses_message(envelope.recipients.len()))
     }
 
     /// Whether [`Body::read_all`] hit its limit.

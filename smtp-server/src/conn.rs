@@ -96,7 +96,7 @@ impl Conn {
     }
 
     /// The client completed something: the next wait gets a fresh deadline.
-    fn progress(&mut self) {
+    pub(crate) fn progress(&mut self) {
         self.deadline = None;
         self.body_progress = 0;
     }
@@ -122,8 +122,8 @@ impl Conn {
                             self.progress();
                         }
                         #[cfg(feature = "testing")]
-                        if let (Some(tap), ServerEvent::MessageEnd { .. }) = (&mut self.tap, &ev) {
-                            tap.message_end();
+                        if let Some(tap) = &mut self.tap {
+                            tap.event(&ev);
                         }
                         return Some(ev);
                     }
@@ -144,29 +144,39 @@ impl Conn {
                     self.transmit(&bytes).await
                 }
                 Next::Receive => self.receive().await,
-                Next::StartTls(token) => match Box::pin(self.handshake()).await {
-                    Some(facts) => {
-                        #[cfg(feature = "testing")]
-                        if let Some(tap) = &self.tap {
-                            tap.note(format!(
-                                "TLS {} {} {}",
-                                facts.info.version(),
-                                facts.info.cipher(),
-                                facts.key_exchange.as_deref().unwrap_or("-")
-                            ));
-                        }
-                        info!(
-                            version = facts.info.version(),
-                            cipher = facts.info.cipher(),
-                            "STARTTLS"
-                        );
-                        match self.session.tls_established(token, facts.info.clone()) {
-                            Ok(()) => self.new_tls = Some(Box::new(facts)),
-                            Err(e) => self.note_error(&e),
-                        }
+                Next::StartTls(token) => {
+                    #[cfg(feature = "testing")]
+                    if let Some(tap) = &mut self.tap
+                        && !tap.pending.is_empty()
+                    {
+                        // Plaintext still held when the handshake starts was sent
+                        // before it: the core counts it and refuses the session.
+                        self.session.feed(&tap.pending.split());
                     }
-                    None => self.session.tls_failed(token),
-                },
+                    match Box::pin(self.handshake()).await {
+                        Some(facts) => {
+                            #[cfg(feature = "testing")]
+                            if let Some(tap) = &self.tap {
+                                tap.note(format!(
+                                    "TLS {} {} {}",
+                                    facts.info.version(),
+                                    facts.info.cipher(),
+                                    facts.key_exchange.as_deref().unwrap_or("-")
+                                ));
+                            }
+                            info!(
+                                version = facts.info.version(),
+                                cipher = facts.info.cipher(),
+                                "STARTTLS"
+                            );
+                            match self.session.tls_established(token, facts.info.clone()) {
+                                Ok(()) => self.new_tls = Some(Box::new(facts)),
+                                Err(e) => self.note_error(&e),
+                            }
+                        }
+                        None => self.session.tls_failed(token),
+                    }
+                }
                 Next::Close => {
                     if !self.dead {
                         // A client that stops reading must not hold the close either.

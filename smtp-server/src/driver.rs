@@ -93,10 +93,10 @@ async fn start<H: Handler>(
     let mut transport = Transport::Plain(io);
     let mut security = TransportSecurity::Plain;
     #[cfg(feature = "testing")]
-    let mut tap = shared
-        .faults
-        .as_ref()
-        .map(|f| Box::new(crate::testing::tap::Tap::new(f.clone(), peer.id)));
+    let mut tap = shared.faults.as_ref().map(|f| {
+        let endings = shared.options.command_line_endings;
+        Box::new(crate::testing::tap::Tap::new(f.clone(), peer.id, endings))
+    });
     if peer.kind == ListenerKind::ImplicitTls {
         let tls = shared.tls.as_ref()?;
         if !early.is_empty() {
@@ -139,6 +139,7 @@ async fn start<H: Handler>(
             crate::testing::wire::Start::Go => {}
             crate::testing::wire::Start::Close => return None,
             crate::testing::wire::Start::Refuse(r) => {
+                shared.counters.refused.fetch_add(1, Relaxed);
                 refuse(shared, transport, r).await;
                 return None;
             }

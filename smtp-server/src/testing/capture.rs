@@ -155,11 +155,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// [`Mailbox::wait_for`] gave up.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("no match within {waited:?}; {count} messages recorded")]
+#[error("no match within {waited:?}; {count} recorded")]
 pub struct WaitTimeout {
     /// How long it waited.
     pub waited: Duration,
-    /// Messages recorded when it gave up.
+    /// Messages (or sessions, for [`Mailbox::wait_for_sessions`]) recorded when it gave
+    /// up.
     pub count: usize,
 }
 
@@ -285,7 +286,7 @@ impl Mailbox {
             .await
             .map_err(|_| WaitTimeout {
                 waited: timeout,
-                count: lock(&self.inner.messages).len(),
+                count: lock(&self.inner.sessions).len(),
             })
     }
 }
@@ -325,7 +326,7 @@ impl Session for CaptureSession {
             return Decision::temporary_failure();
         }
         let id = ctx.queue_id().unwrap_or("unknown").to_owned();
-        if !body.refused_by_fault() {
+        if !body.refused_by_fault(env) {
             let transcript = self.capture.faults.transcript(ctx.id()).unwrap_or_default();
             let m = Message::from_parts(ctx, env, data.into(), transcript);
             self.capture.mailbox.push(m);

@@ -34,11 +34,21 @@
 //! own defences (plaintext pipelined after STARTTLS, bare line endings) are untouched.
 //! A reply given to a command with a decision (EHLO, AUTH, MAIL, RCPT, DATA, the end
 //! of data) goes through the session like the handler's own, so what the session
-//! holds is what the client was told; commands without one (STARTTLS, RSET, QUIT,
-//! NOOP, BDAT) are answered without being obeyed.
+//! holds is what the client was told; these stages meet the rules when the session
+//! asks for the decision, so a command it refuses itself (bad syntax, wrong order)
+//! counts for no rule. A positive reply to EHLO replaces the capability list on the
+//! wire. Commands without a decision (STARTTLS, RSET, QUIT, NOOP, BDAT) meet the rules
+//! as they arrive and a rule's reply answers them instead of the session: a refused
+//! BDAT chunk is read and dropped, and the later chunks of its transaction get the
+//! same reply (RFC 3030 §3).
+//!
+//! Not counted: commands a rule answers do not count toward the session's error and
+//! junk limits, and a connection refused at `connect` or `greeting` leaves no
+//! [`SessionRecord`] (it is in the server's `connections_refused` counter).
 
 mod capture;
 mod certs;
+mod edit;
 mod faults;
 mod rules;
 mod server;

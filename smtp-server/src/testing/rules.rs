@@ -246,6 +246,26 @@ impl Rule {
             Action::HideStartTls => at(&[Stage::StartTls, Stage::Ehlo], "hide"),
             Action::Inject(_) => at(&[Stage::StartTls], "inject"),
             Action::CloseAfter(_) => at(&[Stage::Data, Stage::Bdat], "close-after"),
+            // Where the session decides, a reply goes through its decision: DATA takes
+            // a refusal (its 354 is the session's), the others no intermediate reply.
+            Action::Reply(r) if self.stage == Stage::Data && r.code().class() < 4 => {
+                err("a reply at data must refuse (4xx or 5xx)")
+            }
+            Action::Reply(r)
+                if r.code().class() == 3
+                    && matches!(
+                        self.stage,
+                        Stage::Connect
+                            | Stage::Greeting
+                            | Stage::Ehlo
+                            | Stage::Auth
+                            | Stage::Mail
+                            | Stage::Rcpt
+                            | Stage::EndOfData
+                    ) =>
+            {
+                err(format!("a 3xx reply cannot answer {}", self.stage.name()))
+            }
             _ => Ok(()),
         }
     }
@@ -526,10 +546,14 @@ mod tests {
             "mail=hide",
             "rcpt=inject=x",
             "mail=close-after=3",
+            "data=250 Ok",
+            "mail=354 Go",
         ] {
             let e = bad.parse::<Rule>().unwrap_err().to_string();
             assert!(
-                e.contains("acts only at") || e.contains("cert stage"),
+                ["acts only at", "cert stage", "must refuse", "cannot answer"]
+                    .iter()
+                    .any(|w| e.contains(w)),
                 "{bad}: {e}"
             );
         }

@@ -2,23 +2,34 @@
 //!
 //! With fault rules the connection runs in lock step: the core gets one command line at
 //! a time (a message body, or a BDAT chunk, in one piece), and the next only once it
-//! has answered the last, so every reply that goes out belongs to one known stage. A
-//! rule then acts on that stage: a reply instead of the command's own (through the
-//! application's decision for commands that have one, so the core's state stays that
-//! of what the client was told), a pause, a drip, a close, a changed EHLO list, bytes
-//! injected after the STARTTLS `220`. Bytes behind a STARTTLS line go to the core at
-//! once: its refusal of pipelined plaintext (CVE-2011-0411) is never bypassed here.
+//! has answered the last, so every reply that goes out belongs to one known stage.
+//!
+//! Lines are cut where the core cuts them (CRLF, or also a bare LF when the session
+//! allows it), so the engine never reads a command the core does not. Commands with
+//! a decision (EHLO, AUTH, MAIL, RCPT, DATA, the end of data) meet the rules when the
+//! core asks for that decision, so a command the core refuses itself counts for no
+//! rule, and a rule's reply goes through the session like the application's own.
+//! Commands without one (STARTTLS, BDAT, RSET, QUIT, NOOP, VRFY…) meet them as their
+//! line arrives, and a rule's reply answers them instead of the core.
+//!
+//! Bytes behind a STARTTLS line go to the core with it, and any still held when the
+//! handshake starts go to it then: its refusal of pipelined plaintext (CVE-2011-0411)
+//! is never bypassed here.
 
+use super::edit::{without_enhanced_codes, without_keywords};
 use super::faults::Faults;
 use super::rules::{Action, Stage};
 use super::transcript::{Side, Transcript};
 use bytes::{Bytes, BytesMut};
-use smtp_proto::{Command, Encode, ParseOptions, Reply, ServerSession, Timeout, Verb};
+use smtp_proto::{
+    Command, Encode, LineEndings, ParseOptions, Reply, ServerEvent, ServerSession, Timeout, Verb,
+};
 use std::sync::{Arc, Mutex};
 
-/// Octets of a line without LF after which it goes to the core as it is (which
-/// answers an over-long line itself).
+/// Octets of a line without its end after which it goes to the core as it is (which
+/// answers an over-long line itself), and the rest of it unread until its end.
 const LONG_LINE: usize = 4096;
+const END_OF_DATA: &[u8] = b"\r\n.\r\n";
 
 /// What the connection does next with the client's bytes.
 pub(crate) enum Unit {
@@ -35,11 +46,20 @@ pub(crate) struct Tap {
     pub(crate) faults: Faults,
     id: u64,
     transcript: Arc<Mutex<Transcript>>,
+    /// Whether only CRLF ends a command line (the session's `command_line_endings`).
+    strict: bool,
     pub(crate) pending: BytesMut,
     pub(crate) eof: bool,
+    /// In the middle of an over-long line: the rest goes to the core unread.
+    long_line: bool,
     /// Octets of a BDAT chunk still to come; dropped here when the chunk was refused.
     chunk_left: u64,
     drop_chunk: bool,
+    /// A rule refused a chunk of this transaction: later chunks get the same reply
+    /// (RFC 3030 §3: the transaction has failed).
+    bdat_failed: Option<Reply>,
+    /// The body now coming is a DATA body (not a BDAT chunk the engine missed).
+    data_mode: bool,
     /// DATA body: whether the next octet starts a line.
     line_start: bool,
     body_octets: u64,
@@ -49,7 +69,10 @@ pub(crate) struct Tap {
     action: Option<Action>,
     /// A reply for the application's next decision.
     reply_override: Option<Reply>,
+    /// The rules met the decision of the current command already (AUTH steps).
+    decided: bool,
     hide_starttls: bool,
+    /// The recipients the session asked about in this transaction.
     recipients: Vec<String>,
     /// The end of this message was already seen (LMTP has one per recipient).
     ended: bool,
@@ -70,22 +93,27 @@ fn lock(t: &Mutex<Transcript>) -> std::sync::MutexGuard<'_, Transcript> {
 }
 
 impl Tap {
-    pub(crate) fn new(faults: Faults, id: u64) -> Self {
+    pub(crate) fn new(faults: Faults, id: u64, endings: LineEndings) -> Self {
         let transcript = faults.open(id);
         Self {
             faults,
             id,
             transcript,
+            strict: endings == LineEndings::Strict,
             pending: BytesMut::new(),
             eof: false,
+            long_line: false,
             chunk_left: 0,
             drop_chunk: false,
+            bdat_failed: None,
+            data_mode: false,
             line_start: false,
             body_octets: 0,
             close_after: None,
             stage: Some(Stage::Greeting),
             action: None,
             reply_override: None,
+            decided: false,
             hide_starttls: false,
             recipients: Vec::new(),
             ended: false,
@@ -112,28 +140,57 @@ impl Tap {
         self.reply_override.take()
     }
 
-    /// Whether the message now ending will be refused or cut off by a rule. In LMTP a
-    /// rule's reply answers the first recipient only: with others, the message stays.
-    pub(crate) fn refuses_message(&self) -> bool {
+    /// Whether the message now ending, for `accepted` recipients, will be refused or
+    /// cut off by a rule. In LMTP a rule's reply answers the first recipient only: with
+    /// others, the message stays.
+    pub(crate) fn refuses_message(&self, accepted: usize) -> bool {
         let refused = self
             .reply_override
             .as_ref()
             .is_some_and(|r| !r.is_positive())
-            && !(self.lmtp && self.recipients.len() > 1);
+            && !(self.lmtp && accepted > 1);
         refused || matches!(self.action, Some(Action::Close))
     }
 
-    /// The core reported the end of a message: the `eod` stage.
-    pub(crate) fn message_end(&mut self) {
-        if self.ended {
+    /// An event on its way to the application: the stages with a decision meet the
+    /// rules here.
+    pub(crate) fn event(&mut self, ev: &ServerEvent) {
+        let (stage, subjects) = match ev {
+            ServerEvent::Hello { host, .. } => (Stage::Ehlo, vec![host.to_string()]),
+            ServerEvent::Auth(_) | ServerEvent::AuthStep { .. } => (Stage::Auth, Vec::new()),
+            ServerEvent::Mail { from, .. } => {
+                self.recipients.clear();
+                (Stage::Mail, vec![mailbox(&from.to_string())])
+            }
+            ServerEvent::Rcpt { to, .. } => {
+                let to = mailbox(&to.to_string());
+                self.recipients.push(to.clone());
+                (Stage::Rcpt, vec![to])
+            }
+            ServerEvent::Data => (Stage::Data, self.recipients.clone()),
+            ServerEvent::MessageEnd { .. } => return self.message_end(),
+            _ => return,
+        };
+        if std::mem::replace(&mut self.decided, true) {
             return;
         }
-        self.ended = true;
+        let subjects: Vec<&str> = subjects.iter().map(String::as_str).collect();
+        let action = self.faults.fire(stage, &subjects);
+        self.act(stage, action);
+    }
+
+    /// The core reported the end of a message: the `eod` stage.
+    fn message_end(&mut self) {
+        if std::mem::replace(&mut self.ended, true) {
+            return;
+        }
+        self.close_after = None;
+        self.data_mode = false;
         self.note(format!("message body: {} octets", self.body_octets));
         let subjects: Vec<&str> = self.recipients.iter().map(String::as_str).collect();
         let action = self.faults.fire(Stage::EndOfData, &subjects);
         self.stage = Some(Stage::EndOfData);
-        self.act(Stage::EndOfData, action, true);
+        self.act(Stage::EndOfData, action);
     }
 
     /// The certificate a rule asks for in the handshake now starting, if any.
@@ -147,14 +204,19 @@ impl Tap {
         }
     }
 
-    /// Sets the action of a rule that fired for a command that goes to the core.
-    fn act(&mut self, stage: Stage, action: Option<Action>, decides: bool) {
+    /// Sets the action of a rule that fired at a stage with a decision.
+    fn act(&mut self, stage: Stage, action: Option<Action>) {
         let Some(action) = action else {
             return;
         };
         self.note(format!("fault at {}: {}", stage.name(), describe(&action)));
         match action {
-            Action::Reply(r) if decides => self.reply_override = Some(r),
+            // The EHLO list is the core's to write: a positive reply replaces it on
+            // the wire, the session going on as after its own.
+            Action::Reply(r) if stage == Stage::Ehlo && r.is_positive() => {
+                self.action = Some(Action::Reply(r));
+            }
+            Action::Reply(r) => self.reply_override = Some(r),
             Action::HideStartTls => self.hide_starttls = true,
             Action::CloseAfter(n) => self.close_after = Some(n),
             a => self.action = Some(a),
@@ -163,6 +225,11 @@ impl Tap {
 
     /// The next piece of input for the core, or what to do instead.
     pub(crate) fn next_unit(&mut self, session: &ServerSession) -> Unit {
+        let in_body = session.timeout() == Timeout::DataBlock;
+        if self.chunk_left > 0 && !self.drop_chunk && !in_body {
+            // The core did not take the BDAT line as one: no chunk follows.
+            self.chunk_left = 0;
+        }
         loop {
             if self.pending.is_empty() {
                 return Unit::None;
@@ -176,39 +243,83 @@ impl Tap {
                 }
                 return self.body(bytes);
             }
-            if session.timeout() == Timeout::DataBlock {
-                let end = self.data_end();
+            if in_body && !self.data_mode {
+                let all = self.pending.split().freeze();
+                return self.body(all);
+            }
+            if in_body {
+                let Some(end) = self.data_end() else {
+                    return Unit::None;
+                };
                 let bytes = self.pending.split_to(end).freeze();
-                self.line_start = bytes.ends_with(b"\n");
+                self.line_start = bytes.ends_with(b"\r\n");
                 return self.body(bytes);
             }
-            let Some(lf) = self.pending.iter().position(|&b| b == b'\n') else {
-                if self.pending.len() > LONG_LINE || self.eof {
+            let end = self.line_end();
+            if self.long_line {
+                // The rest of an over-long line: the core discards it, unread here.
+                let n = end.unwrap_or(self.pending.len());
+                self.long_line = end.is_none();
+                return Unit::Feed(self.pending.split_to(n).freeze());
+            }
+            let Some(end) = end else {
+                if self.pending.len() > LONG_LINE {
+                    self.long_line = true;
+                    return Unit::Feed(self.pending.split().freeze());
+                }
+                if self.eof {
                     return Unit::Feed(self.pending.split().freeze());
                 }
                 return Unit::None;
             };
-            let line = self.pending.split_to(lf + 1).freeze();
+            let line = self.pending.split_to(end).freeze();
             return self.command(line);
         }
     }
 
-    /// Where the DATA body in `pending` ends: after the first `CRLF.CRLF` (the core
-    /// decides what really ends it; this only keeps what follows for the next step).
-    fn data_end(&self) -> usize {
+    /// Where the first command line in `pending` ends (after its CRLF, or its LF when
+    /// the session takes a bare LF), as the core's framing cuts it.
+    fn line_end(&self) -> Option<usize> {
         let p = &self.pending[..];
-        if self.line_start && p.starts_with(b".\r\n") {
-            return 3;
+        if self.strict {
+            p.windows(2).position(|w| w == b"\r\n").map(|i| i + 2)
+        } else {
+            p.iter().position(|&b| b == b'\n').map(|i| i + 1)
         }
-        p.windows(5)
-            .position(|w| w == b"\r\n.\r\n")
-            .map_or(p.len(), |i| i + 5)
+    }
+
+    /// How much of the DATA body in `pending` to give now: through the first
+    /// `CRLF.CRLF`, or all but a tail that may begin one (held until more comes, so
+    /// that what follows the end is never given with it). The core decides what
+    /// really ends the message; this only keeps the lock step.
+    fn data_end(&self) -> Option<usize> {
+        let p = &self.pending[..];
+        if self.line_start {
+            if p.starts_with(b".\r\n") {
+                return Some(3);
+            }
+            if b".\r\n".starts_with(p) && !self.eof {
+                return None;
+            }
+        }
+        if let Some(i) = p.windows(5).position(|w| w == END_OF_DATA) {
+            return Some(i + 5);
+        }
+        if self.eof {
+            return Some(p.len());
+        }
+        let held = (1..END_OF_DATA.len())
+            .rev()
+            .find(|&k| p.len() >= k && p.ends_with(&END_OF_DATA[..k]))
+            .unwrap_or(0);
+        Some(p.len() - held).filter(|&n| n > 0)
     }
 
     fn body(&mut self, bytes: Bytes) -> Unit {
         self.body_octets += bytes.len() as u64;
         match self.close_after {
             Some(left) if bytes.len() as u64 >= left => {
+                self.close_after = None;
                 self.note(format!(
                     "fault: connection closed after {left} more body octets"
                 ));
@@ -247,68 +358,94 @@ impl Tap {
         self.action = None;
         self.reply_override = None;
         self.hide_starttls = false;
-        let parsed = smtp_proto::decode_command(bare, &ParseOptions::default()).ok();
-        let (stage, decides) = match verb {
-            Verb::Helo | Verb::Ehlo | Verb::Lhlo => (Stage::Ehlo, true),
-            Verb::StartTls => (Stage::StartTls, false),
-            Verb::Auth => (Stage::Auth, true),
-            Verb::Mail => (Stage::Mail, true),
-            Verb::Rcpt => (Stage::Rcpt, true),
-            Verb::Data => (Stage::Data, true),
-            Verb::Bdat => (Stage::Bdat, false),
-            Verb::Rset => (Stage::Rset, false),
-            Verb::Quit => (Stage::Quit, false),
-            Verb::Noop => (Stage::Noop, false),
-            _ => (Stage::Other, false),
+        self.decided = false;
+        let stage = match verb {
+            Verb::Helo | Verb::Ehlo | Verb::Lhlo => Stage::Ehlo,
+            Verb::StartTls => Stage::StartTls,
+            Verb::Auth => Stage::Auth,
+            Verb::Mail => Stage::Mail,
+            Verb::Rcpt => Stage::Rcpt,
+            Verb::Data => Stage::Data,
+            Verb::Bdat => Stage::Bdat,
+            Verb::Rset => Stage::Rset,
+            Verb::Quit => Stage::Quit,
+            Verb::Noop => Stage::Noop,
+            _ => Stage::Other,
         };
-        let subject = match &parsed {
-            Some(Command::Mail { from, .. }) => Some(mailbox(&from.to_string())),
-            Some(Command::Rcpt { to, .. }) => Some(mailbox(&to.to_string())),
-            Some(Command::Ehlo { host } | Command::Helo { host } | Command::Lhlo { host }) => {
-                Some(host.to_string())
-            }
-            _ => None,
-        };
-        match (&parsed, verb) {
-            (_, Verb::Lhlo) => self.lmtp = true,
-            (_, Verb::Helo | Verb::Ehlo) => self.lmtp = false,
-            (_, Verb::Mail) => {
-                self.recipients.clear();
-                self.ended = false;
-                self.body_octets = 0;
-            }
-            (_, Verb::Rcpt) => self.recipients.extend(subject.clone()),
-            (_, Verb::Data) => {
-                self.line_start = true;
-                self.ended = false;
-                self.body_octets = 0;
-            }
-            (Some(Command::Bdat { size, .. }), _) => {
-                self.chunk_left = *size;
-                self.drop_chunk = false;
-                self.ended = false;
-            }
+        self.stage = Some(stage);
+        match verb {
+            Verb::Lhlo => self.lmtp = true,
+            Verb::Helo | Verb::Ehlo => self.lmtp = false,
             _ => {}
         }
-        self.stage = Some(stage);
-        let subjects: Vec<&str> = subject.iter().map(String::as_str).collect();
-        let action = self.faults.fire(stage, &subjects);
+        if matches!(
+            verb,
+            Verb::Mail | Verb::Rset | Verb::Helo | Verb::Ehlo | Verb::Lhlo | Verb::StartTls
+        ) {
+            self.bdat_failed = None;
+            self.close_after = None;
+        }
+        if matches!(verb, Verb::Mail | Verb::Data | Verb::Bdat) {
+            self.ended = false;
+        }
+        if matches!(verb, Verb::Mail | Verb::Data) {
+            self.body_octets = 0;
+            self.close_after = None;
+        }
+        self.data_mode = verb == Verb::Data;
+        if verb == Verb::Data {
+            self.line_start = true;
+        }
+        match stage {
+            // Met by the rules when the core asks for the decision.
+            Stage::Ehlo | Stage::Auth | Stage::Mail | Stage::Rcpt | Stage::Data => Unit::Feed(line),
+            _ => {
+                let bare = line.slice(..bare.len());
+                self.answer(verb, stage, line, &bare)
+            }
+        }
+    }
+
+    /// A command without a decision: the rules meet it now.
+    fn answer(&mut self, verb: Verb, stage: Stage, line: Bytes, bare: &[u8]) -> Unit {
+        if verb == Verb::Bdat {
+            let parsed = smtp_proto::decode_command(bare, &ParseOptions::default());
+            if let Ok(Command::Bdat { size, .. }) = parsed {
+                self.chunk_left = size;
+                self.drop_chunk = false;
+            }
+        }
+        let subjects: Vec<&str> = match stage {
+            Stage::Bdat => self.recipients.iter().map(String::as_str).collect(),
+            _ => Vec::new(),
+        };
+        let mut action = self.faults.fire(stage, &subjects);
+        if verb == Verb::Bdat
+            && action.is_none()
+            && let Some(r) = &self.bdat_failed
+        {
+            action = Some(Action::Reply(r.clone()));
+        }
         match action {
             Some(Action::Close) => {
                 self.note(format!("fault at {}: close", stage.name()));
                 Unit::Close
             }
-            Some(Action::Reply(r)) if !decides => {
+            Some(Action::Reply(r)) => {
                 self.note(format!("fault at {}: {r}", stage.name()));
-                // Not obeyed: a refused chunk's octets are read and dropped (RFC 3030 §3).
-                self.drop_chunk = verb == Verb::Bdat;
+                if verb == Verb::Bdat {
+                    // Not obeyed: the chunk's octets are read and dropped (RFC 3030 §3),
+                    // and the transaction has failed.
+                    self.drop_chunk = true;
+                    self.bdat_failed = Some(r.clone());
+                }
                 let close = r.code().get() == 421 || verb == Verb::Quit;
                 let bytes = r.to_bytes();
                 lock(&self.transcript).push_lines(Side::Server, &bytes);
                 Unit::Answer(bytes, close)
             }
             a => {
-                self.act(stage, a, decides);
+                self.act(stage, a);
                 if verb == Verb::StartTls {
                     // Everything behind STARTTLS goes to the core with it, which refuses
                     // plaintext pipelined there (RFC 3207 §4.2, CVE-2011-0411).
@@ -360,96 +497,5 @@ fn describe(a: &Action) -> String {
         Action::Inject(b) => format!("inject {:?}", String::from_utf8_lossy(b)),
         Action::Unsolicited(r) => format!("unsolicited {r}"),
         other => format!("{other:?}").to_lowercase(),
-    }
-}
-
-/// An EHLO reply without the lines of `keywords`, continuation marks mended.
-fn without_keywords(reply: &[u8], keywords: &[String]) -> Vec<u8> {
-    let lines: Vec<&[u8]> = reply
-        .split_inclusive(|&b| b == b'\n')
-        .enumerate()
-        .filter(|(i, l)| {
-            let word = l
-                .get(4..)
-                .unwrap_or_default()
-                .split(|&b| b == b' ' || b == b'\r')
-                .next()
-                .unwrap_or_default();
-            *i == 0
-                || !keywords
-                    .iter()
-                    .any(|k| k.as_bytes().eq_ignore_ascii_case(word))
-        })
-        .map(|(_, l)| l)
-        .collect();
-    let mut out = Vec::with_capacity(reply.len());
-    for (i, l) in lines.iter().enumerate() {
-        let start = out.len();
-        out.extend_from_slice(l);
-        if l.len() > 3 {
-            out[start + 3] = if i + 1 == lines.len() { b' ' } else { b'-' };
-        }
-    }
-    out
-}
-
-/// Each reply line without its enhanced status code (`250 2.1.0 Ok` → `250 Ok`).
-fn without_enhanced_codes(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len());
-    for l in data.split_inclusive(|&b| b == b'\n') {
-        let rest = l.get(4..).unwrap_or_default();
-        let code_len = rest.iter().position(|&b| b == b' ').unwrap_or(0);
-        let code = &rest[..code_len];
-        let is_code = code.len() >= 5
-            && code.split(|&b| b == b'.').count() == 3
-            && code.iter().all(|&b| b.is_ascii_digit() || b == b'.');
-        if is_code {
-            out.extend_from_slice(&l[..4]);
-            out.extend_from_slice(&rest[code_len + 1..]);
-        } else {
-            out.extend_from_slice(l);
-        }
-    }
-    out
-}
-
-/// A reply whose last line carries another code (RFC 5321 §4.2.1 wants the same code
-/// on every line of a reply).
-pub(crate) fn malformed(data: &[u8]) -> Vec<u8> {
-    let code = data.get(..3).unwrap_or(b"250");
-    let other = if code == b"250" { b"521" } else { b"250" };
-    let mut out = Vec::new();
-    out.extend_from_slice(code);
-    out.extend_from_slice(b"-This reply is malformed on purpose\r\n");
-    out.extend_from_slice(other);
-    out.extend_from_slice(b" and its last line has another code\r\n");
-    out
-}
-
-/// A block of continuation lines of a reply that never ends.
-pub(crate) fn endless_block(code: &[u8], from: u64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 * 40);
-    for i in from..from + 64 {
-        out.extend_from_slice(code);
-        out.extend_from_slice(format!("-endless reply line {i}\r\n").as_bytes());
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ehlo_lines_are_left_out_and_marks_mended() {
-        let r = b"250-localhost\r\n250-PIPELINING\r\n250-SIZE 10\r\n250 STARTTLS\r\n";
-        let out = without_keywords(r, &["STARTTLS".into(), "size".into()]);
-        assert_eq!(out, b"250-localhost\r\n250 PIPELINING\r\n");
-    }
-
-    #[test]
-    fn enhanced_codes_are_stripped() {
-        let out = without_enhanced_codes(b"250-2.1.0 Ok\r\n250 2.1.0 Fine\r\n354 Go on\r\n");
-        assert_eq!(out, b"250-Ok\r\n250 Fine\r\n354 Go on\r\n");
     }
 }

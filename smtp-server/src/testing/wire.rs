@@ -1,8 +1,9 @@
 //! The connection's side of the fault engine: giving the core the tap's next unit, and
 //! writing replies as the rules change them.
 
+use super::edit::{endless_block, malformed};
 use super::rules::{Action, Stage};
-use super::tap::{Tap, Unit, endless_block, malformed};
+use super::tap::{Tap, Unit};
 use crate::conn::Conn;
 use smtp_proto::{Encode, Reply};
 
@@ -32,6 +33,8 @@ impl Conn {
                 true
             }
             Unit::Answer(reply, close) => {
+                // A command answered here is progress, like one the core answers.
+                self.progress();
                 self.transmit(&reply).await;
                 if close {
                     self.fault_close();

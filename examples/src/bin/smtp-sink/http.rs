@@ -171,6 +171,7 @@ async fn raw(State(api): State<Api>, Path(id): Path<String>) -> Response {
 }
 
 async fn delete_one(State(api): State<Api>, Path(id): Path<String>) -> Response {
+    let id = find(&api, &id).map_or(id, |m| m.id);
     if api.mailbox.remove(&id) {
         StatusCode::NO_CONTENT.into_response()
     } else {
@@ -185,10 +186,14 @@ async fn delete_all(State(api): State<Api>) -> StatusCode {
 
 async fn wait(State(api): State<Api>, Query(q): Params) -> Response {
     let count: usize = q.get("count").and_then(|c| c.parse().ok()).unwrap_or(1);
-    let secs: f64 = q
-        .get("timeout")
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(10.0);
+    let secs = match q.get("timeout").map(|t| t.parse::<f64>()) {
+        None => 10.0,
+        Some(Ok(s)) if s.is_finite() && s >= 0.0 => s,
+        Some(_) => {
+            let body = json!({ "error": "timeout: a number of seconds, 0 to 600" });
+            return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+        }
+    };
     let to = q.get("to").map(|t| t.to_ascii_lowercase());
     let matching = |m: &Message| {
         to.as_ref()
@@ -323,8 +328,7 @@ fn mp_summary(m: &Message) -> Value {
 }
 
 /// Mailpit lists the newest first.
-fn mp_page(all: Vec<Message>, q: &HashMap<String, String>) -> Value {
-    let total = all.len();
+fn mp_page(all: Vec<Message>, total: usize, q: &HashMap<String, String>) -> Value {
     let start: usize = q.get("start").and_then(|s| s.parse().ok()).unwrap_or(0);
     let limit: usize = q.get("limit").and_then(|s| s.parse().ok()).unwrap_or(50);
     let page: Vec<Value> = all
@@ -338,7 +342,8 @@ fn mp_page(all: Vec<Message>, q: &HashMap<String, String>) -> Value {
         "total": total,
         "unread": total,
         "count": page.len(),
-        "messages_count": total,
+        "messages_count": all.len(),
+        "messages_unread": all.len(),
         "start": start,
         "tags": [],
         "messages": page,
@@ -346,25 +351,36 @@ fn mp_page(all: Vec<Message>, q: &HashMap<String, String>) -> Value {
 }
 
 async fn mp_list(State(api): State<Api>, Query(q): Params) -> impl IntoResponse {
-    axum::Json(mp_page(api.mailbox.messages(), &q))
+    let all = api.mailbox.messages();
+    let total = all.len();
+    axum::Json(mp_page(all, total, &q))
 }
 
+/// All messages, or those of `{"IDs": [...]}` (the key in any case, as Mailpit's Go
+/// decoder takes it).
 async fn mp_delete(State(api): State<Api>, body: Bytes) -> Response {
-    let ids: Vec<String> = if body.iter().all(u8::is_ascii_whitespace) {
-        Vec::new()
-    } else {
-        match serde_json::from_slice::<Value>(&body) {
-            Ok(v) => v["IDs"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|i| i.as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    let bad = |why: &str| (StatusCode::BAD_REQUEST, why.to_owned()).into_response();
+    let mut ids: Vec<String> = Vec::new();
+    if !body.iter().all(u8::is_ascii_whitespace) {
+        let v: Value = match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(e) => return bad(&e.to_string()),
+        };
+        let Some(fields) = v.as_object() else {
+            return bad("a JSON object was expected");
+        };
+        if let Some((_, list)) = fields.iter().find(|(k, _)| k.eq_ignore_ascii_case("ids")) {
+            let Some(list) = list.as_array() else {
+                return bad("IDs: an array of message IDs was expected");
+            };
+            for id in list {
+                let Some(id) = id.as_str() else {
+                    return bad("IDs: an array of message IDs was expected");
+                };
+                ids.push(id.to_owned());
+            }
         }
-    };
+    }
     if ids.is_empty() {
         api.mailbox.clear();
     } else {
@@ -426,13 +442,13 @@ fn matches_query(m: &Message, query: &str) -> bool {
 
 async fn mp_search(State(api): State<Api>, Query(q): Params) -> impl IntoResponse {
     let query = q.get("query").cloned().unwrap_or_default();
-    let found: Vec<Message> = api
-        .mailbox
-        .messages()
+    let all = api.mailbox.messages();
+    let total = all.len();
+    let found: Vec<Message> = all
         .into_iter()
         .filter(|m| matches_query(m, &query))
         .collect();
-    axum::Json(mp_page(found, &q))
+    axum::Json(mp_page(found, total, &q))
 }
 
 async fn mp_search_delete(State(api): State<Api>, Query(q): Params) -> impl IntoResponse {

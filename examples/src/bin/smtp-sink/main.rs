@@ -149,7 +149,7 @@ impl Session for SinkSession {
                 }
             }
         };
-        match store(dir, &id, body).await {
+        match store(dir, &id, body, |b| !b.refused_by_fault(env)).await {
             Ok(()) => queued(&id),
             Err(e) => failed(ctx, &e),
         }
@@ -203,12 +203,13 @@ impl SinkSession {
         if let Err(e) = tokio::io::copy(body, &mut data).await {
             return failed(ctx, &e.to_string());
         }
+        let refused = body.refused_by_fault(env);
         if let Some(dir) = &self.sink.out
-            && let Err(e) = store(dir, id, &mut &data[..]).await
+            && let Err(e) = store(dir, id, &mut &data[..], |_| !refused).await
         {
             return failed(ctx, &e);
         }
-        if !body.refused_by_fault() {
+        if !refused {
             let transcript = self.transcript(ctx);
             mailbox.push(Message::from_parts(ctx, env, data.into(), transcript));
         }
@@ -216,12 +217,14 @@ impl SinkSession {
     }
 }
 
-/// Writes `DIR/ID.eml` under a temporary name, renamed once complete: a message that is
-/// not accepted never appears as a .eml file.
-async fn store(
+/// Writes `DIR/ID.eml` under a temporary name, renamed once complete and only if `keep`
+/// says so then (a fault rule may refuse the message): a message that is not accepted
+/// never appears as a .eml file.
+async fn store<R: tokio::io::AsyncRead + Unpin>(
     dir: &std::path::Path,
     id: &str,
-    body: &mut (impl tokio::io::AsyncRead + Unpin),
+    body: &mut R,
+    keep: impl FnOnce(&R) -> bool,
 ) -> Result<(), String> {
     let tmp = dir.join(format!(".{id}.tmp"));
     let done = dir.join(format!("{id}.eml"));
@@ -230,6 +233,9 @@ async fn store(
         tokio::io::copy(body, &mut f).await?;
         f.sync_all().await?;
         drop(f);
+        if !keep(body) {
+            return tokio::fs::remove_file(&tmp).await;
+        }
         tokio::fs::rename(&tmp, &done).await?;
         // The rename itself is durable only once the directory is synced: only then
         // may the client be told 250 (RFC 5321 §6.1, the receiver is responsible).
