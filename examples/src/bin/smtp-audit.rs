@@ -29,7 +29,7 @@ use std::time::Duration;
 #[derive(Parser, Debug)]
 #[command(name = "smtp-audit", version)]
 struct Args {
-    /// The server, HOST:PORT (a name, an IPv4 address, or [IPv6]:PORT).
+    /// The server, `HOST:PORT` (a name, an IPv4 address, or `[IPv6]:PORT`).
     target: String,
     /// Sender of the test messages.
     #[arg(long, value_name = "ADDR", default_value = "a@example.test")]
