@@ -5,6 +5,7 @@
 //! (`smtpd_forbid_bare_newline = no`: SMTP smuggling found) and forbidden (`yes`,
 //! `reject`: no smuggling). Postfix comes from `bash scripts/install-peers`; without
 //! it the Postfix tests fail with that hint.
+#![cfg(feature = "testing")]
 
 mod support;
 

@@ -3,6 +3,7 @@
 //! (verified, any certificate, with a command pipelined behind it), and the
 //! transcript; and against scripted servers, replies no server should send (bare LF
 //! endings, no code, endless lines, silence), each read bounded.
+#![cfg(feature = "testing")]
 
 mod support;
 

@@ -1,6 +1,7 @@
 //! The test server's fault engine keeps the session's defences and the client's view
 //! in step, whatever the client sends: found by review, each pinned here with a raw
 //! client (`smtp_client::testing::TestClient`).
+#![cfg(feature = "testing")]
 
 use smtp_client::testing::{ServerReply, TestClient};
 use smtp_client::{Connection, Envelope, TlsPolicy, TrustAnchors};
