@@ -50,6 +50,8 @@ mod capture;
 mod certs;
 mod edit;
 mod faults;
+#[cfg(test)]
+mod props;
 mod rules;
 mod server;
 pub(crate) mod tap;
