@@ -86,6 +86,43 @@ proptest! {
     }
 
     #[test]
+    fn any_text_parses_or_is_refused(text in "[a-z:=*@.0-9 \\\\-]{0,40}|\\PC{0,40}") {
+        if let Ok(rule) = text.parse::<Rule>() {
+            prop_assert!(rule.check().is_ok());
+            prop_assert_eq!(rule.to_string().parse::<Rule>().unwrap(), rule);
+        }
+    }
+
+    #[test]
+    fn any_input_ends_without_a_panic(
+        input in prop::collection::vec(
+            prop_oneof![
+                4 => any::<u8>(),
+                2 => prop::sample::select(b"\r\n.:<>@ ".to_vec()),
+            ],
+            0..600,
+        ),
+        words in prop::collection::vec(
+            prop::sample::select(vec![
+                &b"MAIL FROM:<a@x.test>\r\n"[..], b"RCPT TO:<c@bounce.test>\r\n", b"DATA\r\n",
+                b"BDAT 5\r\n", b"BDAT 2 LAST\r\n", b"\r\n.\r\n", b"NOOP\r\n", b"RSET\r\n",
+                b"EHLO x\r\n", b"STARTTLS\r\n", b"AUTH LOGIN\r\n",
+            ]),
+            0..12,
+        ),
+        cuts in prop::collection::vec(0usize..2000, 0..8),
+    ) {
+        let mut script = Vec::new();
+        for (i, w) in words.iter().enumerate() {
+            script.extend_from_slice(w);
+            script.extend_from_slice(&input[input.len() * i / words.len().max(1)..][..input.len() / words.len().max(1)]);
+        }
+        script.extend_from_slice(&input);
+        let cuts: Vec<usize> = cuts.into_iter().filter(|&c| c <= script.len()).collect();
+        let _ = run(&script, &cuts);
+    }
+
+    #[test]
     fn the_lock_step_does_not_depend_on_how_reads_are_cut(
         cuts in prop::collection::vec(0usize..SCRIPT.len(), 0..12),
     ) {
