@@ -433,3 +433,35 @@ async fn a_command_run_under_tls_after_starttls_is_found() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn an_implicit_tls_port_is_audited_inside_tls() {
+    let server = smtp_server::testing::TestServer::builder()
+        .implicit_tls()
+        .start()
+        .await
+        .unwrap();
+    let addr = server.implicit_tls_addr().unwrap();
+    let mut o = opts(&Check::ALL);
+    o.implicit_tls = true;
+    let report = audit(addr, &o).await;
+    assert!(report.error.is_none(), "{report:#}");
+    for r in &report.results {
+        let want = match r.check {
+            Check::StartTlsInjection => Status::NotApplicable,
+            _ => Status::Pass,
+        };
+        assert_eq!(r.status, want, "{}: {}\n{}", r.name, r.detail, r.transcript);
+        assert!(r.transcript.entries().iter().any(|e| e.tls), "{}", r.name);
+    }
+    // Without it, the same port gives no greeting in plaintext: nothing to decide.
+    let report = audit(
+        addr,
+        &opts(&[Check::BareLf]).with_timeout(std::time::Duration::from_secs(1)),
+    )
+    .await;
+    assert!(
+        report.error.is_some() && !report.is_complete(),
+        "{report:#}"
+    );
+}

@@ -6,7 +6,8 @@
 //!
 //! ```text
 //! smtp-audit HOST:PORT [--from ADDR] [--to ADDR] [--helo NAME] [--timeout SECS]
-//!            [--check NAME]... [--no-starttls] [--servername NAME] [--json] [--verbose]
+//!            [--check NAME]... [--no-starttls | --implicit-tls] [--servername NAME]
+//!            [--json] [--verbose]
 //! ```
 //!
 //! The smuggling checks send test messages (two where the server is vulnerable) from
@@ -50,8 +51,11 @@ struct Args {
     checks: Vec<Check>,
     /// Stay in plaintext for every check (by default the checks that do not test
     /// plaintext itself run inside STARTTLS when it is offered).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "implicit_tls")]
     no_starttls: bool,
+    /// TLS from the first byte (RFC 8314, port 465): every check runs inside TLS.
+    #[arg(long)]
+    implicit_tls: bool,
     /// The name to send as SNI (certificates are not checked: this is no TLS audit).
     #[arg(long, value_name = "NAME")]
     servername: Option<String>,
@@ -104,6 +108,7 @@ async fn run(args: Args) -> ExitCode {
         .with_timeout(Duration::from_secs(args.timeout));
     opts.helo = args.helo;
     opts.starttls = !args.no_starttls;
+    opts.implicit_tls = args.implicit_tls;
     opts.server_name = args.servername;
     if !args.checks.is_empty() {
         opts.checks = args.checks;

@@ -102,6 +102,9 @@ pub struct AuditOptions {
     /// Use STARTTLS, when offered, for the checks that do not test plaintext itself
     /// (smuggling, bare LF, long lines, limits), as a sender would. Default on.
     pub starttls: bool,
+    /// TLS from the first byte (RFC 8314 §3, port 465): every check runs inside TLS;
+    /// STARTTLS injection does not apply and AUTH is never in plaintext. Default off.
+    pub implicit_tls: bool,
     /// The TLS configuration (`None`: [`accept_any_certificate`]: the audit is not
     /// about certificates).
     pub tls_config: Option<Arc<ClientConfig>>,
@@ -130,6 +133,7 @@ impl Default for AuditOptions {
             timeout: Duration::from_secs(30),
             check_timeout: Duration::from_secs(600),
             starttls: true,
+            implicit_tls: false,
             tls_config: None,
             server_name: None,
             checks: Check::ALL.to_vec(),
@@ -271,6 +275,15 @@ pub(super) async fn session(
             });
         }
     };
+    if opts.implicit_tls {
+        let (config, name) = match tls_setup(addr, opts) {
+            Ok(x) => x,
+            Err(why) => return Err(Stop::new(c, why)),
+        };
+        if let Err(e) = c.handshake(config, name).await {
+            return Err(Stop::new(c, format!("TLS handshake (implicit TLS): {e}")));
+        }
+    }
     let greeting = match c.read_reply().await {
         Ok(r) if r.is_positive() => r,
         Ok(r) => return Err(Stop::new(c, format!("greeting: {}", r.summary()))),

@@ -101,6 +101,11 @@ pub(super) async fn auth_before_tls(addr: SocketAddr, opts: &super::AuditOptions
         Err(stop) => return stop.result(Check::AuthBeforeTls, AUTH),
     };
     let mut c = s.client;
+    if opts.implicit_tls {
+        let d = "implicit TLS: nothing, AUTH included, is sent in plaintext".to_owned();
+        let _ = until_quit(&mut c).await;
+        return result(Status::Pass, d, c);
+    }
     let before = s.ehlo.auth_mechanisms();
     let clear: Vec<&String> = before
         .iter()
