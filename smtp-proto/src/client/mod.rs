@@ -65,6 +65,7 @@ mod auth;
 mod body;
 mod event;
 mod flow;
+pub mod limits;
 pub mod mx;
 mod options;
 pub mod policy;
