@@ -56,6 +56,9 @@ pub struct Connection {
     /// The wait under way and when it ends: one RFC 5321 §4.5.3.2 timeout covers a
     /// whole reply (or pipelined group of replies), however the server trickles it.
     deadline: Option<(smtp_proto::Timeout, tokio::time::Instant)>,
+    /// Transactions started on this connection (MAIL commands sent), for the server's
+    /// `MAILMAX` (RFC 9422).
+    transactions: u32,
 }
 
 impl std::fmt::Debug for Connection {
@@ -70,6 +73,18 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Connection {
+    /// The limits the server announced in its EHLO reply (`LIMITS`, RFC 9422), if any.
+    pub fn server_limits(&self) -> Option<&smtp_proto::LimitsExt> {
+        self.session.capabilities().and_then(|c| c.limits())
+    }
+
+    /// How many more transactions the server takes on this connection under its
+    /// `MAILMAX` (`None`: it announced no such limit). At 0, open another connection.
+    pub fn transactions_left(&self) -> Option<u32> {
+        let limits = self.server_limits()?;
+        smtp_proto::client::limits::transactions_left(limits, self.transactions)
+    }
+
     /// What the connection got: server name, greeting, capabilities, TLS facts, the
     /// policy and the rule that chose it.
     pub fn report(&self) -> &SessionReport {

@@ -27,6 +27,17 @@ pub struct RecipientResult {
 }
 
 impl RecipientResult {
+    /// A recipient of `envelope` no transaction was tried for (the server's `MAILMAX`
+    /// came first, or the connection ended): no reply, so transient.
+    pub(crate) fn untried(envelope: &smtp_proto::client::Envelope, path: &ForwardPath) -> Self {
+        Self {
+            address: envelope.recipient_as_written(path).into_owned(),
+            path: path.clone(),
+            rcpt_reply: None,
+            reply: None,
+        }
+    }
+
     /// Whether the message was accepted for this recipient.
     pub fn delivered(&self) -> bool {
         self.reply.as_ref().is_some_and(Reply::is_positive)
@@ -61,7 +72,9 @@ pub enum DeliveryStatus {
     Refused,
 }
 
-/// Every reply of one transaction, and each recipient's outcome.
+/// Every reply of one transaction (or of the several the server's limits made of one
+/// message: then `mail` is the first MAIL's reply and `message` has each transaction's
+/// reply), and each recipient's outcome.
 ///
 /// The same shape whatever happened: [`Delivery::status`] tells accepted, partly refused
 /// and refused apart, and [`Delivery::recipients`] has one result per recipient in the

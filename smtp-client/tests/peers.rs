@@ -168,3 +168,42 @@ async fn aiosmtpd_starttls_verified() {
     assert_eq!(e.reply().unwrap().code().get(), 530, "{e:?}");
     let _ = srv.child.kill().await;
 }
+
+/// Postfix with `smtpd_recipient_limit = 10` answers the eleventh RCPT `452 4.5.3`:
+/// the client sends the rest in further transactions and every recipient gets it.
+#[tokio::test]
+async fn postfix_recipient_limit_452_path_delivers_to_every_recipient() {
+    let ca = Ca::new();
+    let pki = ca.issue(Cert::Valid);
+    let pf = Postfix::start_configured(
+        Some(&pki),
+        support::postfix::BareNewline::Yes,
+        "smtpd_recipient_limit = 10\n",
+    )
+    .await;
+    let mut c = Connection::connect(
+        &format!("localhost:{}", pf.starttls_port),
+        client(&ca, TlsPolicy::Verify),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", pf.log()));
+    let to: Vec<String> = (0..25).map(|i| format!("<r{i}@example.test>")).collect();
+    let to: Vec<&str> = to.iter().map(String::as_str).collect();
+    let d = c
+        .send(env(&to), "Subject: many\r\n\r\nhello\r\n")
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}\n{}", pf.log()));
+    assert!(d.all_delivered(), "{d}\n{}", pf.log());
+    assert_eq!(d.message.len(), 3, "{d}");
+    let first_452 = d
+        .recipients
+        .iter()
+        .filter_map(|r| r.rcpt_reply.as_ref())
+        .filter(|r| r.code().get() == 452)
+        .count();
+    assert_eq!(
+        first_452, 0,
+        "results hold each recipient's last reply: {d}"
+    );
+    c.quit().await.unwrap();
+}

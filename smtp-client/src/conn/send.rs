@@ -2,10 +2,12 @@
 //! stream, and the per-recipient [`Delivery`].
 
 use super::{BODY_PIECE, Connection, Step};
-use crate::delivery::Delivery;
+use crate::delivery::{Delivery, RecipientResult};
 use crate::error::Error;
+use smtp_proto::client::limits::{recipient_batches, too_many_recipients};
 use smtp_proto::client::{ClientEvent, Envelope};
 use smtp_proto::framing::stuff::crlf_size;
+use std::collections::VecDeque;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// Where a message body comes from.
@@ -18,7 +20,16 @@ enum Source<'a, R> {
 
 impl Connection {
     /// Sends one message held in memory. Line endings are made CRLF and lines starting
-    /// with `.` are stuffed. A body with 8-bit bytes is declared `BODY=8BITMIME`
+    /// with `.` are stuffed.
+    ///
+    /// The server's limits are kept: the recipients go in as many transactions as its
+    /// `LIMITS RCPTMAX` and `RCPTDOMAINMAX` ask (RFC 9422), and recipients answered
+    /// "too many recipients" (`452 4.5.3`, or the old `552 5.5.3`; RFC 5321
+    /// §4.5.3.1.10) go again in a further transaction, as long as each one delivers to
+    /// someone. Past the server's `MAILMAX` no transaction is started: the recipients
+    /// not yet tried have no reply (transient; [`Connection::transactions_left`] is 0,
+    /// send them on another connection). The [`Delivery`] then has every recipient in
+    /// the envelope's order, the first MAIL reply and each transaction's message reply. A body with 8-bit bytes is declared `BODY=8BITMIME`
     /// (refused with [`PolicyViolation::MissingExtension`] when the server lacks it).
     ///
     /// `Ok` when at least one recipient got the message: [`Delivery::status`] says
@@ -41,10 +52,100 @@ impl Connection {
         if envelope.params.size.is_none() {
             envelope.params.size = Some(crlf_size(body));
         }
-        let sent = self
-            .transaction(envelope, Source::<&[u8]>::Bytes(Some(body)))
-            .await;
+        let sent = self.send_within_limits(envelope, body).await;
         sent.map_err(|e| e.with_report(&self.report))
+    }
+
+    /// [`Connection::send`]'s transactions: the first (all of it, without limits) as
+    /// ever, more when the server's limits split the recipients.
+    async fn send_within_limits(
+        &mut self,
+        envelope: Envelope,
+        body: &[u8],
+    ) -> Result<Delivery, Error> {
+        let limits = self.server_limits().cloned().unwrap_or_default();
+        let domains: Vec<Option<String>> = envelope
+            .recipients
+            .iter()
+            .map(|(p, _)| p.domain().map(|d| d.to_string()))
+            .collect();
+        let mut queue: VecDeque<Vec<usize>> =
+            recipient_batches(domains.iter().map(|d| d.as_deref()), &limits).into();
+        let mut slots: Vec<Option<RecipientResult>> = vec![None; envelope.recipients.len()];
+        let mut merged: Option<Delivery> = None;
+        let mut rounds = 0;
+        let mut stopped = None;
+        while let Some(batch) = queue.pop_front() {
+            if rounds > 0 && (!self.is_open() || self.transactions_left() == Some(0)) {
+                break;
+            }
+            rounds += 1;
+            let mut sub = envelope.clone();
+            sub.recipients = batch
+                .iter()
+                .map(|&i| envelope.recipients[i].clone())
+                .collect();
+            let whole = batch.len() == envelope.recipients.len();
+            let d = match self
+                .transaction(sub, Source::<&[u8]>::Bytes(Some(body)))
+                .await
+            {
+                Ok(d) => d,
+                Err(Error::MessageRefused { delivery, .. }) if !whole || rounds > 1 => *delivery,
+                // One transaction for every recipient: its result as it is.
+                Err(e) if rounds == 1 && whole => return Err(e),
+                Err(e) => {
+                    stopped = Some(e);
+                    break;
+                }
+            };
+            let again: Vec<usize> = batch
+                .iter()
+                .zip(&d.recipients)
+                .filter(|(_, r)| r.rcpt_reply.as_ref().is_some_and(too_many_recipients))
+                .map(|(&i, _)| i)
+                .collect();
+            let progressed = d.recipients.iter().any(RecipientResult::delivered);
+            if rounds == 1 && whole && again.is_empty() {
+                return Ok(d);
+            }
+            for (&i, r) in batch.iter().zip(&d.recipients) {
+                slots[i] = Some(r.clone());
+            }
+            match merged.as_mut() {
+                None => merged = Some(d),
+                Some(m) => {
+                    m.refused = d.refused.or(m.refused.take());
+                    m.message.extend(d.message);
+                }
+            }
+            // Each further round is smaller and follows a delivery: it ends.
+            if !again.is_empty() && progressed && again.len() < batch.len() {
+                queue.push_front(again);
+            }
+        }
+        let Some(mut merged) = merged else {
+            return Err(stopped.unwrap_or(Error::Closed));
+        };
+        merged.recipients = slots
+            .into_iter()
+            .zip(&envelope.recipients)
+            .map(|(slot, (path, _))| {
+                slot.unwrap_or_else(|| RecipientResult::untried(&envelope, path))
+            })
+            .collect();
+        if let Some(e) = stopped {
+            tracing::debug!(error = %e, "a further transaction failed");
+        }
+        match merged.refusal() {
+            Some((stage, reply)) => Err(Error::MessageRefused {
+                stage,
+                reply,
+                delivery: Box::new(merged),
+                report: None,
+            }),
+            None => Ok(merged),
+        }
     }
 
     /// Sends one message read from a stream, a piece at a time (never all in memory).
@@ -101,6 +202,7 @@ impl Connection {
             self.busy = false;
             return Err(e.into());
         }
+        self.transactions = self.transactions.saturating_add(1);
         loop {
             match self.step().await? {
                 Step::Event(ClientEvent::SendBody) => self.feed_body(&mut source).await?,

@@ -206,6 +206,7 @@ impl Connection {
             buf: vec![0; READ_BUF],
             closed: false,
             busy: false,
+            transactions: 0,
             deadline: None,
         };
         conn.report.tls = tls_report;

@@ -101,6 +101,15 @@ impl Postfix {
     /// (`smtpd_forbid_bare_newline_exclusions` empty: its default, `$mynetworks`,
     /// holds 127.0.0.1 here).
     pub async fn start_with(pki: Option<&Pki>, bare_newline: BareNewline) -> Self {
+        Self::start_configured(pki, bare_newline, "").await
+    }
+
+    /// [`Postfix::start_with`], with more `main.cf` lines (`extra`).
+    pub async fn start_configured(
+        pki: Option<&Pki>,
+        bare_newline: BareNewline,
+        extra: &str,
+    ) -> Self {
         let postfix = need("/usr/sbin/postfix", "postfix");
         let script = need("/usr/bin/script", "bsdutils");
         let dir = temp_dir("client-postfix");
@@ -144,7 +153,7 @@ smtp_dns_support_level = disabled
 maillog_file = {d}/maillog
 maillog_file_prefixes = {d}
 syslog_name = postfix-client-test
-"
+{extra}"
         );
         std::fs::write(dir.join("etc/main.cf"), main).unwrap();
         let wrapper = if pki.is_some() {

@@ -1,0 +1,126 @@
+//! The server's limits kept by `Connection::send`: RFC 9422 LIMITS (RCPTMAX,
+//! RCPTDOMAINMAX, MAILMAX) and, without them, `452 4.5.3` "too many recipients"
+//! (RFC 5321 §4.5.3.1.10), against our test server on 127.0.0.1.
+
+use smtp_client::{Connection, DeliveryStatus, Envelope, TlsPolicy, TrustAnchors};
+use smtp_server::proto::{Extension, LimitsExt};
+use smtp_server::testing::{Message, TestServer};
+use std::time::Duration;
+
+const MSG: &str = "Subject: many\r\n\r\nhello\r\n";
+
+fn limits(mail: Option<u32>, rcpt: Option<u32>, domains: Option<u32>) -> Extension {
+    let mut l = LimitsExt::default();
+    l.mailmax = mail;
+    l.rcptmax = rcpt;
+    l.rcptdomainmax = domains;
+    Extension::Limits(l)
+}
+
+/// A server taking at most `max_rcpt` recipients a transaction (`452 4.5.3` past
+/// them), advertising `advertised` if given.
+async fn server(max_rcpt: usize, advertised: Option<Extension>) -> TestServer {
+    TestServer::builder()
+        .max_recipients(max_rcpt)
+        .options(|o| o.extra_extensions.extend(advertised))
+        .start()
+        .await
+        .unwrap()
+}
+
+async fn connect(server: &TestServer) -> Connection {
+    let trust = TrustAnchors::empty()
+        .add_pem(server.ca_pem().as_bytes())
+        .unwrap();
+    let opts = smtp_client::ClientOptions::new("client.test", TlsPolicy::Verify).with_trust(trust);
+    let target = format!("localhost:{}", server.addr().port());
+    Connection::connect(&target, opts).await.unwrap()
+}
+
+fn many(n: usize, domain: impl Fn(usize) -> String) -> Envelope {
+    let to: Vec<String> = (0..n).map(|i| format!("r{i}@{}", domain(i))).collect();
+    Envelope::new("a@x.test", &to).unwrap()
+}
+
+async fn messages(server: &TestServer, n: usize) -> Vec<Message> {
+    server
+        .wait_for(|m| m.len() == n, Duration::from_secs(10))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn two_hundred_fifty_recipients_at_rcptmax_100_are_three_transactions() {
+    let server = server(100, Some(limits(None, Some(100), None))).await;
+    let mut c = connect(&server).await;
+    assert_eq!(c.server_limits().and_then(|l| l.rcptmax), Some(100));
+    let d = c.send(many(250, |_| "x.test".into()), MSG).await.unwrap();
+    assert_eq!(d.status(), DeliveryStatus::Accepted, "{d}");
+    assert_eq!(d.recipients.len(), 250);
+    assert_eq!(d.recipients[249].address, "r249@x.test");
+    assert_eq!(d.message.len(), 3);
+    let sizes: Vec<usize> = messages(&server, 3)
+        .await
+        .iter()
+        .map(|m| m.recipients.len())
+        .collect();
+    assert_eq!(sizes, [100, 100, 50]);
+    // Never more RCPTs in a transaction than announced: no 452 was needed.
+    assert!(
+        d.recipients
+            .iter()
+            .all(|r| r.rcpt_reply.as_ref().unwrap().code().get() == 250)
+    );
+}
+
+#[tokio::test]
+async fn without_limits_a_452_sends_the_rest_in_another_transaction() {
+    let server = server(100, None).await;
+    let mut c = connect(&server).await;
+    assert!(c.server_limits().is_none());
+    let d = c.send(many(250, |_| "x.test".into()), MSG).await.unwrap();
+    assert_eq!(d.status(), DeliveryStatus::Accepted, "{d}");
+    let msgs = messages(&server, 3).await;
+    let mut all: Vec<String> = msgs.iter().flat_map(|m| m.to()).collect();
+    all.sort();
+    let mut want: Vec<String> = (0..250).map(|i| format!("r{i}@x.test")).collect();
+    want.sort();
+    assert_eq!(all, want, "each recipient once");
+}
+
+#[tokio::test]
+async fn rcptdomainmax_keeps_each_transaction_to_its_domains() {
+    let server = server(1000, Some(limits(None, None, Some(1)))).await;
+    let mut c = connect(&server).await;
+    let d = c
+        .send(many(6, |i| format!("d{}.test", i % 3)), MSG)
+        .await
+        .unwrap();
+    assert_eq!(d.status(), DeliveryStatus::Accepted, "{d}");
+    for m in messages(&server, 3).await {
+        let domains: std::collections::BTreeSet<String> = m
+            .to()
+            .iter()
+            .map(|a| a.split('@').nth(1).unwrap().to_owned())
+            .collect();
+        assert_eq!(domains.len(), 1, "{:?}", m.to());
+    }
+}
+
+#[tokio::test]
+async fn mailmax_is_kept_and_the_rest_left_for_another_connection() {
+    let server = server(100, Some(limits(Some(2), Some(100), None))).await;
+    let mut c = connect(&server).await;
+    assert_eq!(c.transactions_left(), Some(2));
+    let d = c.send(many(250, |_| "x.test".into()), MSG).await.unwrap();
+    assert_eq!(d.status(), DeliveryStatus::PartlyRefused, "{d}");
+    assert_eq!(c.transactions_left(), Some(0));
+    let untried: Vec<_> = d.failed().collect();
+    assert_eq!(untried.len(), 50);
+    assert!(
+        untried
+            .iter()
+            .all(|r| r.is_transient() && r.reply.is_none())
+    );
+    assert_eq!(messages(&server, 2).await.len(), 2);
+}
