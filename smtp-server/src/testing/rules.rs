@@ -375,7 +375,7 @@ impl std::str::FromStr for Rule {
         let Some(action) = rest.strip_prefix('=') else {
             return err(format!("{s:?}: no `=ACTION`"));
         };
-        rule.action = parse_action(stage, action.trim())?;
+        rule.action = parse_action(stage, action)?;
         rule.check()?;
         Ok(rule)
     }
@@ -431,7 +431,10 @@ fn reply_text(r: &Reply) -> String {
     s
 }
 
-fn parse_action(stage: Stage, a: &str) -> Result<Action, RuleError> {
+/// `raw` as written after `=`: trimmed, but for the octets of `inject=`, where white
+/// space is meant.
+fn parse_action(stage: Stage, raw: &str) -> Result<Action, RuleError> {
+    let a = raw.trim();
     let (word, value) = a.split_once('=').unwrap_or((a, ""));
     let action = match word.to_ascii_lowercase().as_str() {
         "close" => Action::Close,
@@ -444,7 +447,10 @@ fn parse_action(stage: Stage, a: &str) -> Result<Action, RuleError> {
         "delay" => Action::Delay(duration(value)?),
         "drip" if value.is_empty() => Action::Drip(Duration::from_millis(20)),
         "drip" => Action::Drip(duration(value)?),
-        "inject" => Action::Inject(unescape(value).into_bytes()),
+        "inject" => {
+            let value = raw.trim_start().get(word.len() + 1..).unwrap_or_default();
+            Action::Inject(unescape(value).into_bytes())
+        }
         "unsolicited" => Action::Unsolicited(parse_reply(value)?),
         "malformed" => Action::Malformed,
         "endless" => Action::Endless,
