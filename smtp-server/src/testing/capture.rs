@@ -69,17 +69,17 @@ impl Message {
         }
     }
 
-    /// The recipients as `a@b` strings.
+    /// The recipients as `a@b` strings (`Postmaster` for the bare `<Postmaster>`).
     pub fn to(&self) -> Vec<String> {
-        self.recipients
-            .iter()
-            .map(|r| r.path.to_string().trim_matches(['<', '>']).to_owned())
-            .collect()
+        self.recipients.iter().map(|r| recipient(&r.path)).collect()
     }
 
     /// The sender as an `a@b` string (empty for `<>`).
     pub fn from_address(&self) -> String {
-        self.from.to_string().trim_matches(['<', '>']).to_owned()
+        self.from
+            .mailbox()
+            .map(ToString::to_string)
+            .unwrap_or_default()
     }
 
     /// The message as text (invalid UTF-8 replaced).
@@ -87,27 +87,47 @@ impl Message {
         String::from_utf8_lossy(&self.data).into_owned()
     }
 
-    /// The first header field `name` (case ignored), unfolded, without the name.
-    pub fn header(&self, name: &str) -> Option<String> {
+    /// The header fields in order, `(name, value)`, each value unfolded (RFC 5322
+    /// §2.2.3: the CRLF before a continuation's white space removed) and trimmed.
+    pub fn headers(&self) -> Vec<(String, String)> {
         let text = self.text();
         let head = text.split("\r\n\r\n").next().unwrap_or_default();
-        let mut found: Option<String> = None;
+        let mut fields: Vec<(String, String)> = Vec::new();
         for line in head.split("\r\n") {
-            if let Some(v) = found.as_mut() {
-                if line.starts_with([' ', '\t']) {
+            if line.starts_with([' ', '\t']) {
+                if let Some((_, v)) = fields.last_mut() {
                     v.push_str(line);
-                    continue;
                 }
-                break;
-            }
-            if let Some((n, v)) = line.split_once(':')
-                && n.eq_ignore_ascii_case(name)
-            {
-                found = Some(v.trim_start().to_owned());
+            } else if let Some((n, v)) = line.split_once(':') {
+                fields.push((n.trim().to_owned(), v.to_owned()));
             }
         }
-        found
+        for (_, v) in &mut fields {
+            *v = v.trim().to_owned();
+        }
+        fields
     }
+
+    /// The first header field `name` (case ignored), unfolded, without the name.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers()
+            .into_iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    /// The body: what follows the header section's empty line (empty without one).
+    pub fn body(&self) -> String {
+        let text = self.text();
+        text.split_once("\r\n\r\n")
+            .map_or(String::new(), |(_, b)| b.to_owned())
+    }
+}
+
+/// A recipient as `a@b` (`Postmaster` for the bare `<Postmaster>`).
+pub(crate) fn recipient(path: &smtp_proto::ForwardPath) -> String {
+    path.mailbox()
+        .map_or_else(|| "Postmaster".to_owned(), ToString::to_string)
 }
 
 /// A session that ended: who, with what TLS, how, and its transcript.
@@ -240,26 +260,7 @@ impl Mailbox {
         ready: impl Fn(&[Message]) -> bool,
         timeout: Duration,
     ) -> Result<Vec<Message>, WaitTimeout> {
-        let mut rx = self.inner.changed.subscribe();
-        let wait = async {
-            loop {
-                {
-                    let m = lock(&self.inner.messages);
-                    if ready(&m) {
-                        return m.clone();
-                    }
-                }
-                if rx.changed().await.is_err() {
-                    std::future::pending::<()>().await;
-                }
-            }
-        };
-        tokio::time::timeout(timeout, wait)
-            .await
-            .map_err(|_| WaitTimeout {
-                waited: timeout,
-                count: lock(&self.inner.messages).len(),
-            })
+        self.wait_on(&self.inner.messages, ready, timeout).await
     }
 
     /// Waits for the sessions the same way.
@@ -268,13 +269,24 @@ impl Mailbox {
         ready: impl Fn(&[SessionRecord]) -> bool,
         timeout: Duration,
     ) -> Result<Vec<SessionRecord>, WaitTimeout> {
+        self.wait_on(&self.inner.sessions, ready, timeout).await
+    }
+
+    /// Checks `ready` on `list` now and at each change of the mailbox, for at most
+    /// `timeout`.
+    async fn wait_on<T: Clone>(
+        &self,
+        list: &Mutex<Vec<T>>,
+        ready: impl Fn(&[T]) -> bool,
+        timeout: Duration,
+    ) -> Result<Vec<T>, WaitTimeout> {
         let mut rx = self.inner.changed.subscribe();
         let wait = async {
             loop {
                 {
-                    let s = lock(&self.inner.sessions);
-                    if ready(&s) {
-                        return s.clone();
+                    let items = lock(list);
+                    if ready(&items) {
+                        return items.clone();
                     }
                 }
                 if rx.changed().await.is_err() {
@@ -286,7 +298,7 @@ impl Mailbox {
             .await
             .map_err(|_| WaitTimeout {
                 waited: timeout,
-                count: lock(&self.inner.sessions).len(),
+                count: lock(list).len(),
             })
     }
 }

@@ -1,33 +1,27 @@
 //! Reply rewrites the fault rules make: EHLO keywords left out, enhanced codes
 //! stripped, malformed and endless replies.
 
-/// An EHLO reply without the lines of `keywords`, continuation marks mended.
+use bytes::BytesMut;
+use smtp_proto::{Encode, Limits, ReplyDecoder, decode_capabilities, encode_capabilities};
+
+/// An EHLO reply without the extensions of `keywords` (case ignored): decoded and
+/// encoded again by the core's capability codec, so the list stays well formed. Bytes
+/// that are not one whole EHLO reply are left as they are.
 pub(crate) fn without_keywords(reply: &[u8], keywords: &[String]) -> Vec<u8> {
-    let lines: Vec<&[u8]> = reply
-        .split_inclusive(|&b| b == b'\n')
-        .enumerate()
-        .filter(|(i, l)| {
-            let word = l
-                .get(4..)
-                .unwrap_or_default()
-                .split(|&b| b == b' ' || b == b'\r')
-                .next()
-                .unwrap_or_default();
-            *i == 0
-                || !keywords
-                    .iter()
-                    .any(|k| k.as_bytes().eq_ignore_ascii_case(word))
-        })
-        .map(|(_, l)| l)
-        .collect();
-    let mut out = Vec::with_capacity(reply.len());
-    for (i, l) in lines.iter().enumerate() {
-        let start = out.len();
-        out.extend_from_slice(l);
-        if l.len() > 3 {
-            out[start + 3] = if i + 1 == lines.len() { b' ' } else { b'-' };
-        }
-    }
+    let mut buf = BytesMut::from(reply);
+    let decoded = ReplyDecoder::new(Limits::default()).decode(&mut buf);
+    let Some(mut caps) = decoded
+        .ok()
+        .flatten()
+        .as_ref()
+        .and_then(decode_capabilities)
+    else {
+        return reply.to_vec();
+    };
+    caps.extensions
+        .retain(|e| !keywords.iter().any(|k| k.eq_ignore_ascii_case(e.keyword())));
+    let mut out = encode_capabilities(&caps).to_bytes().to_vec();
+    out.extend_from_slice(&buf);
     out
 }
 

@@ -160,10 +160,11 @@ impl Tap {
             ServerEvent::Auth(_) | ServerEvent::AuthStep { .. } => (Stage::Auth, Vec::new()),
             ServerEvent::Mail { from, .. } => {
                 self.recipients.clear();
-                (Stage::Mail, vec![mailbox(&from.to_string())])
+                let from = from.mailbox().map(ToString::to_string).unwrap_or_default();
+                (Stage::Mail, vec![from])
             }
             ServerEvent::Rcpt { to, .. } => {
-                let to = mailbox(&to.to_string());
+                let to = super::capture::recipient(to);
                 self.recipients.push(to.clone());
                 (Stage::Rcpt, vec![to])
             }
@@ -478,13 +479,6 @@ impl Tap {
         lock(&self.transcript).push_lines(Side::Server, &data);
         (data, self.action.take())
     }
-}
-
-/// `<a@b>` → `a@b`.
-fn mailbox(path: &str) -> String {
-    path.trim_start_matches('<')
-        .trim_end_matches('>')
-        .to_owned()
 }
 
 fn describe(a: &Action) -> String {

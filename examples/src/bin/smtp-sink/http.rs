@@ -118,29 +118,6 @@ fn summary(m: &Message) -> Value {
     })
 }
 
-/// Header fields in order, unfolded: `(name, value)`.
-fn headers(m: &Message) -> Vec<(String, String)> {
-    let text = m.text();
-    let head = text.split("\r\n\r\n").next().unwrap_or_default();
-    let mut out: Vec<(String, String)> = Vec::new();
-    for line in head.split("\r\n") {
-        if line.starts_with([' ', '\t']) {
-            if let Some(last) = out.last_mut() {
-                last.1.push_str(line);
-            }
-        } else if let Some((n, v)) = line.split_once(':') {
-            out.push((n.trim().to_owned(), v.trim().to_owned()));
-        }
-    }
-    out
-}
-
-fn body_text(m: &Message) -> String {
-    let text = m.text();
-    text.split_once("\r\n\r\n")
-        .map_or(String::new(), |(_, b)| b.to_owned())
-}
-
 async fn list(State(api): State<Api>) -> impl IntoResponse {
     let all: Vec<Value> = api.mailbox.messages().iter().map(summary).collect();
     axum::Json(json!({ "count": all.len(), "messages": all }))
@@ -151,8 +128,8 @@ async fn one(State(api): State<Api>, Path(id): Path<String>) -> Response {
         return not_found(&id);
     };
     let mut v = summary(&m);
-    v["headers"] = json!(headers(&m));
-    v["text"] = json!(body_text(&m));
+    v["headers"] = json!(m.headers());
+    v["text"] = json!(m.body());
     v["transcript"] = json!(m.transcript.to_string().lines().collect::<Vec<_>>());
     v["recipients"] = json!(
         m.recipients
@@ -305,10 +282,7 @@ fn mp_summary(m: &Message) -> Value {
     let from = m
         .header("from")
         .map_or_else(|| mp_address(&m.from_address()), |f| mp_address(&f));
-    let snippet: String = body_text(m)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let snippet: String = m.body().split_whitespace().collect::<Vec<_>>().join(" ");
     json!({
         "ID": m.id,
         "MessageID": m.header("message-id").unwrap_or_default().trim_matches(['<', '>']),
@@ -398,7 +372,7 @@ async fn mp_message(State(api): State<Api>, Path(id): Path<String>) -> Response 
     let mut v = mp_summary(&m);
     v["ReturnPath"] = json!(m.from_address());
     v["Date"] = json!(iso(m.received));
-    v["Text"] = json!(body_text(&m));
+    v["Text"] = json!(m.body());
     v["HTML"] = json!("");
     v["Inline"] = json!([]);
     v["Attachments"] = json!([]);
@@ -410,7 +384,7 @@ async fn mp_headers(State(api): State<Api>, Path(id): Path<String>) -> Response 
         return not_found(&id);
     };
     let mut map: serde_json::Map<String, Value> = serde_json::Map::new();
-    for (n, v) in headers(&m) {
+    for (n, v) in m.headers() {
         let entry = map.entry(n).or_insert_with(|| json!([]));
         if let Some(a) = entry.as_array_mut() {
             a.push(json!(v));
