@@ -4,7 +4,7 @@
 use super::{BODY_PIECE, Connection, Step};
 use crate::delivery::{Delivery, RecipientResult};
 use crate::error::Error;
-use smtp_proto::client::limits::{recipient_batches, too_many_recipients};
+use smtp_proto::client::limits::{recipient_batches, send_again};
 use smtp_proto::client::{ClientEvent, Envelope};
 use smtp_proto::framing::stuff::crlf_size;
 use std::collections::VecDeque;
@@ -99,13 +99,8 @@ impl Connection {
                     break;
                 }
             };
-            let again: Vec<usize> = batch
-                .iter()
-                .zip(&d.recipients)
-                .filter(|(_, r)| r.rcpt_reply.as_ref().is_some_and(too_many_recipients))
-                .map(|(&i, _)| i)
-                .collect();
-            let progressed = d.recipients.iter().any(RecipientResult::delivered);
+            let replies: Vec<_> = d.recipients.iter().map(|r| r.rcpt_reply.as_ref()).collect();
+            let again = send_again(&batch, &replies, d.any_delivered());
             if rounds == 1 && whole && again.is_empty() {
                 return Ok(d);
             }
@@ -119,8 +114,7 @@ impl Connection {
                     m.message.extend(d.message);
                 }
             }
-            // Each further round is smaller and follows a delivery: it ends.
-            if !again.is_empty() && progressed && again.len() < batch.len() {
+            if !again.is_empty() {
                 queue.push_front(again);
             }
         }

@@ -76,6 +76,25 @@ pub fn too_many_recipients(reply: &Reply) -> bool {
     )
 }
 
+/// The recipients (of `batch`, by index) to send again in a further transaction:
+/// those whose RCPT reply ([`too_many_recipients`]) asks for it, given in `replies` in
+/// the batch's order. None when the transaction delivered to nobody, or when all of it
+/// would go again: each further transaction is then smaller and follows a delivery,
+/// so a sender that repeats this ends.
+pub fn send_again(batch: &[usize], replies: &[Option<&Reply>], delivered: bool) -> Vec<usize> {
+    let again: Vec<usize> = batch
+        .iter()
+        .zip(replies)
+        .filter(|(_, r)| r.is_some_and(too_many_recipients))
+        .map(|(&i, _)| i)
+        .collect();
+    if delivered && again.len() < batch.len() {
+        again
+    } else {
+        Vec::new()
+    }
+}
+
 /// How many more transactions the server takes on this connection under `MAILMAX`
 /// (RFC 9422), after `done` of them (counting every MAIL sent, accepted or not);
 /// `None` without the limit. At 0 the connection is spent: open another.
@@ -130,6 +149,15 @@ mod tests {
         assert!(!too_many_recipients(&reply(452, Some((4, 2, 2)))));
         assert!(!too_many_recipients(&reply(550, Some((5, 1, 1)))));
         assert!(!too_many_recipients(&reply(552, Some((5, 3, 4)))));
+    }
+
+    #[test]
+    fn only_a_transaction_that_delivered_sends_the_rest_again() {
+        let (ok, full) = (reply(250, Some((2, 1, 5))), reply(452, Some((4, 5, 3))));
+        let replies = [Some(&ok), Some(&full), None, Some(&full)];
+        assert_eq!(send_again(&[3, 5, 7, 9], &replies, true), [5, 9]);
+        assert!(send_again(&[3, 5, 7, 9], &replies, false).is_empty());
+        assert!(send_again(&[5, 9], &[Some(&full), Some(&full)], true).is_empty());
     }
 
     #[test]
