@@ -1,6 +1,7 @@
 //! The client's BDAT (RFC 3030) with PIPELINING: the envelope and every chunk go out
 //! before any reply, one round trip a message; the last piece carries `LAST`; a refused
-//! envelope stops the body and RSET clears the transaction.
+//! envelope stops the body and RSET clears the transaction. Without PIPELINING, each
+//! chunk waits for the reply to the one before, however the body is given.
 
 mod client_support;
 
@@ -113,4 +114,77 @@ fn a_refused_mail_stops_the_body_at_once() {
     };
     assert!(!r.delivered());
     assert_eq!(r.mail.as_ref().unwrap().code().get(), 550);
+}
+
+/// Found by the `client` fuzz target: without PIPELINING, pieces given one after the
+/// other (no poll between them) and `end_body` are taken, not refused with `NotReady`;
+/// nothing goes before the previous chunk's reply (RFC 3030 §2), and the pieces given
+/// meanwhile go as one chunk, the last with `LAST`.
+#[test]
+fn without_pipelining_pieces_given_in_a_row_wait_for_each_chunk_reply() {
+    let mut s = Sess::new(chunking());
+    s.ready(&[GREET, b"250-mx.example.com\r\n250 CHUNKING\r\n"]);
+    s.c.send(env("<a@example.org>", &["<b@example.com>"]))
+        .unwrap();
+    assert!(matches!(s.step(), Stop::NeedInput));
+    assert!(matches!(s.reply(b"250 Ok\r\n"), Stop::NeedInput));
+    assert!(matches!(
+        s.reply(b"250 Ok\r\n"),
+        Stop::Event(ClientEvent::SendBody)
+    ));
+    s.c.body(b"one\r\n").unwrap();
+    s.c.body(b"two\r\n").unwrap();
+    s.c.body(b"three\r\n").unwrap();
+    s.c.end_body().unwrap();
+    assert!(s.c.body(b"late\r\n").is_err(), "body after end_body");
+    assert!(matches!(s.step(), Stop::NeedInput));
+    let wire = s.wire();
+    assert!(
+        wire.ends_with("RCPT TO:<b@example.com>\r\nBDAT 5\r\none\r\n"),
+        "{wire}"
+    );
+    // The first chunk's reply lets the rest go, with LAST.
+    assert!(matches!(
+        s.reply(b"250 2.0.0 Chunk ok\r\n"),
+        Stop::NeedInput
+    ));
+    let wire = s.wire();
+    assert!(
+        wire.ends_with("BDAT 5\r\none\r\nBDAT 12 LAST\r\ntwo\r\nthree\r\n"),
+        "{wire}"
+    );
+    let done = s.reply(b"250 2.0.0 Queued\r\n");
+    let Stop::Event(ClientEvent::Done(r)) = done else {
+        panic!("{done:?} {:?}", s.errors)
+    };
+    assert!(r.delivered());
+    assert!(s.errors.is_empty(), "{:?}", s.errors);
+}
+
+/// The same, with the chunk refused: nothing more of the body goes, RSET follows.
+#[test]
+fn without_pipelining_a_refused_chunk_drops_the_pieces_held_behind_it() {
+    let mut s = Sess::new(chunking());
+    s.ready(&[GREET, b"250-mx.example.com\r\n250 CHUNKING\r\n"]);
+    s.c.send(env("<a@example.org>", &["<b@example.com>"]))
+        .unwrap();
+    s.step();
+    s.reply(b"250 Ok\r\n");
+    assert!(matches!(
+        s.reply(b"250 Ok\r\n"),
+        Stop::Event(ClientEvent::SendBody)
+    ));
+    s.c.body(b"one\r\n").unwrap();
+    s.c.body(b"two\r\n").unwrap();
+    s.c.end_body().unwrap();
+    assert!(matches!(s.step(), Stop::NeedInput));
+    assert!(matches!(s.reply(b"552 5.3.4 Too big\r\n"), Stop::NeedInput));
+    let wire = s.wire();
+    assert!(wire.ends_with("BDAT 5\r\none\r\nRSET\r\n"), "{wire}");
+    let done = s.reply(b"250 Reset\r\n");
+    let Stop::Event(ClientEvent::Done(r)) = done else {
+        panic!("{done:?} {:?}", s.errors)
+    };
+    assert!(!r.delivered());
+    assert_eq!(r.refused.as_ref().unwrap().code().get(), 552);
 }

@@ -8,14 +8,20 @@ use crate::framing::stuff::BodyError;
 use bytes::{BufMut, BytesMut};
 
 impl ClientSession {
-    /// The transaction whose body may take more now: streaming, and for BDAT without
-    /// PIPELINING only once the last chunk is answered (RFC 3030 §2).
+    /// The transaction whose body may take more now.
     fn streaming_tx(&mut self) -> Result<&mut super::Tx, Error> {
-        let waiting = !self.expects.is_empty();
         self.tx
             .as_mut()
-            .filter(|t| t.body == BodyPhase::Streaming && !(t.bdat && !t.pipelined && waiting))
+            .filter(|t| t.body == BodyPhase::Streaming)
             .ok_or_else(|| ApiMisuse::NotReady.into())
+    }
+
+    /// BDAT without PIPELINING with a chunk's reply still awaited: no chunk may go
+    /// until it comes (RFC 3030 §2), so body given now is held.
+    fn chunk_awaited(&self) -> bool {
+        self.tx
+            .as_ref()
+            .is_some_and(|t| t.bdat && !t.pipelined && !self.expects.is_empty())
     }
 
     /// Gives the next piece of the body (after [`ClientEvent::SendBody`](super::ClientEvent::SendBody)): CRLF line
@@ -33,6 +39,7 @@ impl ClientSession {
     pub fn body(&mut self, chunk: &[u8]) -> Result<(), Error> {
         let max = self.caps.as_ref().and_then(crate::Capabilities::max_size);
         let server = self.opts.server.clone();
+        let awaited = self.chunk_awaited();
         let tx = self.streaming_tx()?;
         if !tx.eight_bit && !chunk.is_ascii() {
             return Err(ApiMisuse::UndeclaredEightBit.into());
@@ -62,6 +69,10 @@ impl ClientSession {
         if data.is_empty() {
             return Ok(());
         }
+        if tx.bdat && awaited {
+            tx.held.extend_from_slice(&data);
+            return Ok(());
+        }
         if tx.bdat {
             // Hold this piece back and send the one before: the last piece goes out
             // with LAST.
@@ -88,10 +99,12 @@ impl ClientSession {
         }
     }
 
-    /// Ends the body: the `CRLF . CRLF` terminator, or `BDAT n LAST`. An error leaves
-    /// the session as it was.
+    /// Ends the body: the `CRLF . CRLF` terminator, or `BDAT n LAST` (without
+    /// PIPELINING, once the chunk before is answered). An error leaves the session as
+    /// it was.
     pub fn end_body(&mut self) -> Result<(), Error> {
         let lmtp = self.opts.lmtp;
+        let awaited = self.chunk_awaited();
         let tx = self.streaming_tx()?;
         let mut stuffer = tx.stuffer.clone();
         let mut data = if tx.bdat {
@@ -101,24 +114,41 @@ impl ClientSession {
         };
         stuffer.finish(&mut data).map_err(body_error)?;
         tx.stuffer = stuffer;
-        tx.held = BytesMut::new();
+        if tx.bdat {
+            tx.held = data;
+            tx.body = BodyPhase::Ending;
+            if !awaited {
+                self.send_last_chunk();
+            }
+            return Ok(());
+        }
         tx.body = BodyPhase::Sent;
         let replies = if lmtp { tx.accepted } else { 1 };
         tx.message_replies = replies;
-        if tx.bdat {
-            self.chunk(&data, true);
-            // RFC 2033 §4.3: after BDAT LAST, LMTP answers once per recipient.
-            for _ in 1..replies {
-                self.expect(Expect::Message);
-            }
-            self.expect(Expect::Bdat { last: true });
-        } else {
-            self.write_marked(Sent::Body, |out| out.put_slice(&data));
-            for _ in 0..replies {
-                self.expect(Expect::Message);
-            }
+        self.write_marked(Sent::Body, |out| out.put_slice(&data));
+        for _ in 0..replies {
+            self.expect(Expect::Message);
         }
         Ok(())
+    }
+
+    /// The chunk before the last one was answered (BDAT without PIPELINING, after
+    /// `end_body`): the rest goes as `BDAT n LAST`.
+    pub(super) fn send_last_chunk(&mut self) {
+        let lmtp = self.opts.lmtp;
+        let Some(tx) = self.tx.as_mut().filter(|t| t.body == BodyPhase::Ending) else {
+            return;
+        };
+        let data = std::mem::take(&mut tx.held);
+        tx.body = BodyPhase::Sent;
+        let replies = if lmtp { tx.accepted } else { 1 };
+        tx.message_replies = replies;
+        self.chunk(&data, true);
+        // RFC 2033 §4.3: after BDAT LAST, LMTP answers once per recipient.
+        for _ in 1..replies {
+            self.expect(Expect::Message);
+        }
+        self.expect(Expect::Bdat { last: true });
     }
 
     /// Gives up the message in progress. SMTP has no way to take back a DATA body that

@@ -63,6 +63,8 @@ pub enum ClientEvent {
     /// At least one recipient was accepted: give the next piece of the body with
     /// `body`, or end it with `end_body`. It comes again after each piece has been
     /// transmitted, so a large message streams with one piece buffered at a time.
+    /// More pieces may be given before it comes again; they are buffered (BDAT without
+    /// PIPELINING sends nothing until the previous chunk is answered, RFC 3030 §2).
     SendBody,
     /// A transaction ended; `send` the next one or `quit`. When the server closed the
     /// connection as the transaction ended, this is the session's last event:

@@ -147,6 +147,8 @@ impl ClientSession {
                     tx.result.refused = Some(reply);
                     tx.stop_body();
                     self.expects.retain(|e| *e != Expect::Message);
+                } else if tx.body == BodyPhase::Ending {
+                    self.send_last_chunk();
                 }
                 self.maybe_finish();
             }
@@ -381,7 +383,8 @@ impl ClientSession {
             .iter()
             .all(|e| matches!(e, Expect::Rset | Expect::Quit));
         let Some(tx) = self.tx.as_ref() else { return };
-        if !done || tx.body == BodyPhase::Streaming || tx.body == BodyPhase::Waiting && !tx.failed {
+        let body_due = matches!(tx.body, BodyPhase::Streaming | BodyPhase::Ending);
+        if !done || body_due || tx.body == BodyPhase::Waiting && !tx.failed {
             return;
         }
         let Some(tx) = self.tx.take() else { return };

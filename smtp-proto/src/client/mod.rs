@@ -145,7 +145,7 @@ struct Tx {
 impl Tx {
     /// The transaction failed while its body was going out: no more of it is sent.
     fn stop_body(&mut self) {
-        if self.body == BodyPhase::Streaming {
+        if matches!(self.body, BodyPhase::Streaming | BodyPhase::Ending) {
             self.body = BodyPhase::Skipped;
             self.held = BytesMut::new();
         }
@@ -156,6 +156,9 @@ impl Tx {
 enum BodyPhase {
     Waiting,
     Streaming,
+    /// BDAT without PIPELINING: `end_body` was called while a chunk's reply was
+    /// awaited; the last chunk goes when it comes.
+    Ending,
     Sent,
     Skipped,
 }
