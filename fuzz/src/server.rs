@@ -40,6 +40,9 @@ fn options(c: &[u8; 6]) -> ServerOptions {
         o.max_errors = 1 + usize::from((c[5] >> 3) & 3);
         o.max_junk_commands = usize::from((c[5] >> 5) & 3);
         o.max_recipients = 1 + usize::from(c[5] >> 7);
+        // No bit is free: RFC 9422's MAILMAX and RCPTDOMAINMAX reuse the two above.
+        o.max_transactions = Some(1 + u32::from((c[5] >> 3) & 3));
+        o.max_recipient_domains = Some(1 + u32::from((c[5] >> 5) & 3));
     }
     o.auth_mechanisms = vec![
         Mechanism::PLAIN,

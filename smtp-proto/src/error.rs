@@ -324,6 +324,13 @@ pub enum PeerMisbehaved {
         /// Junk commands counted.
         count: usize,
     },
+    /// More MAIL commands in one session than `ServerOptions::max_transactions`
+    /// (RFC 9422 §4.1 MAILMAX); the server sent 421.
+    #[error("too many transactions in one session ({count} MAIL commands)")]
+    TooManyTransactions {
+        /// MAIL commands counted, the refused one included.
+        count: u32,
+    },
     /// The server sent bytes after its `220` reply to STARTTLS, before the handshake:
     /// a response-injection attempt. The bytes were discarded unread.
     #[error("{discarded} bytes of plaintext after the STARTTLS reply (response injection)")]
@@ -436,6 +443,8 @@ pub enum Stage {
     Message,
     /// A `421` at any point: the server closed the session.
     Closing,
+    /// `NOOP` (a check of an idle connection).
+    Noop,
 }
 
 impl Stage {
@@ -453,6 +462,7 @@ impl Stage {
             Self::Data => "DATA",
             Self::Message => "message",
             Self::Closing => "session (421)",
+            Self::Noop => "NOOP",
         }
     }
 }

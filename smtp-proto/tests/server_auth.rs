@@ -72,7 +72,7 @@ fn auth_plain_and_login() {
         },
     );
     assert_eq!(
-        r.lines()[9..],
+        r.replies()[1..],
         [
             "334 ",
             "535 5.7.8 Authentication credentials invalid",

@@ -8,13 +8,18 @@ use crate::types::capability::{Capabilities, Extension, Word};
 use crate::types::command::Command;
 use crate::types::domain::Host;
 use crate::types::params::{Body, MailParams, RcptParams};
+use crate::types::path::ForwardPath;
 use crate::types::reply::Reply;
 
 impl ServerSession {
-    /// Runs one parsed command: the phase table first ([`ServerSession::admit`]), then
-    /// the junk-command limit, then the command's own argument checks.
+    /// Runs one parsed command: the transaction limit for MAIL (RFC 9422 §4.1 counts
+    /// every MAIL, refused or not), the phase table ([`ServerSession::admit`]), the
+    /// junk-command limit, then the command's own argument checks.
     pub(super) fn on_command(&mut self, cmd: Command) -> Step {
         let verb = cmd.kind();
+        if verb == crate::types::command::Verb::Mail && self.transaction_limit_reached() {
+            return Step::Continue;
+        }
         if let Err(reply) = self.admit(verb) {
             self.refused_rcpts += u64::from(verb == crate::types::command::Verb::Rcpt);
             if let Command::Bdat { size, .. } = cmd {
@@ -42,7 +47,7 @@ impl ServerSession {
                 Step::Event(ServerEvent::Mail { from, params })
             }
             Command::Rcpt { to, params } => {
-                if !self.check_rcpt(&params) {
+                if !self.check_rcpt(&to, &params) {
                     return Step::Continue;
                 }
                 let Some(tx) = self.tx.as_mut() else {
@@ -107,6 +112,16 @@ impl ServerSession {
             e.push(Extension::Pipelining);
         }
         e.push(Extension::Size(Some(o.max_message_size)));
+        // An `Extension::Limits` among the extra lines replaces this one: one LIMITS
+        // line, not two a client would have to choose between.
+        if !o
+            .extra_extensions
+            .iter()
+            .any(|x| matches!(x, Extension::Limits(_)))
+            && let Some(limits) = o.advertised_limits()
+        {
+            e.push(Extension::Limits(limits));
+        }
         if o.eight_bit_mime {
             e.push(Extension::EightBitMime);
         }
@@ -182,27 +197,16 @@ impl ServerSession {
         true
     }
 
+    /// RCPT: the recipient limits and parameters against what was advertised.
     /// False when refused (the reply is queued).
-    fn check_rcpt(&mut self, p: &RcptParams) -> bool {
+    fn check_rcpt(&mut self, to: &ForwardPath, p: &RcptParams) -> bool {
         let Some(tx) = self.tx.as_ref() else {
             return false;
         };
         // Every way out below but the last is a refusal.
         self.refused_rcpts += 1;
         if tx.rcpts_ok >= self.opts.max_recipients {
-            // RFC 5321 §4.5.3.1.10: the client sends the rest later. As many again as
-            // the limit are answered 452 freely (a pipelining client sends them all at
-            // once; Postfix's smtpd_recipient_overshoot_limit is 1000); past that they
-            // count as junk, so they cannot go on without end.
-            let overshoot = tx.rcpts_tried - tx.rcpts_ok;
-            if overshoot >= self.opts.max_recipients && self.junk_limit_reached() {
-                return false;
-            }
-            if let Some(tx) = self.tx.as_mut() {
-                tx.rcpts_tried += 1;
-            }
-            let _ = self.reply(r::TOO_MANY_RCPTS);
-            return false;
+            return self.too_many(r::TOO_MANY_RCPTS);
         }
         let any = p.notify.is_some() || p.orcpt.is_some() || !p.other().is_empty();
         let offered = (self.opts.dsn || (p.notify.is_none() && p.orcpt.is_none()))
@@ -211,8 +215,32 @@ impl ServerSession {
             let _ = self.error(r::PARAM_NOT_OFFERED);
             return false;
         }
+        // Last: only a recipient that would otherwise reach the application takes a
+        // place in the session's domains.
+        if !self.domain_admitted(to) {
+            return self.too_many(r::TOO_MANY_DOMAINS);
+        }
         self.refused_rcpts -= 1;
         true
+    }
+
+    /// Refuses a RCPT past a recipient limit with `reply` (a `452`; RFC 5321
+    /// §4.5.3.1.10: the client sends the rest later). As many again as
+    /// `max_recipients` are answered freely in a transaction (a pipelining client sends
+    /// them all at once; Postfix's smtpd_recipient_overshoot_limit is 1000); past that
+    /// they count as junk, so they cannot go on without end. Always false.
+    fn too_many(&mut self, reply: &'static [u8]) -> bool {
+        let Some(overshoot) = self.tx.as_ref().map(|tx| tx.rcpts_tried - tx.rcpts_ok) else {
+            return false;
+        };
+        if overshoot >= self.opts.max_recipients && self.junk_limit_reached() {
+            return false;
+        }
+        if let Some(tx) = self.tx.as_mut() {
+            tx.rcpts_tried += 1;
+        }
+        let _ = self.reply(reply);
+        false
     }
 
     fn on_data(&mut self) -> Step {

@@ -32,6 +32,7 @@
 mod auth;
 mod body;
 mod control;
+mod counters;
 mod event;
 mod flow;
 mod options;
@@ -82,6 +83,9 @@ pub struct ServerSession {
     junk: usize,
     /// RCPT commands answered with a refusal, by the application or the session.
     refused_rcpts: u64,
+    /// MAIL commands and recipient domains of this session (RFC 9422 MAILMAX and
+    /// RCPTDOMAINMAX).
+    counts: counters::SessionCounts,
     eof: bool,
     failure: Option<Box<Error>>,
     flush: bool,
@@ -196,6 +200,7 @@ impl ServerSession {
             errors: 0,
             junk: 0,
             refused_rcpts: 0,
+            counts: counters::SessionCounts::default(),
             eof: false,
             failure: None,
             flush: true,
@@ -278,7 +283,8 @@ impl ServerSession {
 
     /// The binding finished the TLS handshake that [`Output::StartTls`] asked for.
     /// RFC 3207 §4.2: the session forgets everything learnt from the client (greeting,
-    /// authentication) and waits for a new EHLO; STARTTLS is no longer offered.
+    /// authentication, the MAIL count and recipient domains of RFC 9422's MAILMAX and
+    /// RCPTDOMAINMAX) and waits for a new EHLO; STARTTLS is no longer offered.
     pub fn tls_established(&mut self, token: UpgradeToken, info: TlsInfo) -> Result<(), Error> {
         let UpgradeToken { _p: () } = token;
         if !matches!(self.state, State::AwaitTls) || self.token_ready {
@@ -291,6 +297,7 @@ impl ServerSession {
         self.reset();
         self.hello = None;
         self.authenticated = false;
+        self.counts = counters::SessionCounts::default();
         self.update_line_limits();
         self.input.clear();
         self.tls = Some(Box::new(info));
@@ -460,6 +467,12 @@ impl ServerSession {
                 // Sequence and policy first: a command that may not run now is refused
                 // for that, whatever its arguments.
                 let verb = self.commands.last_verb();
+                // RFC 9422 §4.1: a MAIL counts toward MAILMAX even when it fails.
+                if verb == Some(crate::types::command::Verb::Mail)
+                    && self.transaction_limit_reached()
+                {
+                    return Step::Continue;
+                }
                 if verb == Some(crate::types::command::Verb::Rcpt) {
                     self.refused_rcpts += 1;
                 }
@@ -471,28 +484,6 @@ impl ServerSession {
                 self.count_error()
             }
         }
-    }
-
-    /// Counts a refused command; at `max_errors`, `421` and close.
-    fn count_error(&mut self) -> Step {
-        self.errors += 1;
-        if self.errors >= self.opts.max_errors && !matches!(self.state, State::Closed) {
-            replies::too_many_errors(&mut self.out, self.opts.hostname.as_str());
-            self.fail(PeerMisbehaved::TooManyErrors { count: self.errors }.into());
-        }
-        Step::Continue
-    }
-
-    /// Counts a command that does no work; past `max_junk_commands`, answers `421` and
-    /// closes instead of running it (returns true).
-    fn junk_limit_reached(&mut self) -> bool {
-        self.junk += 1;
-        if self.junk <= self.opts.max_junk_commands {
-            return false;
-        }
-        replies::too_many_junk_commands(&mut self.out, self.opts.hostname.as_str());
-        self.fail(PeerMisbehaved::TooManyJunkCommands { count: self.junk }.into());
-        true
     }
 
     /// Queues a canned error reply and counts it.

@@ -4,7 +4,7 @@
 use crate::framing::data::BareLineEndings;
 use crate::framing::line::LineEndings;
 use crate::limits::{AddressLimits, Limits};
-use crate::types::capability::Extension;
+use crate::types::capability::{Extension, LimitsExt};
 use crate::types::command::Mechanism;
 use crate::types::domain::Domain;
 use crate::types::text::Text;
@@ -25,8 +25,42 @@ pub struct ServerOptions {
     /// Default 10,240,000 (Postfix's `message_size_limit`).
     pub max_message_size: u64,
     /// Most accepted recipients per transaction; the next RCPT gets `452 4.5.3`
-    /// (RFC 5321 §4.5.3.1.10 asks for at least 100). Default 1000 (Postfix).
+    /// (RFC 5321 §4.5.3.1.10 asks for at least 100). Advertised as `LIMITS RCPTMAX=`
+    /// (RFC 9422 §4.2, see [`ServerOptions::advertise_limits`]). Default 1000 (Postfix).
     pub max_recipients: usize,
+    /// Most transactions per session, advertised as `LIMITS MAILMAX=` (RFC 9422 §4.1:
+    /// "the maximum number of transactions (MAIL FROM commands) the server will accept
+    /// in a single session. The count includes all MAIL FROM commands, regardless of
+    /// whether they succeed or fail."). Every MAIL command counts, refused or with
+    /// arguments that do not parse (a line too long or with a bare line ending is
+    /// refused unread and does not). The one past the limit is not run but answered
+    /// `421 4.5.3 <hostname> Too many transactions in this session, closing`, and the
+    /// session closes without reading the commands pipelined behind it; the client goes
+    /// on over another connection. RFC 9422 defines no reply: 421 is what a server that
+    /// must close sends (RFC 5321 §3.8), a server may refuse what passes its limits
+    /// (RFC 5321 §4.5.3.1.10), and X.5.3 is RFC 3463 §3.6's nearest code. A session ends
+    /// at STARTTLS (RFC 3207 §4.2), so the count starts again there. 0 is read as 1
+    /// (RFC 9422 §3: `limit-value = %x31-39 0*5DIGIT`). Default `None`: no limit.
+    pub max_transactions: Option<u32>,
+    /// Most distinct recipient domains per session, advertised as `LIMITS
+    /// RCPTDOMAINMAX=` (RFC 9422 §4.3: "the maximum number of different domains that can
+    /// appear in a recipient (RCPT TO) address within a single session"). A RCPT that
+    /// would bring one domain too many is answered `452 4.5.3 Too many recipient domains
+    /// in this session` (transient, as for `max_recipients`: RFC 5321 §4.5.3.1.10, RFC
+    /// 3463 §3.6), and the client sends it over another connection. Domains compare
+    /// without ASCII case; an address literal counts as a domain; the bare
+    /// `<Postmaster>` counts toward none. A domain joins the session's set when a RCPT
+    /// for it passes this check (the application may still refuse that recipient); the
+    /// set is emptied at STARTTLS (RFC 3207 §4.2). 0 is read as 1. Default `None`: no
+    /// limit.
+    pub max_recipient_domains: Option<u32>,
+    /// Advertise the limits above in a `LIMITS` line of the EHLO/LHLO reply (RFC 9422
+    /// §3): `RCPTMAX=` [`ServerOptions::max_recipients`] when it is within 1..=999999,
+    /// `MAILMAX=` and `RCPTDOMAINMAX=` when set (at most 999999, the largest value
+    /// the grammar allows). No line when there is nothing to say; an
+    /// [`Extension::Limits`] in [`ServerOptions::extra_extensions`] replaces it. Off,
+    /// the limits still hold. Default on.
+    pub advertise_limits: bool,
     /// Refused commands before the server answers `421 4.7.0` and closes: every
     /// command the session refuses itself (unknown verb, syntax error, bad sequence,
     /// TLS or authentication required, over-long line, bare CR or LF, a parameter not
@@ -37,11 +71,12 @@ pub struct ServerOptions {
     /// `smtpd_hard_error_limit`).
     pub max_errors: usize,
     /// Commands that do no work (NOOP, RSET, VRFY, EXPN, HELP, HELO/EHLO/LHLO repeated
-    /// without a STARTTLS in between, RCPT the application refuses, RCPT past twice
-    /// `max_recipients`, BDAT chunks pipelined behind a failed one) allowed before the
-    /// server answers `421 4.7.0` and closes instead of running the next one. An
-    /// accepted message gives the allowance back, so a client that sends RSET between
-    /// messages never runs out. Default 100 (Postfix's `smtpd_junk_command_limit`).
+    /// without a STARTTLS in between, RCPT the application refuses, RCPT refused by
+    /// `max_recipients` or `max_recipient_domains` past as many again as
+    /// `max_recipients` in one transaction, BDAT chunks pipelined behind a failed one)
+    /// allowed before the server answers `421 4.7.0` and closes instead of running the
+    /// next one. An accepted message gives the allowance back, so a client that sends
+    /// RSET between messages never runs out. Default 100 (Postfix's `smtpd_junk_command_limit`).
     pub max_junk_commands: usize,
     /// Line limits. [`Limits::command_line`] (512, RFC 5321 §4.5.3.1.4) holds for every
     /// command, AUTH included (RFC 4954 §4), but MAIL and RCPT, whose limits grow after
@@ -129,6 +164,9 @@ impl ServerOptions {
             greeting: None,
             max_message_size: 10_240_000,
             max_recipients: 1000,
+            max_transactions: None,
+            max_recipient_domains: None,
+            advertise_limits: true,
             max_errors: 20,
             max_junk_commands: 100,
             limits: Limits::default(),
@@ -153,6 +191,29 @@ impl ServerOptions {
             lmtp: false,
             extra_extensions: Vec::new(),
         }
+    }
+
+    /// The `LIMITS` line the EHLO/LHLO reply carries (RFC 9422 §3), from
+    /// [`ServerOptions::max_recipients`], [`ServerOptions::max_transactions`] and
+    /// [`ServerOptions::max_recipient_domains`]; `None` when
+    /// [`ServerOptions::advertise_limits`] is off or there is nothing to say. Values
+    /// are `1*6DIGIT` without a leading zero: larger limits are advertised as 999999, a
+    /// `max_recipients` of 0 or above 999999 not at all.
+    pub fn advertised_limits(&self) -> Option<LimitsExt> {
+        const MAX: u32 = 999_999;
+        if !self.advertise_limits {
+            return None;
+        }
+        let l = LimitsExt {
+            mailmax: self.max_transactions.map(|n| n.clamp(1, MAX)),
+            rcptmax: u32::try_from(self.max_recipients)
+                .ok()
+                .filter(|n| (1..=MAX).contains(n)),
+            rcptdomainmax: self.max_recipient_domains.map(|n| n.clamp(1, MAX)),
+            other: Vec::new(),
+        };
+        let any = l.rcptmax.is_some() || l.mailmax.is_some() || l.rcptdomainmax.is_some();
+        any.then_some(l)
     }
 
     /// The longest command line these options can let in: [`Limits::command_line`] plus

@@ -49,6 +49,19 @@ pub(crate) fn too_many_junk_commands(out: &mut BytesMut, host: &str) {
     );
 }
 
+/// `ServerOptions::max_transactions` passed (RFC 9422 §4.1 MAILMAX). RFC 9422 defines
+/// no reply; 421 closes (RFC 5321 §3.8, §4.5.3.1.10 lets a server refuse what passes
+/// its limits) and X.5.3 is RFC 3463 §3.6's nearest code ("too many recipients"). The
+/// client sends the rest on another connection.
+pub(crate) fn too_many_transactions(out: &mut BytesMut, host: &str) {
+    line(
+        out,
+        "421 4.5.3 ",
+        host,
+        "Too many transactions in this session, closing",
+    );
+}
+
 /// A BDAT line that cannot be parsed: its chunk size is unknown, so the stream cannot go
 /// on (RFC 3030 §2).
 pub(crate) fn unframeable_bdat(out: &mut BytesMut, host: &str) {
@@ -223,6 +236,11 @@ pub(crate) const BDAT_FAILED: &[u8] = b"503 5.5.1 Error: BDAT transfer failed; s
 pub(crate) const IN_TRANSACTION: &[u8] = b"503 5.5.1 Error: MAIL transaction in progress\r\n";
 /// RFC 5321 §4.5.3.1.10.
 pub(crate) const TOO_MANY_RCPTS: &[u8] = b"452 4.5.3 Error: too many recipients\r\n";
+/// `ServerOptions::max_recipient_domains` (RFC 9422 §4.3 RCPTDOMAINMAX): transient,
+/// like [`TOO_MANY_RCPTS`] (RFC 5321 §4.5.3.1.10, RFC 3463 §3.6); the client sends the
+/// recipient on another connection.
+pub(crate) const TOO_MANY_DOMAINS: &[u8] =
+    b"452 4.5.3 Too many recipient domains in this session\r\n";
 /// RFC 1870 §6.
 pub(crate) const TOO_BIG: &[u8] = b"552 5.3.4 Message size exceeds fixed maximum message size\r\n";
 /// Bare LF in a body (SMTP smuggling defence).

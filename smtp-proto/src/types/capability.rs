@@ -59,11 +59,11 @@ impl fmt::Display for Word {
 #[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct LimitsExt {
-    /// `MAILMAX=`: most transactions per session.
+    /// `MAILMAX=`: most transactions (MAIL commands) per session (RFC 9422 §4.1).
     pub mailmax: Option<u32>,
-    /// `RCPTMAX=`: most recipients per transaction.
+    /// `RCPTMAX=`: most recipients per transaction (RFC 9422 §4.2).
     pub rcptmax: Option<u32>,
-    /// `RCPTDOMAINMAX=`: most recipient domains per transaction.
+    /// `RCPTDOMAINMAX=`: most distinct recipient domains per session (RFC 9422 §4.3).
     pub rcptdomainmax: Option<u32>,
     /// Limits this library does not know (`NAME` or `NAME=VALUE`), kept verbatim.
     pub other: Vec<Word>,

@@ -261,9 +261,23 @@ impl TestServerBuilder {
         self
     }
 
-    /// Most recipients per message (then `452 4.5.3`).
+    /// Most recipients per message (then `452 4.5.3`; advertised as `LIMITS RCPTMAX`).
     pub fn max_recipients(mut self, n: usize) -> Self {
         self.options.max_recipients = n;
+        self
+    }
+
+    /// Most transactions per connection (RFC 9422 MAILMAX, advertised in `LIMITS`):
+    /// the MAIL past them gets `421 4.5.3` and the connection closes.
+    pub fn max_transactions(mut self, n: u32) -> Self {
+        self.options.max_transactions = Some(n);
+        self
+    }
+
+    /// Most distinct recipient domains per connection (RFC 9422 RCPTDOMAINMAX,
+    /// advertised in `LIMITS`): a recipient at one domain more gets `452 4.5.3`.
+    pub fn max_recipient_domains(mut self, n: u32) -> Self {
+        self.options.max_recipient_domains = Some(n);
         self
     }
 
