@@ -140,6 +140,7 @@ impl Faults {
                 When::Always => true,
                 When::Times(n) => armed.seen <= n,
                 When::Nth(n) => armed.seen == n,
+                When::Every(n) => armed.seen % n.max(1) == 0,
                 When::Probability { p, .. } => next_unit(&mut armed.rng) < p,
             };
             if fires && fired.is_none() {

@@ -29,6 +29,7 @@ fn rule() -> impl Strategy<Value = Rule> {
         Just(When::Always),
         (1u64..5).prop_map(When::Times),
         (1u64..5).prop_map(When::Nth),
+        (1u64..5).prop_map(When::Every),
         (0u32..=100, any::<u64>()).prop_map(|(p, seed)| When::Probability {
             p: f64::from(p) / 100.0,
             seed

@@ -178,6 +178,8 @@ pub enum When {
     Times(u64),
     /// The `n`-th time only (from 1).
     Nth(u64),
+    /// Every `n`-th time: the `n`-th, the `2n`-th, … (`421` to every 100th MAIL).
+    Every(u64),
     /// Each time with this probability, from a generator seeded with `seed`: the same
     /// seed fires on the same occurrences in every run.
     Probability {
@@ -288,6 +290,12 @@ impl Rule {
         self
     }
 
+    /// Every `n`-th time (the `n`-th, the `2n`-th, …).
+    pub fn every(mut self, n: u64) -> Self {
+        self.when = When::Every(n);
+        self
+    }
+
     /// With probability `p`, seeded.
     pub fn probability(mut self, p: f64, seed: u64) -> Self {
         self.when = When::Probability { p, seed };
@@ -300,7 +308,8 @@ impl Rule {
 /// - STAGE: `connect`, `greeting`, `ehlo` (also `helo`, `lhlo`), `starttls`, `cert`,
 ///   `auth`, `mail`, `rcpt`, `data`, `bdat`, `eod` (end of data; also `dot`), `rset`,
 ///   `quit`, `noop`, `other` (VRFY, EXPN, HELP).
-/// - QUALIFIER: `times=N` (the first N times), `nth=N` (the N-th time), `p=0.25` with
+/// - QUALIFIER: `times=N` (the first N times), `nth=N` (the N-th time), `every=N`
+///   (the N-th, 2N-th, … time), `p=0.25` with
 ///   an optional `seed=S` (seeded probability), or an address pattern (`*@bounce.test`;
 ///   `*` and `?` wildcards, no case; no `:` or `=` in it).
 /// - ACTION: a reply (`550 5.1.1 No such user`; `\n` between the lines of a
@@ -341,7 +350,7 @@ impl std::str::FromStr for Rule {
             let key = &q[..end];
             let counter = matches!(
                 key.to_ascii_lowercase().as_str(),
-                "times" | "nth" | "p" | "seed"
+                "times" | "nth" | "every" | "p" | "seed"
             );
             if counter && q[end..].starts_with('=') {
                 let after = &q[end + 1..];
@@ -351,6 +360,10 @@ impl std::str::FromStr for Rule {
                 match key.to_ascii_lowercase().as_str() {
                     "times" => rule.when = When::Times(v.parse().map_err(|_| bad())?),
                     "nth" => rule.when = When::Nth(v.parse().map_err(|_| bad())?),
+                    "every" => match v.parse() {
+                        Ok(n) if n > 0 => rule.when = When::Every(n),
+                        _ => return Err(RuleError(format!("every={v:?}: not a number over 0"))),
+                    },
                     "p" => p = Some(v.parse::<f64>().map_err(|_| bad())?),
                     _ => seed = Some(v.parse::<u64>().map_err(|_| bad())?),
                 }
@@ -392,6 +405,7 @@ impl fmt::Display for Rule {
             When::Always => {}
             When::Times(n) => write!(f, ":times={n}")?,
             When::Nth(n) => write!(f, ":nth={n}")?,
+            When::Every(n) => write!(f, ":every={n}")?,
             When::Probability { p, seed } => write!(f, ":p={p}:seed={seed}")?,
         }
         let escape = |b: &[u8]| {

@@ -83,7 +83,7 @@ struct Args {
     /// `starttls=hide`, `cert=expired`, `mail=delay=2s`, `eod=close`. Stages: connect,
     /// greeting, ehlo, starttls, cert, auth, mail, rcpt, data, bdat, eod, rset, quit,
     /// noop, other. Qualifiers: an address pattern (`*`, `?`), `times=N`, `nth=N`,
-    /// `p=P:seed=S`. Actions: a reply (`\n` between lines), `delay=DUR`, `drip[=DUR]`,
+    /// `every=N`, `p=P:seed=S`. Actions: a reply (`\n` between lines), `delay=DUR`, `drip[=DUR]`,
     /// `close`, `close-after=N`, `hide`, a certificate kind, `inject=TEXT`,
     /// `unsolicited=REPLY`, `malformed`, `endless`.
     #[arg(long = "fault", value_name = "RULE")]
