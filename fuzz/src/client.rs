@@ -97,7 +97,7 @@ fn envelope(a: u8, b: u8) -> (Envelope, &'static [u8]) {
 
 /// Input: four control bytes (options, piece lengths, how many bytes at the end are
 /// application decisions), the server's bytes, then the decisions (envelopes and bodies
-/// to send or QUIT, body pieces or abort, AUTH responses or cancel, and for STARTTLS:
+/// to send, NOOP or QUIT, body pieces or abort, AUTH responses or cancel, and for STARTTLS:
 /// established with or without a verified certificate, failed, or plaintext injected
 /// during the handshake).
 ///
@@ -120,6 +120,7 @@ pub fn client(data: &[u8]) {
     let mut next = move || decisions.next().unwrap_or(0);
     let mut chunks = pieces(input, ctl[1], PIECE[usize::from(ctl[2] & 7)]);
     let mut sent = 0;
+    let mut noops = 0;
     let mut body: Option<&[u8]> = None;
     let mut binary = false;
     let mut wire = LineCheck::default();
@@ -140,15 +141,26 @@ pub fn client(data: &[u8]) {
                     wire.check(&b);
                 }
             }
-            Ok(Output::Event(ev @ (ClientEvent::Ready { .. } | ClientEvent::Done(_)))) => {
+            Ok(Output::Event(
+                ev @ (ClientEvent::Ready { .. } | ClientEvent::Done(_) | ClientEvent::Noop(_)),
+            )) => {
                 if !c.is_idle() {
                     // A result delivered as the session closes: QUIT is a no-op that
                     // succeeds, and the session goes on to `Close`.
-                    assert!(matches!(ev, ClientEvent::Done(_)), "Ready when not idle");
+                    assert!(
+                        matches!(ev, ClientEvent::Done(_) | ClientEvent::Noop(_)),
+                        "Ready when not idle"
+                    );
                     c.quit().expect("QUIT after the last Done");
                     continue;
                 }
                 let d = next();
+                if noops < 2 && d & 0xc0 == 0x40 {
+                    // A pool's check of an idle connection.
+                    noops += 1;
+                    c.noop().expect("NOOP when idle");
+                    continue;
+                }
                 if sent < 3 && d & 0x80 == 0 {
                     sent += 1;
                     let (env, b) = envelope(d, next());

@@ -74,4 +74,6 @@ pub enum ClientEvent {
     /// A `334` challenge of a [`ClientAuth::Other`](super::ClientAuth::Other) mechanism: answer with
     /// `auth_respond` or `auth_cancel` before polling again.
     AuthChallenge(Secret<bytes::Bytes>),
+    /// The reply to [`super::ClientSession::noop`] (a `421` ends the session instead).
+    Noop(crate::Reply),
 }

@@ -165,8 +165,22 @@ impl ClientSession {
                     self.events.push_back(ClientEvent::Done(result));
                 }
             }
+            Expect::Noop => self.events.push_back(ClientEvent::Noop(reply)),
             Expect::Quit => self.close(),
         }
+    }
+
+    /// Sends `NOOP` (RFC 5321 §4.1.1.9) while idle: a check that the server is still
+    /// there before a connection kept idle is used again. Its reply comes as
+    /// [`ClientEvent::Noop`]; a `421` ends the session (RFC 5321 §3.8). No `send` until
+    /// the reply is in.
+    pub fn noop(&mut self) -> Result<(), Error> {
+        if !self.is_idle() {
+            return Err(ApiMisuse::NotReady.into());
+        }
+        Command::Noop { text: None }.encode(&mut self.out);
+        self.expect(Expect::Noop);
+        Ok(())
     }
 
     /// A stage the session cannot go past: QUIT, then the error.

@@ -1,66 +1,77 @@
 //! The rules a sender follows for the server's limits, as pure functions: how a
 //! message's recipients are split into transactions the server takes (RFC 9422
-//! `RCPTMAX` and `RCPTDOMAINMAX`), and which RCPT reply means "too many recipients,
-//! send the rest in another transaction" (RFC 5321 §4.5.3.1.10).
+//! `RCPTMAX` per transaction, `RCPTDOMAINMAX` per session), and which RCPT reply means
+//! "too many recipients, send the rest in another transaction" (RFC 5321 §4.5.3.1.10).
 //!
 //! ```
-//! use smtp_proto::client::limits::recipient_batches;
+//! use smtp_proto::client::limits::split_recipients;
 //! use smtp_proto::LimitsExt;
 //!
 //! let mut limits = LimitsExt::default();
 //! limits.rcptmax = Some(2);
-//! limits.rcptdomainmax = Some(1);
-//! let domains = ["a.test", "b.test", "a.test", "A.TEST", "b.test"];
-//! let batches = recipient_batches(domains.iter().map(|d| Some(*d)), &limits);
-//! // At most two recipients and one domain in each, in the order given.
-//! assert_eq!(batches, [vec![0, 2], vec![1, 4], vec![3]]);
+//! limits.rcptdomainmax = Some(2);
+//! // The session has sent to a.test already.
+//! let mut session = vec!["a.test".to_owned()];
+//! let domains = ["a.test", "b.test", "c.test", "A.TEST", "b.test"];
+//! let split = split_recipients(domains.iter().map(|d| Some(*d)), &limits, &mut session);
+//! // At most two recipients in each transaction; c.test would be a third domain in
+//! // this session, so it goes on another connection.
+//! assert_eq!(split.batches, [vec![0, 1], vec![3, 4]]);
+//! assert_eq!(split.elsewhere, [2]);
+//! assert_eq!(session, ["a.test", "b.test"]);
 //! ```
 
 use crate::{LimitsExt, Reply};
 
-/// The recipients (by index, in the order given) of each transaction a message needs
-/// under `limits`: at most `RCPTMAX` recipients and `RCPTDOMAINMAX` distinct domains
-/// (compared without ASCII case) in each. Every index is in exactly one batch; each
-/// recipient goes to the first batch that can take it, so a message with no limit,
-/// or within them, is one transaction. A recipient without a domain (the bare
-/// `<Postmaster>`) counts toward `RCPTMAX` only. A limit of 0 is read as 1 (a server
-/// that takes no recipient at all takes no mail).
+/// Where a message's recipients go: see [`split_recipients`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Split {
+    /// The transactions on this connection, each a list of recipients (indexes, in
+    /// the order given).
+    pub batches: Vec<Vec<usize>>,
+    /// The recipients this session cannot take (their domain would be one too many
+    /// under `RCPTDOMAINMAX`): for another connection.
+    pub elsewhere: Vec<usize>,
+}
+
+/// The transactions a message needs on this connection under the server's `limits`:
+/// at most `RCPTMAX` recipients in each (RFC 9422 §4.2: RCPT commands "in a single
+/// transaction"), in the order given, and no more distinct recipient domains in the
+/// whole session than `RCPTDOMAINMAX` (§4.3: "within a single session"). `session`
+/// holds the domains (lower-cased) this session has sent to so far; the domains the
+/// split adds are appended to it. Domains are compared without ASCII case; a recipient
+/// without a domain (the bare `<Postmaster>`) counts toward `RCPTMAX` only. A limit of
+/// 0 (which RFC 9422 §4 does not allow) is read as 1.
 ///
-/// `domains` gives each recipient's domain, in order.
-pub fn recipient_batches<'a>(
+/// `domains` gives each recipient's domain, in order. Without limits every recipient
+/// is in one batch.
+pub fn split_recipients<'a>(
     domains: impl IntoIterator<Item = Option<&'a str>>,
     limits: &LimitsExt,
-) -> Vec<Vec<usize>> {
+    session: &mut Vec<String>,
+) -> Split {
     let rcpt_max = limits.rcptmax.map_or(usize::MAX, |n| n.max(1) as usize);
     let domain_max = limits
         .rcptdomainmax
         .map_or(usize::MAX, |n| n.max(1) as usize);
-    // Each batch: its recipients and its distinct domains (lower-cased).
-    let mut batches: Vec<(Vec<usize>, Vec<String>)> = Vec::new();
+    let mut split = Split::default();
+    let mut here: Vec<usize> = Vec::new();
     for (i, domain) in domains.into_iter().enumerate() {
-        let domain = domain.map(str::to_ascii_lowercase);
-        let fits = |(members, seen): &(Vec<usize>, Vec<String>)| {
-            members.len() < rcpt_max
-                && domain
-                    .as_ref()
-                    .is_none_or(|d| seen.contains(d) || seen.len() < domain_max)
+        let Some(d) = domain.map(str::to_ascii_lowercase) else {
+            here.push(i);
+            continue;
         };
-        let slot = match batches.iter().position(fits) {
-            Some(slot) => slot,
-            None => {
-                batches.push((Vec::new(), Vec::new()));
-                batches.len() - 1
-            }
-        };
-        let (members, seen) = &mut batches[slot];
-        members.push(i);
-        if let Some(d) = domain
-            && !seen.contains(&d)
-        {
-            seen.push(d);
+        if session.contains(&d) {
+            here.push(i);
+        } else if session.len() < domain_max {
+            session.push(d);
+            here.push(i);
+        } else {
+            split.elsewhere.push(i);
         }
     }
-    batches.into_iter().map(|(members, _)| members).collect()
+    split.batches = here.chunks(rcpt_max).map(<[usize]>::to_vec).collect();
+    split
 }
 
 /// Whether a reply to RCPT says the transaction has as many recipients as the server
@@ -126,19 +137,39 @@ mod tests {
         .unwrap()
     }
 
+    fn split(domains: &[Option<&str>], l: &LimitsExt) -> Split {
+        split_recipients(domains.iter().copied(), l, &mut Vec::new())
+    }
+
     #[test]
     fn without_limits_one_transaction() {
-        let b = recipient_batches([Some("a"), None, Some("b")], &LimitsExt::default());
-        assert_eq!(b, [vec![0, 1, 2]]);
-        assert!(recipient_batches([], &limits(Some(1), None)).is_empty());
+        let b = split(&[Some("a"), None, Some("b")], &LimitsExt::default());
+        assert_eq!(b.batches, [vec![0, 1, 2]]);
+        assert!(b.elsewhere.is_empty());
+        assert_eq!(split(&[], &limits(Some(1), None)), Split::default());
     }
 
     #[test]
     fn two_hundred_fifty_recipients_at_rcptmax_100_are_three_transactions() {
         let domains = vec![Some("example.test"); 250];
-        let b = recipient_batches(domains, &limits(Some(100), None));
-        let sizes: Vec<usize> = b.iter().map(Vec::len).collect();
+        let b = split(&domains, &limits(Some(100), None));
+        let sizes: Vec<usize> = b.batches.iter().map(Vec::len).collect();
         assert_eq!(sizes, [100, 100, 50]);
+    }
+
+    #[test]
+    fn rcptdomainmax_counts_the_whole_session() {
+        let l = limits(None, Some(1));
+        let mut session = Vec::new();
+        let first = split_recipients([Some("A.test"), Some("b.test")], &l, &mut session);
+        assert_eq!((first.batches, first.elsewhere), (vec![vec![0]], vec![1]));
+        // A later message on the same connection: a.test still fits, b.test does not.
+        let second = split_recipients([Some("b.test"), Some("a.TEST"), None], &l, &mut session);
+        assert_eq!(
+            (second.batches, second.elsewhere),
+            (vec![vec![1, 2]], vec![0])
+        );
+        assert_eq!(session, ["a.test"]);
     }
 
     #[test]
@@ -177,29 +208,39 @@ mod tests {
             domains in prop::collection::vec(prop::option::of("[a-cA-C]\\.test"), 0..60),
             rcpt in prop::option::of(0u32..8),
             dom in prop::option::of(0u32..4),
+            before in prop::collection::vec("[a-d]\\.test", 0..3),
         ) {
-            let b = recipient_batches(domains.iter().map(|d| d.as_deref()), &limits(rcpt, dom));
-            let mut all: Vec<usize> = b.iter().flatten().copied().collect();
+            let mut session = before.clone();
+            session.dedup();
+            let start = session.clone();
+            let s = split_recipients(domains.iter().map(|d| d.as_deref()), &limits(rcpt, dom), &mut session);
+            let mut all: Vec<usize> = s.batches.iter().flatten().chain(&s.elsewhere).copied().collect();
             all.sort_unstable();
             prop_assert_eq!(all, (0..domains.len()).collect::<Vec<_>>());
-            for batch in &b {
+            prop_assert!(session.starts_with(&start));
+            let lower = |i: usize| domains[i].as_ref().map(|s| s.to_ascii_lowercase());
+            for batch in &s.batches {
                 prop_assert!(!batch.is_empty());
                 prop_assert!(batch.windows(2).all(|w| w[0] < w[1]));
                 if let Some(r) = rcpt {
                     prop_assert!(batch.len() <= r.max(1) as usize);
                 }
-                if let Some(d) = dom {
-                    let mut seen: Vec<String> = batch
-                        .iter()
-                        .filter_map(|&i| domains[i].as_ref().map(|s| s.to_ascii_lowercase()))
-                        .collect();
-                    seen.sort();
-                    seen.dedup();
-                    prop_assert!(seen.len() <= d.max(1) as usize);
+                for &i in batch {
+                    // Every domain sent is one of the session's.
+                    prop_assert!(lower(i).is_none_or(|d| session.contains(&d)));
                 }
             }
+            if let Some(d) = dom {
+                // The session grows only up to the limit; what is left out is new.
+                prop_assert!(session.len() <= (d.max(1) as usize).max(start.len()));
+                for &i in &s.elsewhere {
+                    prop_assert!(lower(i).is_some_and(|d| !session.contains(&d)));
+                }
+            } else {
+                prop_assert!(s.elsewhere.is_empty());
+            }
             if rcpt.is_none() && dom.is_none() && !domains.is_empty() {
-                prop_assert_eq!(b.len(), 1);
+                prop_assert_eq!(s.batches.len(), 1);
             }
         }
     }

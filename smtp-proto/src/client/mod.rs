@@ -68,6 +68,7 @@ mod flow;
 pub mod limits;
 pub mod mx;
 mod options;
+pub mod outcome;
 pub mod policy;
 mod send;
 pub mod sts;
@@ -106,6 +107,7 @@ enum Expect {
     /// The reply (LMTP: one of the replies) after the end of data.
     Message,
     Rset,
+    Noop,
     Quit,
 }
 

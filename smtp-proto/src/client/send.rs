@@ -56,7 +56,7 @@ impl ClientSession {
     /// Starts a transaction. Only between [`ClientEvent::Ready`](super::ClientEvent::Ready) (or `Done`) and the
     /// next `send`. Checks SIZE, 8BITMIME and SMTPUTF8 against the server first.
     pub fn send(&mut self, mut env: Envelope) -> Result<(), Error> {
-        if self.phase != Phase::Idle || self.tx.is_some() {
+        if self.phase != Phase::Idle || self.tx.is_some() || self.expects.contains(&Expect::Noop) {
             return Err(ApiMisuse::NotReady.into());
         }
         if env.recipients.is_empty() {
