@@ -59,6 +59,11 @@ pub struct Connection {
     /// Transactions started on this connection (MAIL commands sent), for the server's
     /// `MAILMAX` (RFC 9422).
     transactions: u32,
+    /// The recipient domains this session has sent to (lower-cased), for the server's
+    /// `RCPTDOMAINMAX` (RFC 9422 §4.3: per session).
+    domains: Vec<String>,
+    /// What ended the session, when a send or a check ended it (for the pool).
+    ended_by: Option<crate::pool::Retired>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -94,6 +99,99 @@ impl Connection {
     /// Whether the connection can take another message.
     pub fn is_open(&self) -> bool {
         !self.closed && !self.busy
+    }
+
+    /// Checks the server is still there with `NOOP` (RFC 5321 §4.1.1.9), for a
+    /// connection that was idle a while. `Ok` on a positive reply; a `421` or any
+    /// failure closes the connection, another negative reply is [`Error::Rejected`]
+    /// and leaves it open.
+    pub async fn noop(&mut self) -> Result<(), Error> {
+        let r = self.noop_inner().await;
+        self.note_end(&r);
+        r
+    }
+
+    async fn noop_inner(&mut self) -> Result<(), Error> {
+        self.enter()?;
+        if let Err(e) = self
+            .read_ready()
+            .await
+            .and_then(|()| Ok(self.session.noop()?))
+        {
+            self.close_io().await;
+            return Err(e);
+        }
+        loop {
+            match self.step().await {
+                Ok(Step::Event(ClientEvent::Noop(reply))) => {
+                    self.busy = false;
+                    if reply.is_positive() {
+                        return Ok(());
+                    }
+                    return Err(Error::Rejected {
+                        stage: smtp_proto::Stage::Noop,
+                        reply,
+                        report: None,
+                    });
+                }
+                Ok(Step::Event(_)) => {}
+                Ok(Step::Idle | Step::Closed) => {
+                    self.closed = true;
+                    return Err(Error::Closed);
+                }
+                Err(e) => return Err(e.with_report(&self.report)),
+            }
+        }
+    }
+
+    /// Whether nothing came from the server while the connection was idle (no reply
+    /// was awaited): no `421`, no EOF or TLS close-notify. Read without waiting.
+    pub(crate) async fn still_idle(&mut self) -> bool {
+        if !self.is_open() {
+            return false;
+        }
+        if self.read_ready().await.is_err() {
+            return false;
+        }
+        self.session.is_idle()
+    }
+
+    /// Notes what ended the session, when `result` (of a send or a check) came with
+    /// its end.
+    pub(crate) fn note_end<T>(&mut self, result: &Result<T, Error>) {
+        use crate::pool::Retired;
+        if !self.closed || self.ended_by.is_some() {
+            return;
+        }
+        self.ended_by = Some(match result {
+            Ok(_) => Retired::Closed,
+            Err(e) if e.reply().is_some_and(|r| r.code().get() == 421) => Retired::Reply421,
+            Err(Error::Timeout { .. }) => Retired::Timeout,
+            Err(Error::Io { .. } | Error::Closed) => Retired::Closed,
+            Err(Error::Protocol { .. }) => Retired::Protocol,
+            Err(Error::Body(_) | Error::LineTooLong { .. }) => Retired::Abandoned,
+            Err(_) => Retired::Other,
+        });
+    }
+
+    /// What ended the session, as far as the sends and checks on it saw.
+    pub(crate) fn ended_by(&self) -> Option<crate::pool::Retired> {
+        self.ended_by
+    }
+
+    /// Whether the session is over (closed by either side, or after an error).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Whether an operation was cut off half-way (its future dropped).
+    pub(crate) fn is_busy(&self) -> bool {
+        self.busy
+    }
+
+    /// Transactions (MAIL commands) sent on this connection.
+    pub(crate) fn transactions_done(&self) -> u32 {
+        self.transactions
     }
 
     /// Ends the session politely: QUIT, its reply, then the close. Nothing to do on

@@ -177,6 +177,29 @@ impl Delivery {
     }
 }
 
+impl Delivery {
+    /// As [`Connection::send`](crate::Connection::send) returns it: `Ok` when someone
+    /// got the message, [`Error::MessageRefused`](crate::Error::MessageRefused) when a
+    /// reply refused it for everyone, [`Error::LimitReached`](crate::Error::LimitReached)
+    /// when no recipient was tried.
+    pub(crate) fn into_result(self) -> Result<Delivery, crate::Error> {
+        if self.any_delivered() {
+            return Ok(self);
+        }
+        match self.refusal() {
+            Some((stage, reply)) => Err(crate::Error::MessageRefused {
+                stage,
+                reply,
+                delivery: Box::new(self),
+                report: None,
+            }),
+            None => Err(crate::Error::LimitReached {
+                delivery: Box::new(self),
+            }),
+        }
+    }
+}
+
 impl fmt::Display for Delivery {
     /// One line per recipient (see [`RecipientResult`]), without a final newline.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

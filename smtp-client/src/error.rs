@@ -143,6 +143,16 @@ pub enum Error {
     /// The connection is closed (after `quit`, or an earlier error).
     #[error("the connection is closed")]
     Closed,
+    /// Nothing of the message could go on this connection under the server's limits
+    /// (RFC 9422): its `MAILMAX` transactions are spent, or every recipient's domain
+    /// would take the session past `RCPTDOMAINMAX`. Nothing was sent and the
+    /// connection stays usable for other messages; send this one on another
+    /// connection. The [`Delivery`] has every recipient untried (no reply). Transient.
+    #[error("the server's limits leave no room for this message on this connection")]
+    LimitReached {
+        /// Every recipient, untried.
+        delivery: Box<Delivery>,
+    },
 }
 
 impl Error {
@@ -238,23 +248,29 @@ impl Error {
     }
 
     /// The replies of the refused transaction, for [`Error::MessageRefused`]: the same
-    /// [`Delivery`] as for an accepted message, with [`DeliveryStatus::Refused`].
+    /// [`Delivery`] as for an accepted message, with [`DeliveryStatus::Refused`]; for
+    /// [`Error::LimitReached`], every recipient untried.
     ///
     /// [`DeliveryStatus::Refused`]: crate::DeliveryStatus::Refused
     pub fn delivery(&self) -> Option<&Delivery> {
         match self {
-            Self::MessageRefused { delivery, .. } => Some(delivery),
+            Self::MessageRefused { delivery, .. } | Self::LimitReached { delivery } => {
+                Some(delivery)
+            }
             _ => None,
         }
     }
 
-    /// The [`Delivery`] of a wholly refused message, and any other error as it is: with
+    /// The [`Delivery`] of a wholly refused message (or of one
+    /// [`Error::LimitReached`] left untried), and any other error as it is: with
     /// `.or_else(Error::into_delivery)`, a send gives a `Delivery` whether the message
     /// was accepted, partly refused or refused, and `?` still stops at errors that
     /// have no per-recipient answer (see the [crate docs](crate#results)).
     pub fn into_delivery(self) -> Result<Delivery, Self> {
         match self {
-            Self::MessageRefused { delivery, .. } => Ok(*delivery),
+            Self::MessageRefused { delivery, .. } | Self::LimitReached { delivery } => {
+                Ok(*delivery)
+            }
             other => Err(other),
         }
     }

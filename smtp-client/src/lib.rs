@@ -111,6 +111,12 @@
 //! # }
 //! ```
 //!
+//! For a queue, [`outcomes`] gives one typed [`Outcome`] per recipient of the envelope
+//! whatever the result was (delivered with its queue id, or a transient or permanent
+//! failure and its [`Reason`]: recipient or message refused, TLS policy,
+//! authentication, rate-limited or greylisted, connection, timeout, local), and
+//! [`RecipientResult::outcome`] and [`Error::outcome`] give one each.
+//!
 //! # Features
 //!
 //! The crypto provider, chosen at build time ([`default_provider`] builds it):
@@ -147,6 +153,9 @@
 //! - `testing` (off by default): the `testing` module, for testing servers: a hostile,
 //!   scripted SMTP client that records every exchange, and a server audit (SMTP
 //!   smuggling, STARTTLS injection, bare LF, long lines, AUTH before TLS, limits).
+//! - `serde` (off by default): `Serialize` and `Deserialize` for [`Outcome`] and
+//!   [`RecipientOutcome`] (reasons by name, replies as their wire text), for queues
+//!   and logs.
 //!
 //! # Types from the core
 //!
@@ -166,6 +175,8 @@ mod error;
 pub mod mta_sts;
 mod net;
 mod options;
+mod outcome;
+pub mod pool;
 mod report;
 mod resume;
 #[cfg(feature = "testing")]
@@ -181,6 +192,7 @@ pub use conn::Connection;
 pub use delivery::{Delivery, DeliveryStatus, RecipientResult};
 pub use error::Error;
 pub use options::{ClientCert, ClientOptions, Timeouts, TrustAnchors};
+pub use outcome::{Outcome, OutcomeStatus, RecipientOutcome, outcomes};
 pub use report::{SessionReport, TlsReport};
 pub use tls::default_provider;
 pub use transport::Io;
@@ -193,6 +205,7 @@ pub use smtp_proto as proto;
 /// The core's error, inside [`Error::Protocol`].
 pub use smtp_proto::Error as ProtocolError;
 pub use smtp_proto::Stage;
+pub use smtp_proto::client::outcome::Reason;
 pub use smtp_proto::client::policy::{
     DomainPattern, Level, PolicyMap, PolicyViolation, RequireTlsMissing, TlsPolicy, Tlsa,
 };

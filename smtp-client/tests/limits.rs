@@ -22,7 +22,11 @@ fn limits(mail: Option<u32>, rcpt: Option<u32>, domains: Option<u32>) -> Extensi
 async fn server(max_rcpt: usize, advertised: Option<Extension>) -> TestServer {
     TestServer::builder()
         .max_recipients(max_rcpt)
-        .options(|o| o.extra_extensions.extend(advertised))
+        .options(|o| {
+            // Only what the test advertises (not the server's own LIMITS line).
+            o.advertise_limits = false;
+            o.extra_extensions.extend(advertised);
+        })
         .start()
         .await
         .unwrap()
@@ -88,23 +92,37 @@ async fn without_limits_a_452_sends_the_rest_in_another_transaction() {
     assert_eq!(all, want, "each recipient once");
 }
 
+/// RFC 9422 §4.3: RCPTDOMAINMAX counts the distinct domains of a whole session.
 #[tokio::test]
-async fn rcptdomainmax_keeps_each_transaction_to_its_domains() {
-    let server = server(1000, Some(limits(None, None, Some(1)))).await;
+async fn rcptdomainmax_leaves_further_domains_for_another_connection() {
+    let server = server(1000, Some(limits(None, None, Some(2)))).await;
     let mut c = connect(&server).await;
     let d = c
         .send(many(6, |i| format!("d{}.test", i % 3)), MSG)
         .await
         .unwrap();
-    assert_eq!(d.status(), DeliveryStatus::Accepted, "{d}");
-    for m in messages(&server, 3).await {
-        let domains: std::collections::BTreeSet<String> = m
-            .to()
-            .iter()
-            .map(|a| a.split('@').nth(1).unwrap().to_owned())
-            .collect();
-        assert_eq!(domains.len(), 1, "{:?}", m.to());
-    }
+    // d0 and d1 in one transaction; d2 would be the session's third domain.
+    assert_eq!(d.status(), DeliveryStatus::PartlyRefused, "{d}");
+    let left: Vec<&str> = d.failed().map(|r| r.address.as_str()).collect();
+    assert_eq!(left, ["r2@d2.test", "r5@d2.test"]);
+    assert!(d.failed().all(|r| r.is_transient() && r.reply.is_none()));
+    // A later message: only d2.test, nothing fits; d1.test still does.
+    let e = c
+        .send(many(1, |_| "d2.test".into()), MSG)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, smtp_client::Error::LimitReached { .. }), "{e}");
+    assert!(e.is_transient());
+    assert_eq!(e.delivery().unwrap().recipients.len(), 1);
+    c.send(many(1, |_| "D1.test".into()), MSG).await.unwrap();
+    // A new connection takes d2.test.
+    let mut other = connect(&server).await;
+    other
+        .send(many(1, |_| "d2.test".into()), MSG)
+        .await
+        .unwrap();
+    let got = messages(&server, 3).await;
+    assert_eq!(got[0].to().len(), 4);
 }
 
 #[tokio::test]
@@ -123,4 +141,7 @@ async fn mailmax_is_kept_and_the_rest_left_for_another_connection() {
             .all(|r| r.is_transient() && r.reply.is_none())
     );
     assert_eq!(messages(&server, 2).await.len(), 2);
+    // The next message on this connection is not started at all.
+    let e = c.send(many(1, |_| "x.test".into()), MSG).await.unwrap_err();
+    assert!(matches!(e, smtp_client::Error::LimitReached { .. }), "{e}");
 }

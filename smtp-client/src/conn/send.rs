@@ -4,7 +4,7 @@
 use super::{BODY_PIECE, Connection, Step};
 use crate::delivery::{Delivery, RecipientResult};
 use crate::error::Error;
-use smtp_proto::client::limits::{recipient_batches, send_again};
+use smtp_proto::client::limits::{send_again, split_recipients};
 use smtp_proto::client::{ClientEvent, Envelope};
 use smtp_proto::framing::stuff::crlf_size;
 use std::collections::VecDeque;
@@ -23,7 +23,8 @@ impl Connection {
     /// with `.` are stuffed.
     ///
     /// The server's limits are kept: the recipients go in as many transactions as its
-    /// `LIMITS RCPTMAX` and `RCPTDOMAINMAX` ask (RFC 9422), and recipients answered
+    /// `LIMITS RCPTMAX` asks, recipients of a domain past its `RCPTDOMAINMAX` (per
+    /// session) are left for another connection (RFC 9422), and recipients answered
     /// "too many recipients" (`452 4.5.3`, or the old `552 5.5.3`; RFC 5321
     /// §4.5.3.1.10) go again in a further transaction, as long as each one delivers to
     /// someone. Past the server's `MAILMAX` no transaction is started: the recipients
@@ -53,6 +54,7 @@ impl Connection {
             envelope.params.size = Some(crlf_size(body));
         }
         let sent = self.send_within_limits(envelope, body).await;
+        self.note_end(&sent);
         sent.map_err(|e| e.with_report(&self.report))
     }
 
@@ -67,16 +69,21 @@ impl Connection {
         let domains: Vec<Option<String>> = envelope
             .recipients
             .iter()
-            .map(|(p, _)| p.domain().map(|d| d.to_string()))
+            // RFC 9422 §4.3 counts "different domains"; an address literal is one too.
+            .map(|(p, _)| p.mailbox().map(|m| m.host().to_string()))
             .collect();
-        let mut queue: VecDeque<Vec<usize>> =
-            recipient_batches(domains.iter().map(|d| d.as_deref()), &limits).into();
+        let split = split_recipients(
+            domains.iter().map(|d| d.as_deref()),
+            &limits,
+            &mut self.domains,
+        );
+        let mut queue: VecDeque<Vec<usize>> = split.batches.into();
         let mut slots: Vec<Option<RecipientResult>> = vec![None; envelope.recipients.len()];
         let mut merged: Option<Delivery> = None;
         let mut rounds = 0;
         let mut stopped = None;
         while let Some(batch) = queue.pop_front() {
-            if rounds > 0 && (!self.is_open() || self.transactions_left() == Some(0)) {
+            if self.transactions_left() == Some(0) || (rounds > 0 && !self.is_open()) {
                 break;
             }
             rounds += 1;
@@ -119,7 +126,21 @@ impl Connection {
             }
         }
         let Some(mut merged) = merged else {
-            return Err(stopped.unwrap_or(Error::Closed));
+            if let Some(e) = stopped {
+                return Err(e);
+            }
+            // No transaction could start here (MAILMAX spent, or no domain fits).
+            let delivery = Delivery {
+                mail: None,
+                recipients: (envelope.recipients.iter())
+                    .map(|(path, _)| RecipientResult::untried(&envelope, path))
+                    .collect(),
+                refused: None,
+                message: Vec::new(),
+            };
+            return Err(Error::LimitReached {
+                delivery: Box::new(delivery),
+            });
         };
         merged.recipients = slots
             .into_iter()
@@ -154,6 +175,7 @@ impl Connection {
         let sent = self
             .transaction(envelope, Source::Reader(reader, vec![0; BODY_PIECE]))
             .await;
+        self.note_end(&sent);
         sent.map_err(|e| e.with_report(&self.report))
     }
 

@@ -207,6 +207,8 @@ impl Connection {
             closed: false,
             busy: false,
             transactions: 0,
+            domains: Vec::new(),
+            ended_by: None,
             deadline: None,
         };
         conn.report.tls = tls_report;
