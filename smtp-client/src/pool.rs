@@ -16,7 +16,7 @@
 //! connection idle for longer than [`PoolOptions::noop_after`] is checked with `NOOP`.
 //!
 //! ```no_run
-//! # async fn f() -> Result<(), smtp_client::Error> {
+//! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
 //! use smtp_client::pool::{Destination, Pool, PoolOptions};
 //! use smtp_client::{ClientOptions, Envelope, TlsPolicy};
 //!
