@@ -64,6 +64,8 @@ pub struct Connection {
     domains: Vec<String>,
     /// What ended the session, when a send or a check ended it (for the pool).
     ended_by: Option<crate::pool::Retired>,
+    /// The pool's own limit of transactions on this connection, beside MAILMAX.
+    cap: Option<u32>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -177,6 +179,18 @@ impl Connection {
     /// What ended the session, as far as the sends and checks on it saw.
     pub(crate) fn ended_by(&self) -> Option<crate::pool::Retired> {
         self.ended_by
+    }
+
+    /// Sets a limit of transactions on this connection of the caller's own (the
+    /// pool's `max_messages`), kept like the server's `MAILMAX`.
+    pub(crate) fn set_cap(&mut self, max: u32) {
+        self.cap = Some(max);
+    }
+
+    /// Whether another transaction may start here: under the server's `MAILMAX` and
+    /// the caller's own limit.
+    pub(crate) fn has_room(&self) -> bool {
+        self.transactions_left() != Some(0) && self.cap.is_none_or(|c| self.transactions < c)
     }
 
     /// Whether the session is over (closed by either side, or after an error).

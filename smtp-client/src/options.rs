@@ -301,6 +301,15 @@ impl std::fmt::Debug for TrustAnchors {
     }
 }
 
+impl PartialEq for TrustAnchors {
+    /// The same certificates (the same store, shared by clones, at once).
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.store, &other.store) || self.store.roots == other.store.roots
+    }
+}
+
+impl Eq for TrustAnchors {}
+
 impl TrustAnchors {
     /// None at all: only useful with [`TrustAnchors::add_pem`].
     pub fn empty() -> Self {

@@ -74,7 +74,9 @@ pub struct PoolOptions {
     /// How long the `NOOP` check may take. Default 10 s.
     pub noop_timeout: Duration,
     /// How long a send waits for a connection when the limits are reached. Default
-    /// 30 s; then [`Error::Timeout`] (transient).
+    /// 30 s; then [`Error::Timeout`] (transient). Opening a connection and the `NOOP`
+    /// check have their own timeouts (the options' [`Timeouts`](crate::Timeouts),
+    /// [`PoolOptions::noop_timeout`]).
     pub checkout_timeout: Duration,
 }
 
@@ -197,11 +199,21 @@ impl Pool {
                 .iter()
                 .map(|&i| envelope.recipients[i].clone())
                 .collect();
-            let mut lease = self.checkout_fresh(dest).await?;
-            let again = lease.send(rest, body).await;
-            room_here = lease.is_open();
-            drop(lease);
+            // A failure here keeps what the first rounds delivered (the rest stays
+            // untried, transient): the caller must not send those recipients again.
+            let again = match self.checkout_fresh(dest).await {
+                Ok(mut lease) => {
+                    let again = lease.send(rest, body).await;
+                    room_here = lease.is_open();
+                    again
+                }
+                Err(e) => Err(e),
+            };
+            let failed = again.as_ref().is_err_and(|e| e.delivery().is_none());
             result = merge(result, &left, again);
+            if failed {
+                break;
+            }
         }
         result
     }
@@ -222,7 +234,13 @@ impl Pool {
     /// A newly opened connection, never an idle one (an idle one of `dest` is closed
     /// if that is what makes room).
     async fn checkout_fresh(&self, dest: &Destination) -> Result<Lease, Error> {
-        let span = tracing::debug_span!("smtp_pool_checkout", server = %dest.server, fresh = true);
+        let span = tracing::debug_span!(
+            "smtp_pool_checkout",
+            server = %dest.server,
+            fresh = true,
+            reused = tracing::field::Empty,
+            waited = tracing::field::Empty,
+        );
         self.checkout_inner(dest, true).instrument(span).await
     }
 
@@ -240,13 +258,27 @@ impl Pool {
             }
             match found {
                 Found::Idle(idle) => {
-                    if let Some(lease) = self.vet(dest, idle).await {
+                    // Counted in `open` until it is leased or retired, also when this
+                    // future is dropped during the checks.
+                    let mut held = Held::new(sh, &dest.key, Some(Retired::Cancelled));
+                    let vetted = self.vet(dest, idle).await;
+                    held.release();
+                    if let Some(lease) = vetted {
                         sh.stats.reused();
                         tracing::Span::current().record("reused", true);
                         return Ok(lease);
                     }
                 }
-                Found::Room => return self.open(dest).await,
+                Found::Room => {
+                    // The room is given back if the connection fails to open, or if
+                    // this future is dropped while it opens.
+                    let mut held = Held::new(sh, &dest.key, None);
+                    let opened = self.open(dest).await;
+                    if opened.is_ok() {
+                        held.release();
+                    }
+                    return opened;
+                }
                 Found::Wait => {
                     if !waited {
                         waited = true;
@@ -265,8 +297,7 @@ impl Pool {
         }
     }
 
-    /// Opens a connection in the room `find` counted; the count is given back if it
-    /// fails.
+    /// Opens a connection in the room `find` counted.
     async fn open(&self, dest: &Destination) -> Result<Lease, Error> {
         let sh = &self.shared;
         match Connection::connect(&dest.server, (*dest.opts).clone()).await {
@@ -278,7 +309,6 @@ impl Pool {
             }
             Err(e) => {
                 sh.stats.connect_failed();
-                sh.forget(&dest.key);
                 Err(e)
             }
         }
@@ -362,11 +392,13 @@ impl Shared {
         }
         if st.total >= o.max_total {
             // Room for this destination but not in the pool: close the idle
-            // connection of another destination that has rested longest.
+            // connection that has rested longest.
             let victim = st
                 .slots
                 .iter_mut()
-                .filter(|(k, s)| *k != key && !s.idle.is_empty())
+                // (This destination's own idle ones are left only when one was
+                // wanted: a fresh connection may take the place of one.)
+                .filter(|(_, s)| !s.idle.is_empty())
                 .min_by_key(|(_, s)| s.idle[0].since)
                 .map(|(_, s)| {
                     s.open -= 1;
@@ -420,7 +452,7 @@ impl Shared {
                 Some(Retired::Cancelled)
             } else if conn.transactions_left() == Some(0) {
                 Some(Retired::MailMax)
-            } else if conn.transactions_done() >= o.max_messages {
+            } else if !conn.has_room() || conn.transactions_done() >= o.max_messages {
                 Some(Retired::MaxMessages)
             } else if opened.elapsed() >= o.max_age {
                 Some(Retired::MaxAge)
@@ -444,6 +476,43 @@ impl Shared {
                 drop(st);
                 self.changed.notify_waiters();
             }
+        }
+    }
+}
+
+/// A connection (or the room for one) counted in the pool but held by a checkout
+/// that has not finished: dropped unreleased (the checkout failed or was cancelled),
+/// its count is given back, and `why` recorded when a connection went with it.
+struct Held<'a> {
+    shared: &'a Shared,
+    key: &'a Arc<Key>,
+    why: Option<Retired>,
+    armed: bool,
+}
+
+impl<'a> Held<'a> {
+    fn new(shared: &'a Shared, key: &'a Arc<Key>, why: Option<Retired>) -> Self {
+        Self {
+            shared,
+            key,
+            why,
+            armed: true,
+        }
+    }
+
+    /// The count now belongs to a lease, or was settled otherwise.
+    fn release(&mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            if let Some(why) = self.why {
+                self.shared.stats.retired(why);
+            }
+            self.shared.forget(self.key);
         }
     }
 }
@@ -535,6 +604,10 @@ fn merge(
         // No per-recipient answer: they stay untried (transient).
         Err(e) => {
             tracing::debug!(error = %e, "sending the rest on another connection failed");
+            // Nothing tried anywhere: that failure is the answer, not "no room".
+            if !merged.any_delivered() && merged.refusal().is_none() {
+                return Err(e);
+            }
             return merged.into_result();
         }
     };

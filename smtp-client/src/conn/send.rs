@@ -83,7 +83,7 @@ impl Connection {
         let mut rounds = 0;
         let mut stopped = None;
         while let Some(batch) = queue.pop_front() {
-            if self.transactions_left() == Some(0) || (rounds > 0 && !self.is_open()) {
+            if !self.has_room() || (rounds > 0 && !self.is_open()) {
                 break;
             }
             rounds += 1;

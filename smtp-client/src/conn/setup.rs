@@ -209,6 +209,7 @@ impl Connection {
             transactions: 0,
             domains: Vec::new(),
             ended_by: None,
+            cap: None,
             deadline: None,
         };
         conn.report.tls = tls_report;

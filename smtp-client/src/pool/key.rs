@@ -1,7 +1,8 @@
 //! [`Destination`]: where a pooled message goes and under which options, and the key
 //! that keeps connections of different destinations apart.
 
-use crate::options::ClientOptions;
+use crate::options::{ClientOptions, TrustAnchors};
+use rustls_pki_types::CertificateDer;
 use smtp_proto::client::ClientAuth;
 use smtp_proto::client::policy::{PolicyMap, TlsPolicy};
 use std::hash::{Hash, Hasher};
@@ -12,12 +13,13 @@ use std::sync::Arc;
 ///
 /// Connections are shared only between destinations with the same key: the server as
 /// written (without ASCII case), the name verified and sent as SNI, the destination
-/// domain, implicit TLS, the TLS policy (and policy map), the credentials, the EHLO
-/// name and LMTP. A connection set up for one key is never used for another, so a
-/// message for a `Verify` destination never rides on a connection made under `May`,
-/// and one user's AUTH session never carries another's mail. Other options (trust
-/// anchors, timeouts, TLS versions) come from the `Destination` that opened the
-/// connection.
+/// domain, implicit TLS, the TLS policy (and policy map), the trust anchors, the
+/// credentials (AUTH and the TLS client certificate, and whether AUTH may go without
+/// TLS), the EHLO name and LMTP. A connection set up for one key is never used for
+/// another, so a message for a `Verify` destination never rides on a connection made
+/// under `May` or checked against other roots, and one user's authenticated session
+/// never carries another's mail. Other options (timeouts, TLS versions, cipher
+/// suites) come from the `Destination` that opened the connection.
 #[derive(Clone)]
 pub struct Destination {
     pub(super) server: String,
@@ -38,6 +40,9 @@ impl Destination {
             policy: opts.tls_policy.clone(),
             policy_map: opts.policy_map.clone(),
             auth: opts.auth.clone(),
+            auth_without_tls: opts.auth_without_tls,
+            client_cert: opts.client_cert.as_ref().map(|c| c.chain.clone()),
+            trust: opts.trust.clone(),
             hello_name: opts.hello_name.clone(),
             lmtp: opts.lmtp,
         });
@@ -81,6 +86,10 @@ pub(super) struct Key {
     policy: TlsPolicy,
     policy_map: Option<Arc<PolicyMap>>,
     auth: Option<ClientAuth>,
+    auth_without_tls: bool,
+    /// The TLS client certificate's chain: a credential too (RFC 8446 §4.4.2).
+    client_cert: Option<Vec<CertificateDer<'static>>>,
+    trust: TrustAnchors,
     hello_name: String,
     lmtp: bool,
 }
@@ -92,6 +101,7 @@ impl Hash for Key {
         self.destination.hash(state);
         self.implicit_tls.hash(state);
         self.policy.hash(state);
+        self.client_cert.hash(state);
         self.hello_name.hash(state);
         self.lmtp.hash(state);
     }

@@ -21,7 +21,13 @@ pub struct Lease {
 }
 
 impl Lease {
-    pub(super) fn new(conn: Connection, opened: Instant, key: Arc<Key>, pool: Arc<Shared>) -> Self {
+    pub(super) fn new(
+        mut conn: Connection,
+        opened: Instant,
+        key: Arc<Key>,
+        pool: Arc<Shared>,
+    ) -> Self {
+        conn.set_cap(pool.opts.max_messages);
         Self {
             conn: Some(conn),
             opened,
