@@ -58,8 +58,10 @@ pub struct PoolOptions {
     /// Connections open at once in the whole pool. Default 64.
     pub max_total: usize,
     /// Transactions (MAIL commands) on one connection before it is retired; the
-    /// server's `MAILMAX` (RFC 9422) lowers it. Default 100.
-    pub max_messages: u32,
+    /// server's `MAILMAX` (RFC 9422) applies in any case. Default `None`: no limit of
+    /// the pool's own (Postfix's `smtp_connection_reuse_count_limit` is 0, no limit;
+    /// `max_age` still retires old connections).
+    pub max_messages: Option<u32>,
     /// Age after which a connection is not used again. Default 5 minutes (Postfix's
     /// `smtp_connection_reuse_time_limit` is 300 s).
     pub max_age: Duration,
@@ -85,7 +87,7 @@ impl Default for PoolOptions {
         Self {
             max_per_destination: 4,
             max_total: 64,
-            max_messages: 100,
+            max_messages: None,
             max_age: Duration::from_secs(300),
             idle_timeout: Duration::from_secs(30),
             noop_after: Duration::from_secs(5),
@@ -376,7 +378,11 @@ impl Shared {
     fn find(&self, key: &Arc<Key>, fresh: bool) -> (Found, Vec<(Idle, Retired)>) {
         let o = &self.opts;
         let mut st = self.lock();
-        let mut retire = expired(&mut st, o);
+        // This destination's idle connections past their time (the others' are the
+        // reaper's, or go when evicted).
+        let slot = st.slots.entry(key.clone()).or_default();
+        let mut retire = expired_in(slot, o);
+        st.total -= retire.len();
         let slot = st.slots.entry(key.clone()).or_default();
         if !fresh && let Some(i) = slot.idle.pop() {
             return (Found::Idle(i), retire);
@@ -452,7 +458,10 @@ impl Shared {
                 Some(Retired::Cancelled)
             } else if conn.transactions_left() == Some(0) {
                 Some(Retired::MailMax)
-            } else if !conn.has_room() || conn.transactions_done() >= o.max_messages {
+            } else if !conn.has_room()
+                || o.max_messages
+                    .is_some_and(|m| conn.transactions_done() >= m)
+            {
                 Some(Retired::MaxMessages)
             } else if opened.elapsed() >= o.max_age {
                 Some(Retired::MaxAge)
@@ -522,23 +531,33 @@ impl Drop for Held<'_> {
 fn expired(st: &mut State, o: &PoolOptions) -> Vec<(Idle, Retired)> {
     let mut retire = Vec::new();
     for slot in st.slots.values_mut() {
-        let (keep, old): (Vec<Idle>, Vec<Idle>) = std::mem::take(&mut slot.idle)
-            .into_iter()
-            .partition(|i| i.since.elapsed() < o.idle_timeout && i.opened.elapsed() < o.max_age);
-        slot.idle = keep;
-        for i in old {
+        retire.append(&mut expired_in(slot, o));
+    }
+    st.total -= retire.len();
+    st.slots.retain(|_, s| s.open > 0);
+    retire
+}
+
+/// The same for one destination's slot (its count adjusted, not the total).
+fn expired_in(slot: &mut Slot, o: &PoolOptions) -> Vec<(Idle, Retired)> {
+    let fresh = |i: &Idle| i.since.elapsed() < o.idle_timeout && i.opened.elapsed() < o.max_age;
+    if slot.idle.iter().all(fresh) {
+        return Vec::new();
+    }
+    let (keep, old): (Vec<Idle>, Vec<Idle>) =
+        std::mem::take(&mut slot.idle).into_iter().partition(fresh);
+    slot.idle = keep;
+    slot.open -= old.len();
+    old.into_iter()
+        .map(|i| {
             let why = if i.opened.elapsed() >= o.max_age {
                 Retired::MaxAge
             } else {
                 Retired::IdleExpired
             };
-            slot.open -= 1;
-            retire.push((i, why));
-        }
-    }
-    st.total -= retire.len();
-    st.slots.retain(|_, s| s.open > 0);
-    retire
+            (i, why)
+        })
+        .collect()
 }
 
 /// Closes idle connections past their time every half `idle_timeout`, while the pool

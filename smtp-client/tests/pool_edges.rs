@@ -157,7 +157,7 @@ async fn max_messages_bounds_the_transactions_of_one_send() {
         .unwrap();
     let d = dest(&server);
     let mut o = PoolOptions::default();
-    o.max_messages = 1;
+    o.max_messages = Some(1);
     let pool = Pool::new(o);
     let delivery = pool
         .send(&d, env(&["a@x.test", "b@x.test", "c@x.test"]), msg(0))

@@ -27,7 +27,9 @@ impl Lease {
         key: Arc<Key>,
         pool: Arc<Shared>,
     ) -> Self {
-        conn.set_cap(pool.opts.max_messages);
+        if let Some(max) = pool.opts.max_messages {
+            conn.set_cap(max);
+        }
         Self {
             conn: Some(conn),
             opened,
