@@ -227,6 +227,68 @@ pub fn client(o: &mut String, r: &Data) {
             .unwrap();
         }
     }
+    pools(o, r);
+}
+
+/// 3, continued: N concurrent senders through one pool, ours against lettre's.
+fn pools(o: &mut String, r: &Data) {
+    let n = r
+        .s("client.pool.senders")
+        .or(r.s("clientq.pool.senders"))
+        .unwrap_or("8");
+    writeln!(o).unwrap();
+    writeln!(o, "### {n} concurrent senders through one pool").unwrap();
+    writeln!(o).unwrap();
+    writeln!(
+        o,
+        "`pool-load`: {n} tokio tasks share one pool and each sends the same message back \
+         to back until the window ends; messages/s is every task's messages over the time \
+         from the first spawn to the last task's end. One multi-threaded tokio runtime \
+         with 2 worker threads for both libraries. Each window makes a fresh pool, so \
+         opening its connections (and with STARTTLS, the handshakes) is inside the \
+         window. Ours: `smtp_client::pool::Pool` with `PoolOptions::max_per_destination \
+         = {n}` and the other defaults (a connection retired after 100 messages, checked \
+         with NOOP only after 5 s idle, otherwise only for bytes the server sent \
+         unasked). lettre: `AsyncSmtpTransport` with `PoolConfig::new().max_size({n})` \
+         (its default is 10; `max_size` bounds the idle connections kept, and {n} \
+         senders never have more than {n} open), NOOP before every reuse. The BDAT row \
+         (`chunking: true`, not the default) is context, not a target. Same message, \
+         sinks, windows and rounds as above; client CPU is the whole process's (all \
+         threads) over its windows, sink CPU the sink process's over the same windows \
+         (/proc/PID/stat), each divided by the messages sent. Client, sink and the \
+         kernel's loopback work share the 2 CPUs: at these rates the machine is \
+         CPU-bound, so messages/s is about 2 CPU-seconds over the CPU a message costs \
+         both sides."
+    )
+    .unwrap();
+    writeln!(o).unwrap();
+    writeln!(o, "| sink | pool | plaintext, messages/s | STARTTLS, messages/s | client CPU µs/message (plain / TLS) | sink CPU µs/message (plain / TLS) | errors (plain / TLS) |").unwrap();
+    writeln!(o, "|---|---|---:|---:|---:|---:|---:|").unwrap();
+    for (prefix, sink) in [("client", "our smtp-sink"), ("clientq", "quickack-sink")] {
+        for (k, pool) in [
+            ("ours-pool", "ours (`Pool::send`)"),
+            (
+                "ours-pool-bdat",
+                "ours, BDAT (`chunking: true`; not the default)",
+            ),
+            ("lettre-pool", "lettre (`AsyncSmtpTransport::send_raw`)"),
+        ] {
+            let key = format!("{prefix}.{k}.{n}");
+            writeln!(
+                o,
+                "| {sink} | {pool} | {} | {} | {} / {} | {} / {} | {} / {} |",
+                r.spread(&format!("{key}.plain")),
+                r.spread(&format!("{key}.starttls")),
+                opt(r.f(&format!("{key}.plain.cpu_us"))),
+                opt(r.f(&format!("{key}.starttls.cpu_us"))),
+                opt(r.f(&format!("{key}.plain.sink_cpu_us"))),
+                opt(r.f(&format!("{key}.starttls.sink_cpu_us"))),
+                r.s(&format!("{key}.plain.errors")).unwrap_or("?"),
+                r.s(&format!("{key}.starttls.errors")).unwrap_or("?"),
+            )
+            .unwrap();
+        }
+    }
 }
 
 /// 4. Memory of the sink.

@@ -91,6 +91,23 @@ pub fn collect(r: &Data, c: &Data) -> Vec<Target> {
             target: "ours ÷ lettre ≥ 1".into(),
             met: ratio.map(|x| x >= 1.0),
         });
+        // pool-load: N concurrent senders through one pool each (N = 8 in `run`).
+        let n = r.s(&format!("{prefix}.pool.senders")).unwrap_or("8");
+        for (t, t_text) in [("plain", "plaintext"), ("starttls", "STARTTLS")] {
+            let ours = r.f(&format!("{prefix}.ours-pool.{n}.{t}"));
+            let lettre = r.f(&format!("{prefix}.lettre-pool.{n}.{t}"));
+            let ratio = ours.zip(lettre).map(|(a, b)| a / b);
+            targets.push(Target {
+                row: format!(
+                    "client messages/s, {n} concurrent senders through one pool, {t_text}, {sink}"
+                ),
+                figure: format!("ours {}/s", opt(ours)),
+                reference: format!("lettre's pool {}/s", opt(lettre)),
+                value: ratio,
+                target: "ours ÷ lettre ≥ 3".into(),
+                met: ratio.map(|x| x >= 3.0),
+            });
+        }
     }
     for (kind, text, limit) in [
         ("plain", "plaintext (greeting and EHLO done)", 4096.0),
