@@ -247,7 +247,7 @@ fn pools(o: &mut String, r: &Data) {
          with 2 worker threads for both libraries. Each window makes a fresh pool, so \
          opening its connections (and with STARTTLS, the handshakes) is inside the \
          window. Ours: `smtp_client::pool::Pool` with `PoolOptions::max_per_destination \
-         = {n}` and the other defaults (a connection retired after 100 messages, checked \
+         = {n}` and the other defaults (no limit of messages per connection, checked \
          with NOOP only after 5 s idle, otherwise only for bytes the server sent \
          unasked). lettre: `AsyncSmtpTransport` with `PoolConfig::new().max_size({n})` \
          (its default is 10; `max_size` bounds the idle connections kept, and {n} \
