@@ -335,20 +335,27 @@ impl Error {
 pub fn outcomes(envelope: &Envelope, result: &Result<Delivery, Error>) -> Vec<RecipientOutcome> {
     match result {
         Ok(delivery) => delivery.outcomes(),
-        Err(e) => match e.delivery() {
-            Some(delivery) => delivery.outcomes(),
-            None => {
-                let outcome = e.outcome();
-                envelope
-                    .recipients
-                    .iter()
-                    .map(|(path, _)| {
-                        let address = envelope.recipient_as_written(path).into_owned();
-                        RecipientOutcome::new(address, outcome.clone())
-                    })
-                    .collect()
-            }
-        },
+        Err(e) => e.recipient_outcomes(envelope),
+    }
+}
+
+impl Error {
+    /// One [`RecipientOutcome`] per recipient of `envelope` after this error: its
+    /// delivery's when it has one ([`Error::delivery`]), else [`Error::outcome`] for
+    /// each (see [`outcomes`]).
+    pub fn recipient_outcomes(&self, envelope: &Envelope) -> Vec<RecipientOutcome> {
+        if let Some(delivery) = self.delivery() {
+            return delivery.outcomes();
+        }
+        let outcome = self.outcome();
+        envelope
+            .recipients
+            .iter()
+            .map(|(path, _)| {
+                let address = envelope.recipient_as_written(path).into_owned();
+                RecipientOutcome::new(address, outcome.clone())
+            })
+            .collect()
     }
 }
 

@@ -129,6 +129,8 @@ async fn the_first_reachable_host_gets_the_message_under_the_domains_rule() {
         .await
         .unwrap();
     assert!(sent.delivery.all_delivered());
+    let each = sent.outcomes();
+    assert!(!each.is_empty() && each.iter().all(|r| r.outcome.is_delivered()));
     let report = &sent.report;
     assert_eq!(report.server, "mx2.example.test");
     // The domain's rule decides, for every host of the domain.
@@ -177,6 +179,13 @@ async fn the_first_reachable_host_gets_the_message_under_the_domains_rule() {
         .await
         .unwrap_err();
     assert!(e.error.is_tls_failure() && e.is_transient(), "{e:?}");
+    // Each recipient: transient, for the TLS policy.
+    let each = e.outcomes(&env());
+    assert_eq!(each.len(), env().recipients.len());
+    assert!(
+        each.iter().all(|r| r.outcome.is_transient()
+            && r.outcome.reason() == Some(smtp_client::Reason::TlsPolicy))
+    );
     // The host's report comes with the failure: which rule, which server.
     let report = e.report().expect("a report from the host tried");
     assert_eq!(report.server, "mx9.example.test");
@@ -197,6 +206,7 @@ async fn an_unknown_domain_is_permanent() {
         .await
         .unwrap_err();
     assert!(!e.is_transient(), "{e:?}");
+    assert!(e.outcomes(&env()).iter().all(|r| r.outcome.is_permanent()));
     assert!(e.report().is_none(), "no connection was made: {e:?}");
     // The implicit MX was tried, and has no address.
     let [a] = &e.attempts[..] else {

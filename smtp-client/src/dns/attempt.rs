@@ -40,7 +40,21 @@ pub struct MxError {
     pub attempts: Vec<HostAttempt>,
 }
 
+impl MxSent {
+    /// One typed outcome per recipient ([`Delivery::outcomes`]).
+    pub fn outcomes(&self) -> Vec<crate::RecipientOutcome> {
+        self.delivery.outcomes()
+    }
+}
+
 impl MxError {
+    /// One typed outcome per recipient of `envelope` (the message this error is
+    /// about): the refusal's replies when a host answered, else this error's outcome
+    /// for each ([`Error::recipient_outcomes`]).
+    pub fn outcomes(&self, envelope: &crate::Envelope) -> Vec<crate::RecipientOutcome> {
+        self.error.recipient_outcomes(envelope)
+    }
+
     /// Whether trying again later may succeed ([`Error::is_transient`]).
     pub fn is_transient(&self) -> bool {
         self.error.is_transient()
