@@ -220,6 +220,20 @@ impl Pool {
         result
     }
 
+    /// Sends one message read from a stream on a pooled connection (see
+    /// [`Connection::send_reader`]: never all in memory). A stream cannot be read
+    /// twice, so recipients the connection's limits leave out stay untried (no reply,
+    /// transient) rather than going on another connection.
+    pub async fn send_reader<R: tokio::io::AsyncRead + Unpin>(
+        &self,
+        dest: &Destination,
+        envelope: Envelope,
+        reader: R,
+    ) -> Result<Delivery, Error> {
+        let mut lease = self.checkout(dest).await?;
+        lease.send_reader(envelope, reader).await
+    }
+
     /// A connection to `dest`: an idle one that passes the checks, or a new one when
     /// the limits allow, or the first given back within
     /// [`PoolOptions::checkout_timeout`]. Give it back by dropping the [`Lease`].

@@ -436,3 +436,23 @@ async fn a_full_pool_evicts_an_idle_connection_of_another_destination() {
         1
     );
 }
+
+/// A streamed body through the pool: sent once, and the connection kept.
+#[tokio::test]
+async fn a_streamed_message_goes_through_the_pool() {
+    let server = server(&[]).await;
+    let d = dest(&server, TlsPolicy::Verify);
+    let pool = Pool::new(PoolOptions::default());
+    let body: &[u8] = b"Subject: streamed\r\n\r\nhello\r\n";
+    let delivery = pool
+        .send_reader(&d, env(&["b@example.test"]), body)
+        .await
+        .unwrap();
+    assert!(delivery.all_delivered(), "{delivery}");
+    pool.send(&d, env(&["b@example.test"]), msg(1))
+        .await
+        .unwrap();
+    assert_eq!((pool.stats().opened, pool.stats().reused), (1, 1));
+    let got = server.wait_for(|m| m.len() == 2, WAIT).await.unwrap();
+    assert_eq!(got[0].header("Subject").as_deref(), Some("streamed"));
+}
