@@ -41,13 +41,16 @@ use tracing::Instrument;
 
 mod key;
 mod lease;
+mod rounds;
 mod stats;
 
 pub use key::Destination;
+use lease::Held;
 pub use lease::Lease;
 pub use stats::{PoolStats, Retired};
 
 use key::Key;
+use rounds::{left_for_elsewhere, merge};
 
 /// The pool's limits and timers. The defaults suit an MTA sending to many hosts.
 #[non_exhaustive]
@@ -503,43 +506,6 @@ impl Shared {
     }
 }
 
-/// A connection (or the room for one) counted in the pool but held by a checkout
-/// that has not finished: dropped unreleased (the checkout failed or was cancelled),
-/// its count is given back, and `why` recorded when a connection went with it.
-struct Held<'a> {
-    shared: &'a Shared,
-    key: &'a Arc<Key>,
-    why: Option<Retired>,
-    armed: bool,
-}
-
-impl<'a> Held<'a> {
-    fn new(shared: &'a Shared, key: &'a Arc<Key>, why: Option<Retired>) -> Self {
-        Self {
-            shared,
-            key,
-            why,
-            armed: true,
-        }
-    }
-
-    /// The count now belongs to a lease, or was settled otherwise.
-    fn release(&mut self) {
-        self.armed = false;
-    }
-}
-
-impl Drop for Held<'_> {
-    fn drop(&mut self) {
-        if self.armed {
-            if let Some(why) = self.why {
-                self.shared.stats.retired(why);
-            }
-            self.shared.forget(self.key);
-        }
-    }
-}
-
 /// Takes the idle connections past their time (idle or age) out of `st`, counts
 /// adjusted.
 fn expired(st: &mut State, o: &PoolOptions) -> Vec<(Idle, Retired)> {
@@ -604,53 +570,4 @@ fn close_in_background(conn: Connection) {
             let _ = tokio::time::timeout(Duration::from_secs(5), conn.quit()).await;
         });
     }
-}
-
-/// The recipients of `result` to send on another connection: those left untried while
-/// the connection stayed open (so its limits, not a failure, left them out).
-fn left_for_elsewhere(result: &Result<Delivery, Error>, room_here: bool) -> Option<Vec<usize>> {
-    let delivery = match result {
-        Ok(d) if room_here => d,
-        Err(Error::LimitReached { delivery }) => delivery,
-        Err(Error::MessageRefused { delivery, .. }) if room_here => delivery,
-        _ => return None,
-    };
-    let left: Vec<usize> = (delivery.recipients.iter().enumerate())
-        .filter(|(_, r)| r.rcpt_reply.is_none() && r.reply.is_none())
-        .map(|(i, _)| i)
-        .collect();
-    (!left.is_empty()).then_some(left)
-}
-
-/// The first result with the recipients at `left` replaced by the second's.
-fn merge(
-    first: Result<Delivery, Error>,
-    left: &[usize],
-    second: Result<Delivery, Error>,
-) -> Result<Delivery, Error> {
-    let mut merged = match first {
-        Ok(d) => d,
-        Err(e) => e.into_delivery()?,
-    };
-    let second = match second.or_else(Error::into_delivery) {
-        Ok(d) => d,
-        // No per-recipient answer: they stay untried (transient).
-        Err(e) => {
-            tracing::debug!(error = %e, "sending the rest on another connection failed");
-            // Nothing tried anywhere: that failure is the answer, not "no room".
-            if !merged.any_delivered() && merged.refusal().is_none() {
-                return Err(e);
-            }
-            return merged.into_result();
-        }
-    };
-    if merged.mail.is_none() {
-        merged.mail = second.mail.clone();
-    }
-    for (&i, r) in left.iter().zip(second.recipients) {
-        merged.recipients[i] = r;
-    }
-    merged.refused = merged.refused.or(second.refused);
-    merged.message.extend(second.message);
-    merged.into_result()
 }

@@ -77,3 +77,40 @@ impl Drop for Lease {
         }
     }
 }
+
+/// A connection (or the room for one) counted in the pool but held by a checkout
+/// that has not finished: dropped unreleased (the checkout failed or was cancelled),
+/// its count is given back, and `why` recorded when a connection went with it.
+pub(super) struct Held<'a> {
+    shared: &'a Shared,
+    key: &'a Arc<Key>,
+    why: Option<Retired>,
+    armed: bool,
+}
+
+impl<'a> Held<'a> {
+    pub(super) fn new(shared: &'a Shared, key: &'a Arc<Key>, why: Option<Retired>) -> Self {
+        Self {
+            shared,
+            key,
+            why,
+            armed: true,
+        }
+    }
+
+    /// The count now belongs to a lease, or was settled otherwise.
+    pub(super) fn release(&mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            if let Some(why) = self.why {
+                self.shared.stats.retired(why);
+            }
+            self.shared.forget(self.key);
+        }
+    }
+}
