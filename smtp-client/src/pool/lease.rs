@@ -1,4 +1,5 @@
-//! [`Lease`]: a pooled connection in one task's hands, given back when dropped.
+//! [`Lease`]: a pooled connection in one task's hands, given back when dropped; and
+//! `Held`, the count of a checkout still under way.
 
 use super::key::Key;
 use super::{Retired, Shared};
