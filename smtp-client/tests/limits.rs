@@ -2,10 +2,12 @@
 //! RCPTDOMAINMAX, MAILMAX) and, without them, `452 4.5.3` "too many recipients"
 //! (RFC 5321 §4.5.3.1.10), against our test server on 127.0.0.1.
 
-use smtp_client::{Connection, DeliveryStatus, Envelope, TlsPolicy, TrustAnchors};
+mod kit;
+
+use kit::{connect, many, messages};
+use smtp_client::DeliveryStatus;
 use smtp_server::proto::{Extension, LimitsExt};
-use smtp_server::testing::{Message, TestServer};
-use std::time::Duration;
+use smtp_server::testing::TestServer;
 
 const MSG: &str = "Subject: many\r\n\r\nhello\r\n";
 
@@ -28,27 +30,6 @@ async fn server(max_rcpt: usize, advertised: Option<Extension>) -> TestServer {
             o.extra_extensions.extend(advertised);
         })
         .start()
-        .await
-        .unwrap()
-}
-
-async fn connect(server: &TestServer) -> Connection {
-    let trust = TrustAnchors::empty()
-        .add_pem(server.ca_pem().as_bytes())
-        .unwrap();
-    let opts = smtp_client::ClientOptions::new("client.test", TlsPolicy::Verify).with_trust(trust);
-    let target = format!("localhost:{}", server.addr().port());
-    Connection::connect(&target, opts).await.unwrap()
-}
-
-fn many(n: usize, domain: impl Fn(usize) -> String) -> Envelope {
-    let to: Vec<String> = (0..n).map(|i| format!("r{i}@{}", domain(i))).collect();
-    Envelope::new("a@x.test", &to).unwrap()
-}
-
-async fn messages(server: &TestServer, n: usize) -> Vec<Message> {
-    server
-        .wait_for(|m| m.len() == n, Duration::from_secs(10))
         .await
         .unwrap()
 }

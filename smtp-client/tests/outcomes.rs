@@ -3,9 +3,12 @@
 //! 421, a refused connection, an unmet TLS policy, a refused AUTH, LMTP's replies per
 //! recipient, and the serde form.
 
+mod kit;
+
+use kit::{env, server};
 use smtp_client::{
-    ClientOptions, Connection, Delivery, Envelope, Error, OutcomeStatus, Reason, RecipientOutcome,
-    TlsPolicy, TrustAnchors, outcomes,
+    ClientOptions, Connection, Delivery, Error, OutcomeStatus, Reason, RecipientOutcome, TlsPolicy,
+    outcomes,
 };
 use smtp_server::testing::TestServer;
 use std::time::Duration;
@@ -14,28 +17,13 @@ const MSG: &str = "Subject: t\r\n\r\nhello\r\n";
 const WAIT: Duration = Duration::from_secs(10);
 
 fn opts(server: &TestServer, policy: TlsPolicy) -> ClientOptions {
-    let trust = TrustAnchors::empty()
-        .add_pem(server.ca_pem().as_bytes())
-        .unwrap();
-    let mut o = ClientOptions::new("client.test", policy).with_trust(trust);
+    let mut o = kit::trusting(server, policy);
     o.timeouts = smtp_client::Timeouts::all(Duration::from_secs(20));
     o
 }
 
 fn target(server: &TestServer) -> String {
     format!("127.0.0.1:{}", server.addr().port())
-}
-
-fn env(to: &[&str]) -> Envelope {
-    Envelope::new("a@example.test", to.iter().copied()).unwrap()
-}
-
-async fn server(rules: &[&str]) -> TestServer {
-    let mut b = TestServer::builder();
-    for r in rules {
-        b = b.fault(r).unwrap();
-    }
-    b.start().await.unwrap()
 }
 
 /// Connects with `o` and sends `MSG` to `to`: each recipient's outcome and the result.

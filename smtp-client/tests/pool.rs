@@ -3,8 +3,11 @@
 //! across connections; many tasks through one pool. Against our test server on
 //! 127.0.0.1.
 
+mod kit;
+
+use kit::{env, msg, server};
 use smtp_client::pool::{Destination, Pool, PoolOptions, Retired};
-use smtp_client::{ClientOptions, Envelope, Error, TlsPolicy, TrustAnchors};
+use smtp_client::{ClientOptions, Error, TlsPolicy, TrustAnchors};
 use smtp_server::testing::{Side, TestServer};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -12,27 +15,7 @@ use std::time::Duration;
 const WAIT: Duration = Duration::from_secs(30);
 
 fn dest(server: &TestServer, policy: TlsPolicy) -> Destination {
-    let trust = TrustAnchors::empty()
-        .add_pem(server.ca_pem().as_bytes())
-        .unwrap();
-    let o = ClientOptions::new("client.test", policy).with_trust(trust);
-    Destination::new(format!("localhost:{}", server.addr().port()), o)
-}
-
-fn env(to: &[&str]) -> Envelope {
-    Envelope::new("a@example.test", to.iter().copied()).unwrap()
-}
-
-fn msg(n: usize) -> String {
-    format!("Subject: m{n}\r\n\r\nhello {n}\r\n")
-}
-
-async fn server(rules: &[&str]) -> TestServer {
-    let mut b = TestServer::builder();
-    for r in rules {
-        b = b.fault(r).unwrap();
-    }
-    b.start().await.unwrap()
+    Destination::new(kit::localhost(server), kit::trusting(server, policy))
 }
 
 #[tokio::test]

@@ -3,22 +3,17 @@
 //! of 1 with a split message, client certificates as credentials, `max_messages`
 //! within one send. Against our test server on 127.0.0.1.
 
+mod kit;
+
+use kit::{env, msg};
 use smtp_client::pool::{Destination, Pool, PoolOptions};
-use smtp_client::{ClientOptions, Envelope, TlsPolicy};
+use smtp_client::{ClientOptions, TlsPolicy};
 use smtp_server::testing::TestServer;
 use std::time::Duration;
 
 fn dest(server: &TestServer) -> Destination {
     let o = ClientOptions::new("client.test", TlsPolicy::None);
     Destination::new(format!("127.0.0.1:{}", server.addr().port()), o)
-}
-
-fn env(to: &[&str]) -> Envelope {
-    Envelope::new("a@example.test", to.iter().copied()).unwrap()
-}
-
-fn msg(n: usize) -> String {
-    format!("Subject: m{n}\r\n\r\nhello {n}\r\n")
 }
 
 /// A send cancelled while its connection is being opened (the greeting is slow) gives

@@ -2,35 +2,16 @@
 //! the server advertises RCPTMAX, MAILMAX and RCPTDOMAINMAX from its options and the
 //! client keeps to them, on 127.0.0.1.
 
-use smtp_client::{Connection, DeliveryStatus, Envelope, TlsPolicy, TrustAnchors};
-use smtp_server::testing::{Message, TestServer, TestServerBuilder};
-use std::time::Duration;
+mod kit;
+
+use kit::{connect, many, messages};
+use smtp_client::DeliveryStatus;
+use smtp_server::testing::{TestServer, TestServerBuilder};
 
 const MSG: &str = "Subject: limits\r\n\r\nhello\r\n";
 
 async fn start(builder: TestServerBuilder) -> TestServer {
     builder.start().await.unwrap()
-}
-
-async fn connect(server: &TestServer) -> Connection {
-    let trust = TrustAnchors::empty()
-        .add_pem(server.ca_pem().as_bytes())
-        .unwrap();
-    let opts = smtp_client::ClientOptions::new("client.test", TlsPolicy::Verify).with_trust(trust);
-    let target = format!("localhost:{}", server.addr().port());
-    Connection::connect(&target, opts).await.unwrap()
-}
-
-fn many(n: usize, domain: impl Fn(usize) -> String) -> Envelope {
-    let to: Vec<String> = (0..n).map(|i| format!("r{i}@{}", domain(i))).collect();
-    Envelope::new("a@x.test", &to).unwrap()
-}
-
-async fn messages(server: &TestServer, n: usize) -> Vec<Message> {
-    server
-        .wait_for(|m| m.len() == n, Duration::from_secs(10))
-        .await
-        .unwrap()
 }
 
 #[tokio::test]

@@ -1,7 +1,10 @@
 //! Each fault of `smtp_server::testing` observed from our client: what the client sees,
 //! and what the test server recorded.
 
-use smtp_client::{Connection, Envelope, Error, TlsPolicy, TrustAnchors};
+mod kit;
+
+use kit::{env, server};
+use smtp_client::{Connection, Error, TlsPolicy};
 use smtp_server::testing::{Side, TestServer};
 use std::time::Duration;
 
@@ -9,21 +12,13 @@ const MSG: &str = "Subject: t\r\n\r\nhello\r\n";
 const WAIT: Duration = Duration::from_secs(10);
 
 fn opts(server: &TestServer, policy: TlsPolicy) -> smtp_client::ClientOptions {
-    let trust = TrustAnchors::empty()
-        .add_pem(server.ca_pem().as_bytes())
-        .unwrap();
-    let mut o = smtp_client::ClientOptions::new("client.test", policy).with_trust(trust);
+    let mut o = kit::trusting(server, policy);
     o.timeouts = smtp_client::Timeouts::all(Duration::from_secs(20));
     o
 }
 
 async fn connect(server: &TestServer, policy: TlsPolicy) -> Result<Connection, Error> {
-    let target = format!("localhost:{}", server.addr().port());
-    Connection::connect(&target, opts(server, policy)).await
-}
-
-fn env(to: &[&str]) -> Envelope {
-    Envelope::new("a@example.test", to.iter().copied()).unwrap()
+    Connection::connect(&kit::localhost(server), opts(server, policy)).await
 }
 
 async fn send(server: &TestServer, policy: TlsPolicy, to: &[&str]) -> Result<(), Error> {
@@ -31,14 +26,6 @@ async fn send(server: &TestServer, policy: TlsPolicy, to: &[&str]) -> Result<(),
     let d = c.send(env(to), MSG).await?;
     assert!(d.any_delivered(), "{d:?}");
     c.quit().await
-}
-
-async fn server(rules: &[&str]) -> TestServer {
-    let mut b = TestServer::builder();
-    for r in rules {
-        b = b.fault(r).unwrap();
-    }
-    b.start().await.unwrap()
 }
 
 #[tokio::test]
