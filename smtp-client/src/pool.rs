@@ -394,13 +394,13 @@ impl Shared {
     /// one (counted), or nothing; and the idle connections found past their time.
     fn find(&self, key: &Arc<Key>, fresh: bool) -> (Found, Vec<(Idle, Retired)>) {
         let o = &self.opts;
-        let mut st = self.lock();
+        let mut guard = self.lock();
+        let st = &mut *guard;
         // This destination's idle connections past their time (the others' are the
         // reaper's, or go when evicted).
         let slot = st.slots.entry(key.clone()).or_default();
         let mut retire = expired_in(slot, o);
         st.total -= retire.len();
-        let slot = st.slots.entry(key.clone()).or_default();
         if !fresh && let Some(i) = slot.idle.pop() {
             return (Found::Idle(i), retire);
         }
@@ -413,27 +413,27 @@ impl Shared {
             }
             return (Found::Wait, retire);
         }
-        if st.total >= o.max_total {
-            // Room for this destination but not in the pool: close the idle
-            // connection that has rested longest.
-            let victim = st
-                .slots
-                .iter_mut()
-                // (This destination's own idle ones are left only when one was
-                // wanted: a fresh connection may take the place of one.)
-                .filter(|(_, s)| !s.idle.is_empty())
-                .min_by_key(|(_, s)| s.idle[0].since)
-                .map(|(_, s)| {
-                    s.open -= 1;
-                    s.idle.remove(0)
-                });
-            let Some(victim) = victim else {
-                return (Found::Wait, retire);
-            };
-            retire.push((victim, Retired::Evicted));
-            st.total -= 1;
+        if st.total < o.max_total {
+            slot.open += 1;
+            st.total += 1;
+            return (Found::Room, retire);
         }
-        st.total += 1;
+        // Room for this destination but not in the pool: close the idle connection
+        // that has rested longest (this destination's own only when a fresh one is
+        // wanted: otherwise it has none idle), and take its place.
+        let victim = st
+            .slots
+            .iter_mut()
+            .filter(|(_, s)| !s.idle.is_empty())
+            .min_by_key(|(_, s)| s.idle[0].since)
+            .map(|(_, s)| {
+                s.open -= 1;
+                s.idle.remove(0)
+            });
+        let Some(victim) = victim else {
+            return (Found::Wait, retire);
+        };
+        retire.push((victim, Retired::Evicted));
         if let Some(slot) = st.slots.get_mut(key) {
             slot.open += 1;
         }
